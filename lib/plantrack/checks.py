@@ -1,0 +1,211 @@
+"""Data-quality findings: where the sources disagree with each other or with arithmetic.
+
+Every rule is general (no list of known cases): it runs on any plan laid out the same way.
+"""
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from . import units
+
+RATE_TOLERANCE_PP = 1.5     # reported rates are rounded to whole percents
+JUMP_FACTOR = 3.0           # a value more than 3x (or under 1/3) the previous year's
+MAGNITUDE_FACTOR = 5.0      # an actual more than 5x (or under 1/5) its target
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "kind", "severity",
+           "message_zh", "message_en", "sources", "year"]
+
+_GENERIC = re.compile(r"全省|全国|实现|[（(][^）)]*[）)]|[\s、，,.。“”\"'·]")
+_SUFFIX = re.compile(r"(覆盖率|实现率|完成率|率|额|数)$")
+
+
+def normalise_name(name: str) -> str:
+    """The core of an indicator name: without unit brackets, 全省/全国, punctuation, 额/率 endings."""
+    return _SUFFIX.sub("", _GENERIC.sub("", str(name)))
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
+
+
+def _rate(actual: float, target: float, direction: str) -> float:
+    return (actual / target if direction == "higher" else target / actual) * 100.0
+
+
+def findings(plan) -> pd.DataFrame:
+    """All findings for a plan, most severe first."""
+    indicators = plan.indicators.set_index("indicator_id")
+    rows: list[dict] = []
+
+    def add(indicator_id, kind, severity, zh, en, sources, year=None):
+        info = indicators.loc[indicator_id] if indicator_id in indicators.index else None
+        rows.append(dict(plan_id=plan.plan_id, indicator_id=indicator_id,
+                         sector=info["sector"] if info is not None else "",
+                         name_zh=info["name_zh"] if info is not None else indicator_id,
+                         name_en=info["name_en"] if info is not None else indicator_id,
+                         kind=kind, severity=severity, message_zh=zh, message_en=en,
+                         sources=", ".join(dict.fromkeys(sources)), year=year))
+
+    _reported_rates(plan, indicators, add)
+    _targets_between_sources(plan, add)
+    _wording(plan, add)
+    _units(plan, indicators, add)
+    _jumps_and_magnitudes(plan, indicators, add)
+    out = pd.DataFrame(rows, columns=COLUMNS)
+    out["year"] = out["year"].astype("Int64")
+    order = out["severity"].map(SEVERITY_ORDER)
+    return out.assign(_o=order).sort_values(["_o", "indicator_id"], kind="stable").drop(columns="_o") \
+        .reset_index(drop=True)
+
+
+def _reference_target(targets: pd.DataFrame, indicator_id: str, year: int, source: str, plan_source):
+    """The target a reported rate was computed against: the same document's own, else the plan's."""
+    same = targets[(targets["indicator_id"] == indicator_id) & (targets["target_year"] == year)]
+    for preferred in (source, plan_source):
+        hit = same[same["source"] == preferred]
+        if len(hit):
+            return hit.iloc[0]
+    return same.iloc[0] if len(same) else None
+
+
+def _reported_rates(plan, indicators, add):
+    for a in plan.actuals[plan.actuals["reported_rate"].notna()].itertuples(index=False):
+        target = _reference_target(plan.targets, a.indicator_id, a.year, a.source, plan.plan_source)
+        if target is None:
+            continue
+        try:
+            actual = units.convert(a.value, a.unit, target["unit"], year=a.year, rates=plan.rates)
+        except units.UnitError:
+            continue  # reported as a unit finding instead
+        direction = indicators.at[a.indicator_id, "direction"]
+        threshold = target["value"]
+        if actual <= 0 or threshold <= 0:
+            continue
+        computed = _rate(actual, threshold, direction)
+        if abs(computed - a.reported_rate) <= RATE_TOLERANCE_PP:
+            continue
+        relative = abs(computed - a.reported_rate) / max(abs(a.reported_rate), 1e-9)
+        pair = f"{_fmt(actual)} / {_fmt(threshold)}" if direction == "higher" else f"{_fmt(threshold)} / {_fmt(actual)}"
+        add(a.indicator_id, "rate_mismatch", "error" if relative > 0.10 else "warning",
+            f"{a.year}年报告的完成率为{_fmt(a.reported_rate)}%，但按{pair}{target['unit']}计算应为{computed:.1f}%。",
+            f"The reported {a.year} completion rate is {_fmt(a.reported_rate)}%, but {pair} "
+            f"({target['unit']}) gives {computed:.1f}%.",
+            [a.source, target["source"]], a.year)
+
+
+def _targets_between_sources(plan, add):
+    targets = plan.targets
+    for (indicator_id, year), group in targets.groupby(["indicator_id", "target_year"], sort=False):
+        if group["source"].nunique() < 2:
+            continue
+        first = group[group["source"] == plan.plan_source].iloc[0] if (group["source"] == plan.plan_source).any() \
+            else group.iloc[0]
+        for other in group[group["source"] != first["source"]].itertuples(index=False):
+            try:
+                value = units.convert(other.value, other.unit, first["unit"], year=int(year), rates=plan.rates)
+            except units.UnitError:
+                continue
+            if math.isclose(value, first["value"], rel_tol=1e-6):
+                continue
+            ratio = value / first["value"] if first["value"] else math.inf
+            power_of_ten = ratio > 0 and math.isfinite(ratio) and abs(math.log10(ratio) - round(math.log10(ratio))) < 0.01 \
+                and round(math.log10(ratio)) != 0
+            severity = "error" if power_of_ten else "warning"
+            hint_zh = f"（相差{ratio:g}倍，疑为数量级错误）" if power_of_ten else ""
+            hint_en = f" (a factor of {ratio:g}: likely a magnitude error)" if power_of_ten else ""
+            add(indicator_id, "target_mismatch", severity,
+                f"{year}年目标在《{first['source']}》中为{first['stated']}，在《{other.source}》中为{other.stated}{other.unit}{hint_zh}。",
+                f"The {year} target is {first['stated']} in {first['source']} but {other.stated} {other.unit} "
+                f"in {other.source}{hint_en}.",
+                [first["source"], other.source], int(year))
+
+
+def _wording(plan, add):
+    rows = pd.concat([plan.targets[["indicator_id", "name_as_stated", "source"]].assign(_t=0),
+                      plan.actuals[["indicator_id", "name_as_stated", "source"]].assign(_t=1)])
+    for indicator_id, group in rows.groupby("indicator_id", sort=False):
+        from_plan = group[group["source"] == plan.plan_source]
+        reference = (from_plan if len(from_plan) else group).iloc[0]
+        ref_core = normalise_name(reference["name_as_stated"])
+        seen = set()
+        for other in group.itertuples(index=False):
+            core = normalise_name(other.name_as_stated)
+            if other.source == reference["source"] or core in seen or core in ref_core or ref_core in core:
+                continue
+            seen.add(core)
+            add(indicator_id, "wording_change", "warning",
+                f"指标名称不一致：《{reference['source']}》称“{reference['name_as_stated']}”，"
+                f"《{other.source}》称“{other.name_as_stated}”，口径可能不同。",
+                f"The indicator's wording changes: {reference['source']} says “{reference['name_as_stated']}”, "
+                f"{other.source} says “{other.name_as_stated}”; the definition may differ.",
+                [reference["source"], other.source])
+
+
+def _units(plan, indicators, add):
+    for table in ("targets", "actuals"):
+        frame = plan.__getattr__(table)
+        year_col = "target_year" if table == "targets" else "year"
+        for r in frame.itertuples(index=False):
+            unit = indicators.at[r.indicator_id, "unit"]
+            try:
+                units.conversion_factor(r.unit, unit)
+                continue
+            except units.UnitError:
+                pass
+            year = getattr(r, year_col)
+            both_money = units.currency_of(r.unit) and units.currency_of(unit)
+            rate = units.currency_rate(r.unit, unit, year, plan.rates) if both_money else None
+            kind = "currency_mismatch" if both_money else "unit_mismatch"
+            zh_tail = "，已按rates.csv中的汇率换算" if rate else "，无汇率，无法比较"
+            en_tail = ", converted with the rate in rates.csv" if rate else "; no exchange rate, so it cannot be compared"
+            add(r.indicator_id, kind, "info" if rate else "warning",
+                f"{year}年的{'目标' if table == 'targets' else '实际值'}以“{r.unit}”表述，而指标单位为“{unit}”{zh_tail}。",
+                f"The {year} {'target' if table == 'targets' else 'actual'} is stated in {r.unit} but the "
+                f"indicator is in {unit}{en_tail}.",
+                [r.source], int(year))
+
+
+def _jumps_and_magnitudes(plan, indicators, add):
+    from .progress import comparable_actuals, primary_targets
+
+    actuals = comparable_actuals(plan, indicators["unit"])
+    actuals = actuals[actuals["value_converted"].notna() & (actuals["value_converted"] > 0)]
+    ranks = {i for i, u in indicators["unit"].items() if units.is_rank(u)}
+    for indicator_id, group in actuals.groupby("indicator_id", sort=False):
+        if indicator_id in ranks:
+            continue
+        group = group.sort_values("year")
+        previous = None
+        for r in group.itertuples(index=False):
+            if previous is not None and r.year > previous.year:
+                ratio = r.value_converted / previous.value_converted
+                if ratio >= JUMP_FACTOR or ratio <= 1 / JUMP_FACTOR:
+                    unit = indicators.at[indicator_id, "unit"]
+                    add(indicator_id, "implausible_jump", "warning",
+                        f"从{previous.year}年的{_fmt(previous.value_converted)}{unit}到{r.year}年的"
+                        f"{_fmt(r.value_converted)}{unit}，变化{ratio:.2f}倍，需核实单位或口径。",
+                        f"From {_fmt(previous.value_converted)} {unit} in {previous.year} to "
+                        f"{_fmt(r.value_converted)} {unit} in {r.year}: a factor of {ratio:.2f}; check the unit "
+                        f"or the definition.", [previous.source, r.source], int(r.year))
+            previous = r
+    targets = primary_targets(plan)
+    for t in targets.itertuples(index=False):
+        if t.indicator_id in ranks:
+            continue
+        hit = actuals[(actuals["indicator_id"] == t.indicator_id) & (actuals["year"] == t.target_year)]
+        for r in hit.itertuples(index=False):
+            try:
+                value = r.value_converted * units.conversion_factor(indicators.at[t.indicator_id, "unit"], t.unit)
+            except units.UnitError:
+                continue
+            ratio = value / t.value if t.value else math.nan
+            if ratio >= MAGNITUDE_FACTOR or ratio <= 1 / MAGNITUDE_FACTOR:
+                add(t.indicator_id, "implausible_magnitude", "error",
+                    f"{r.year}年实际值{r.stated}{r.unit if r.stated.replace('.', '').isdigit() else ''}"
+                    f"是目标{t.stated}的{ratio:.1f}倍，量级可疑。",
+                    f"The {r.year} actual ({_fmt(r.value)} {r.unit}) is {ratio:.1f} times the target "
+                    f"({t.stated}): the magnitude is implausible.", [r.source, t.source], int(r.year))

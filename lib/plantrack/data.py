@@ -1,0 +1,219 @@
+"""Load a plan's Frictionless data package, validate it, and hand back pandas tables."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+from . import units
+
+RESOURCES = ("sources", "sectors", "indicators", "targets", "actuals", "tasks", "evidence", "rates")
+REQUIRED_COLUMNS = {
+    "indicators": ["indicator_id", "sector", "name_zh", "name_en", "unit", "direction"],
+    "targets": ["indicator_id", "target_year", "comparator", "value", "unit", "source", "quote"],
+    "actuals": ["indicator_id", "year", "value", "unit", "source", "quote", "reported_rate"],
+    "sources": ["source_id", "file"],
+    "sectors": ["sector_id", "name_zh", "name_en"],
+    "tasks": ["task_id", "sector", "quote"],
+    "evidence": ["task_id", "quote"],
+    "rates": ["from_currency", "to_currency", "year", "rate"],
+}
+PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
+CACHE_VERSION = "1"
+
+
+def data_root() -> Path:
+    """Where plans live: $PLANTRACK_DATA, else the repository's data/plans."""
+    env = os.environ.get("PLANTRACK_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "data" / "plans"
+
+
+def list_plans() -> list[str]:
+    root = data_root()
+    return sorted(p.name for p in root.iterdir() if (p / "datapackage.json").is_file()) if root.is_dir() else []
+
+
+@dataclass
+class Plan:
+    """A plan's tables (pandas DataFrames) and metadata."""
+    plan_id: str
+    path: Path
+    meta: dict
+    content_hash: str
+    tables: dict = field(repr=False)
+
+    def __getattr__(self, name):
+        tables = self.__dict__.get("tables", {})
+        if name in tables:
+            return tables[name]
+        raise AttributeError(name)
+
+    @property
+    def title_zh(self) -> str: return self.meta.get("title_zh", self.plan_id)
+    @property
+    def title_en(self) -> str: return self.meta.get("title_en", self.plan_id)
+    @property
+    def issuer(self) -> str: return self.meta.get("issuer_zh", "")
+    @property
+    def issuer_en(self) -> str: return self.meta.get("issuer_en", "")
+    @property
+    def issued(self) -> str: return str(self.meta.get("issued", ""))
+    @property
+    def base_year(self) -> int | None: return self.meta.get("base_year")
+    @property
+    def plan_source(self) -> str | None: return self.meta.get("plan_source")
+
+    def title(self, lang: str = "zh") -> str:
+        return self.title_zh if lang == "zh" else self.title_en
+
+    def sector_name(self, sector_id: str, lang: str = "zh") -> str:
+        row = self.sectors[self.sectors["sector_id"] == sector_id]
+        return str(row[f"name_{lang}"].iloc[0]) if len(row) else sector_id
+
+    def sector_ids(self) -> list[str]:
+        return list(self.sectors.sort_values("order")["sector_id"])
+
+    def with_actuals(self, extra: pd.DataFrame) -> "Plan":
+        """A copy with extra actual rows (a what-if), without touching the files."""
+        tables = dict(self.tables)
+        tables["actuals"] = pd.concat([self.actuals, extra], ignore_index=True)
+        return Plan(self.plan_id, self.path, self.meta, self.content_hash + "+what-if", tables)
+
+
+def plan_dir(plan: str | os.PathLike) -> Path:
+    """Resolve a plan id (or a directory holding datapackage.json) to its directory."""
+    candidate = Path(plan)
+    if (candidate / "datapackage.json").is_file():
+        return candidate
+    if isinstance(plan, str) and "/" not in plan and (data_root() / plan / "datapackage.json").is_file():
+        return data_root() / plan
+    known = ", ".join(list_plans()) or "none"
+    raise DataError(f"unknown plan '{plan}'; known plans: {known}")
+
+
+def _read_descriptor(directory: Path) -> dict:
+    path = directory / "datapackage.json"
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read the package descriptor: {exc}", file=str(path)) from None
+    names = {r.get("name") for r in descriptor.get("resources", [])}
+    missing = [r for r in RESOURCES if r not in names]
+    if missing:
+        raise DataError(f"the package has no resource {', '.join(missing)}", file=str(path))
+    return descriptor
+
+
+def content_hash(directory: Path, descriptor: dict) -> str:
+    digest = hashlib.sha256(CACHE_VERSION.encode())
+    digest.update((directory / "datapackage.json").read_bytes())
+    for resource in descriptor["resources"]:
+        path = directory / resource["path"]
+        digest.update(path.read_bytes() if path.is_file() else b"<missing>")
+    return digest.hexdigest()[:16]
+
+
+def _cache_dir(plan_id: str, digest: str) -> Path:
+    base = Path(os.environ.get("PLANTRACK_CACHE", Path.home() / ".cache" / "plantrack"))
+    return base / plan_id / digest
+
+
+def validate_package(directory: Path, descriptor: dict) -> None:
+    """Run the standard Frictionless validation; raise DataError at the first error."""
+    import frictionless  # imported here: slow to import, and only needed on a cache miss
+
+    for resource in descriptor["resources"]:
+        path = directory / resource["path"]
+        if not path.is_file():
+            raise DataError("the file is missing", file=str(path))
+        if path.stat().st_size == 0:
+            raise DataError("the file is empty (it needs at least a header row)", file=str(path))
+    report = frictionless.validate(str(directory / "datapackage.json"))
+    if report.valid:
+        return
+    for task in report.tasks:
+        for error in task.errors:
+            file = str(directory / task.place) if task.place else str(directory / "datapackage.json")
+            raise DataError(_explain(error), file=file,
+                            row=getattr(error, "row_number", None),
+                            column=getattr(error, "field_name", None))
+    error = report.errors[0]
+    raise DataError(_explain(error), file=str(directory / "datapackage.json"))
+
+
+def _explain(error) -> str:
+    note = getattr(error, "note", "") or ""
+    title = getattr(error, "title", "") or error.type
+    cell = getattr(error, "cell", None)
+    text = f"{title.lower()}: {note}" if note else title
+    return f"{text} (value: {cell!r})" if cell not in (None, "") else text
+
+
+def _read_tables(directory: Path, descriptor: dict) -> dict[str, pd.DataFrame]:
+    tables = {}
+    for resource in descriptor["resources"]:
+        fields = resource["schema"]["fields"]
+        dtypes = {f["name"]: PANDAS_TYPES.get(f.get("type", "string"), "string") for f in fields}
+        frame = pd.read_csv(directory / resource["path"], dtype=dtypes, keep_default_na=False,
+                            na_values=[""], encoding="utf-8")
+        tables[resource["name"]] = frame
+    return tables
+
+
+def check_semantics(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """Rules a Table Schema cannot say: units must be readable, ranges ordered, stated in quote."""
+    for name, column in (("indicators", "unit"), ("targets", "unit"), ("actuals", "unit")):
+        for position, unit in enumerate(tables[name][column]):
+            try:
+                units.parse_unit(unit)
+            except units.UnitError as exc:
+                raise DataError(str(exc), file=str(directory / f"{name}.csv"), row=position + 2,
+                                column=column) from None
+    targets = tables["targets"]
+    for position, row in enumerate(targets.itertuples(index=False)):
+        if row.comparator == "range" and not (pd.notna(row.value_high) and row.value_high > row.value):
+            raise DataError("a range target needs value_high above value",
+                            file=str(directory / "targets.csv"), row=position + 2, column="value_high")
+    for name in ("targets", "actuals"):
+        frame = tables[name]
+        if "stated" in frame:
+            bad = [i for i, (s, q) in enumerate(zip(frame["stated"], frame["quote"])) if str(s) not in str(q)]
+            if bad:
+                raise DataError("the stated value does not occur in the quote",
+                                file=str(directory / f"{name}.csv"), row=bad[0] + 2, column="stated")
+
+
+def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
+    """Read and validate a plan's data package. Raises DataError naming file, row and column."""
+    directory = plan_dir(plan)
+    descriptor = _read_descriptor(directory)
+    digest = content_hash(directory, descriptor)
+    cache = _cache_dir(directory.name, digest)
+    tables = None
+    if use_cache and (cache / "ok").is_file():
+        try:
+            tables = {name: pd.read_parquet(cache / f"{name}.parquet") for name in RESOURCES}
+        except Exception:  # a damaged cache is only a cache: validate again
+            tables = None
+    if tables is None:
+        validate_package(directory, descriptor)
+        tables = _read_tables(directory, descriptor)
+        check_semantics(directory, tables)
+        if use_cache:
+            _write_cache(cache, tables)
+    return Plan(directory.name, directory, descriptor.get("plantrack", {}), digest, tables)
+
+
+def _write_cache(cache: Path, tables: dict[str, pd.DataFrame]) -> None:
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for name, frame in tables.items():
+            frame.to_parquet(cache / f"{name}.parquet", index=False)
+        (cache / "ok").write_text("")
+    except OSError:
+        pass  # no writable cache directory: everything still works, only slower
