@@ -97,7 +97,7 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     target = base.transform_filter(alt.datum.kind == t("target", lang)) \
         .mark_point(shape="diamond", size=140, filled=True, color="#c62828").encode(tooltip=tooltip)
     name = indicators.at[indicator_id, f"name_{lang}"]
-    return _themed(alt.layer(line, target).properties(width=420, height=220, title=f"{name} — {t('history_title', lang)}"))
+    return _themed(alt.layer(target, line).properties(width=420, height=220, title=f"{name} — {t('history_title', lang)}"))
 
 
 def static_bundle(chart: alt.Chart) -> dict:

@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--format", choices=["text", "csv"], default="text")
     assess.set_defaults(func=_cmd_assess)
 
+    from . import runner
+    runner.add_cli(sub)
     return parser
 
 

@@ -14,7 +14,7 @@ from .progress import assess
 
 CSS = """<style>
 .plantrack table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
-.plantrack th,.plantrack td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
+.plantrack th,.plantrack td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left !important;vertical-align:top}
 .plantrack th{background:#f3f5f7}
 .plantrack blockquote{border-left:3px solid #90a4ae;margin:4px 0 10px;padding:2px 10px;color:#37474f}
 .plantrack .status-achieved{color:#2e7d32;font-weight:600}.plantrack .status-not_achieved{color:#c62828;font-weight:600}
@@ -45,6 +45,13 @@ def _e(x) -> str:
 def _html(body: str):
     from IPython.display import HTML, display
     display(HTML(f'{CSS}<div class="plantrack">{body}</div>'))
+
+
+def value_with_unit(value, unit) -> str:
+    """13 and '万亿元' -> '13万亿元'; empty when there is no value."""
+    if value is None or pd.isna(value):
+        return ""
+    return f"{value:,.10g}{'' if pd.isna(unit) else unit}"
 
 
 def rate(x) -> str:
@@ -89,7 +96,7 @@ class SectorReport:
             return
         rows = "".join(
             f"<tr><td>{_e(r[f'name_{lang}'])}</td><td>{_e(r.target_year)}</td><td>{_e(r.target_stated)}</td>"
-            f"<td>{_e(r.actual_stated) or t('no_data', lang)}</td><td>{rate(r.computed_rate)}</td>"
+            f"<td>{_e(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td><td>{rate(r.computed_rate)}</td>"
             f"<td>{rate(r.reported_rate)}</td><td class='status-{r.status}'>{t(r.status, lang)}</td>"
             f"<td>{t(r.trajectory_status, lang)}</td><td>{_e(r.actual_source) or _e(r.target_source)}</td></tr>"
             f"<tr><td colspan='9' class='muted'>{t('target', lang)}: “{_e(r.target_quote)}”"

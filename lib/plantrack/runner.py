@@ -1,0 +1,273 @@
+"""`plantrack run`: execute the sector notebook with Papermill for many sectors, in parallel.
+
+Each sector runs into outputs/<plan>/.partial/ and is moved into place only when it succeeded,
+so outputs/ always holds a whole report: the new one or the previous one. The manifest and the
+index page are written the same way (temporary file, then rename).
+"""
+from __future__ import annotations
+
+import concurrent.futures as futures
+import datetime as dt
+import html
+import json
+import multiprocessing
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .errors import DataError
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "sector.ipynb"
+PARAMS_DIR = ROOT / "params"
+OUTPUTS = ROOT / "outputs"
+KERNEL = "plantrack"
+DEFAULT_PLAN = "zhejiang-internet-plus-2016"
+PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(None))}
+
+
+def ensure_kernel() -> str:
+    """Install this environment's kernelspec as 'plantrack' when it is missing or points elsewhere."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL)
+        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() or spec.argv[0] == sys.executable:
+            return KERNEL
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+    install(kernel_name=KERNEL, display_name="Python 3 (plantrack)", prefix=sys.prefix)
+    return KERNEL
+
+
+def read_params(path: Path) -> dict:
+    """A params YAML as a dict of known keys with the right types, or a DataError saying what is wrong."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read the parameters: {exc}", file=str(path)) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DataError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
+                        row=mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise DataError("expected a mapping such as 'sector: commerce'", file=str(path))
+    for key, value in data.items():
+        if key not in PARAM_TYPES:
+            raise DataError(f"unknown parameter (allowed: {', '.join(PARAM_TYPES)})", file=str(path), column=str(key))
+        if not isinstance(value, PARAM_TYPES[key]) or isinstance(value, bool):
+            kind = "a year or null" if key == "as_of" else "text"
+            raise DataError(f"must be {kind}, got {value!r}", file=str(path), column=key)
+    if "sector" not in data:
+        raise DataError("the parameter 'sector' is missing", file=str(path))
+    return data
+
+
+def plan_jobs(plan_id: str, sectors: list[str] | None, lang: str | None, params_dir: Path = PARAMS_DIR) -> list[dict]:
+    """The runs to do: params/<sector>.yaml for every sector of the plan (or only those named)."""
+    from .data import load_plan
+    plan = load_plan(plan_id)
+    known = plan.sector_ids()
+    files = {p.stem: p for p in sorted(params_dir.glob("*.yaml"))} if params_dir.is_dir() else {}
+    jobs = []
+    for sector in (sectors or known):
+        params = read_params(files[sector]) if sector in files else {"sector": sector}
+        params.setdefault("plan_id", plan_id)
+        if params["plan_id"] != plan_id:
+            continue
+        params.setdefault("lang", "zh")
+        params.setdefault("as_of", None)
+        if lang:
+            params["lang"] = lang
+        jobs.append(params)
+    # An unknown sector is run anyway: the notebook's first cell fails naming the allowed values,
+    # and the manifest records it like any failing sector.
+    return jobs
+
+
+def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
+    """Execute one sector (in a worker process). Never raises: the result says what happened."""
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    out, partial = Path(out_dir), Path(out_dir) / ".partial"
+    sector = job["sector"]
+    started = time.monotonic()
+    executed = partial / f"{sector}.ipynb"
+    result = {"sector": sector, "lang": job["lang"], "as_of": job["as_of"], "status": "failed",
+              "error": None, "failing_cell": None}
+    try:
+        pm.execute_notebook(notebook, str(executed), parameters=job, kernel_name=kernel, progress_bar=False,
+                            log_output=False, cwd=str(Path(notebook).parent))
+        page = export_html(executed)
+        (partial / f"{sector}.html").write_text(page, encoding="utf-8")
+        os.replace(executed, out / f"{sector}.ipynb")
+        os.replace(partial / f"{sector}.html", out / f"{sector}.html")
+        (out / f"{sector}.failed.ipynb").unlink(missing_ok=True)
+        result.update(status="ok", notebook=f"{sector}.ipynb", html=f"{sector}.html")
+    except PapermillExecutionError as exc:
+        result.update(error=f"{exc.ename}: {exc.evalue}".strip(), failing_cell=exc.exec_count)
+    except Exception as exc:  # a kernel that died, a full disk...: recorded, the batch goes on
+        result.update(error=f"{type(exc).__name__}: {exc}")
+    if result["status"] == "failed" and executed.exists():
+        os.replace(executed, out / f"{sector}.failed.ipynb")   # kept, marked failed by Papermill
+        result["failed_notebook"] = f"{sector}.failed.ipynb"
+    result["duration_s"] = round(time.monotonic() - started, 2)
+    return result
+
+
+def export_html(notebook_path: Path) -> str:
+    from nbconvert import HTMLExporter
+    exporter = HTMLExporter(template_name="plantrack_report",
+                            extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            exclude_input=True, exclude_markdown=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    body, _ = exporter.from_filename(str(notebook_path))
+    return body
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class _Progress:
+    """A one-line display on a terminal; plain log lines when not a TTY (cron, CI)."""
+
+    def __init__(self, total: int, stream=sys.stderr):
+        self.total, self.done, self.stream, self.tty = total, 0, stream, stream.isatty()
+
+    def update(self, result: dict) -> None:
+        self.done += 1
+        line = f"[{self.done}/{self.total}] {result['sector']}: {result['status']} ({result['duration_s']:.1f} s)"
+        if result["error"]:
+            line += f" — {result['error'][:200]}"
+        if self.tty:
+            self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total or result["error"] else ""))
+        else:
+            self.stream.write(f"{dt.datetime.now().isoformat(timespec='seconds')} plantrack run: {line}\n")
+        self.stream.flush()
+
+
+def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: str | None = None,
+        jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path = PARAMS_DIR,
+        notebook: Path = NOTEBOOK, progress=True) -> dict:
+    """Run the sector reports; returns the manifest (also written to outputs/<plan>/manifest.json)."""
+    from filelock import FileLock, Timeout
+    from .data import load_plan, plan_dir
+
+    work = plan_jobs(plan_id, sectors, lang, params_dir)
+    plan = load_plan(plan_id)
+    out = Path(outputs) / plan_id
+    (out / ".partial").mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(plan_dir(plan_id) / ".plantrack.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise DataError(f"another plantrack run or ingest is using plan {plan_id} (lock {lock.lock_file})") from None
+    try:
+        for leftover in (out / ".partial").iterdir():
+            leftover.unlink()
+        kernel = ensure_kernel()
+        started = dt.datetime.now(dt.timezone.utc)
+        display = _Progress(len(work)) if progress else None
+        results = []
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(work) or 1))
+        context = multiprocessing.get_context("spawn")
+        previous = signal.signal(signal.SIGTERM, _terminate)
+        try:
+            with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+                pending = [pool.submit(run_one, job, str(notebook), str(out), kernel) for job in work]
+                for done in futures.as_completed(pending):
+                    result = done.result()
+                    results.append(result)
+                    if display:
+                        display.update(result)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        manifest = _manifest(plan, out, results, started)
+        write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+        write_atomic(out / "index.html", index_page(plan, manifest, out))
+        return manifest
+    finally:
+        lock.release()
+
+
+def _terminate(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+def _manifest(plan, out: Path, results: list[dict], started) -> dict:
+    from .progress import assess
+    previous = {}
+    if (out / "manifest.json").is_file():
+        try:
+            previous = {s["sector"]: s for s in json.loads((out / "manifest.json").read_text())["sectors"]}
+        except (ValueError, KeyError, TypeError):
+            previous = {}
+    assessed = assess(plan)
+    for result in results:
+        counts = assessed[assessed["sector"] == result["sector"]]["status"].value_counts()
+        result["counts"] = {k: int(v) for k, v in counts.items()}
+        previous[result["sector"]] = result
+    order = {s: i for i, s in enumerate(plan.sector_ids())}
+    sectors = sorted(previous.values(), key=lambda s: order.get(s["sector"], len(order)))
+    return {"plan_id": plan.plan_id, "data_hash": plan.content_hash,
+            "started": started.isoformat(timespec="seconds"),
+            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "ok": sum(r["status"] == "ok" for r in results), "failed": sum(r["status"] != "ok" for r in results),
+            "sectors": sectors}
+
+
+def index_page(plan, manifest: dict, out: Path) -> str:
+    from .i18n import t
+    rows = []
+    for s in manifest["sectors"]:
+        name = html.escape(plan.sector_name(s["sector"], "zh") + " / " + plan.sector_name(s["sector"], "en"))
+        report = f"{s['sector']}.html"
+        link = f'<a href="{html.escape(report)}">{name}</a>' if (out / report).is_file() else name
+        counts = " · ".join(f"{t(k, 'en')} {v}" for k, v in s.get("counts", {}).items()) or "no numeric target"
+        state = "ok" if s["status"] == "ok" else f"FAILED: {html.escape(s.get('error') or '')}"
+        rows.append(f"<tr><td>{link}</td><td>{html.escape(counts)}</td><td>{state}</td><td>{s['duration_s']} s</td></tr>")
+    return ("<!doctype html><meta charset='utf-8'><title>plantrack reports</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd}</style>"
+            f"<h1>{html.escape(plan.title_zh)}<br><small>{html.escape(plan.title_en)}</small></h1>"
+            f"<p>Data {manifest['data_hash']} · finished {manifest['finished']} · {manifest['ok']} ok, {manifest['failed']} failed</p>"
+            "<table><tr><th>Sector</th><th>Targets</th><th>Run</th><th>Time</th></tr>" + "".join(rows) + "</table>")
+
+
+def _cmd_run(args) -> int:
+    if not args.all and not args.sector:
+        raise DataError("say which sectors: --all, or --sector S (repeatable)")
+    manifest = run(args.plan, None if args.all else args.sector, lang=args.lang, jobs=args.jobs,
+                   outputs=Path(args.outputs))
+    out = Path(args.outputs) / args.plan
+    print(f"{manifest['ok']} ok, {manifest['failed']} failed — {out / 'index.html'}")
+    return 1 if manifest["failed"] else 0
+
+
+def _cmd_lab(args) -> int:
+    ensure_kernel()
+    os.execvp(sys.executable, [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}",
+                               *(["--no-browser"] if args.no_browser else [])])
+
+
+def add_cli(sub) -> None:
+    run_parser = sub.add_parser("run", help="run the sector reports with Papermill (outputs/<plan>/)")
+    group = run_parser.add_mutually_exclusive_group()
+    group.add_argument("--all", action="store_true", help="every sector of the plan")
+    group.add_argument("--sector", action="append", help="one sector (repeatable)")
+    run_parser.add_argument("--plan", default=DEFAULT_PLAN)
+    run_parser.add_argument("--lang", choices=["zh", "en"], default=None)
+    run_parser.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
+    run_parser.add_argument("--outputs", default=str(OUTPUTS))
+    run_parser.set_defaults(func=_cmd_run)
+    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with the plantrack kernel")
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(func=_cmd_lab)

@@ -1,0 +1,112 @@
+"""Notebooks really execute through Papermill with a real kernel; the runner isolates failures."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import plantrack
+from plantrack import runner
+from conftest import ROOT, MAIN_PLAN
+
+pytestmark = pytest.mark.notebook
+PAPERMILL = str(Path(sys.executable).with_name("papermill"))
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """`plantrack run --all` once for the module: every params file through Papermill."""
+    outputs = tmp_path_factory.mktemp("outputs")
+    result = subprocess.run([str(Path(sys.executable).with_name("plantrack")), "run", "--all", "--outputs", str(outputs)],
+                            capture_output=True, text=True, timeout=1800)
+    return outputs / MAIN_PLAN, result
+
+
+def test_run_all_writes_every_report_index_and_manifest(full_run):
+    out, result = full_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    params = sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))
+    assert len(params) == 16
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["ok"] == 16 and manifest["failed"] == 0
+    assert manifest["data_hash"] == plantrack.load_plan(MAIN_PLAN).content_hash
+    assert sorted(s["sector"] for s in manifest["sectors"]) == params
+    for sector in params:
+        assert (out / f"{sector}.ipynb").is_file() and (out / f"{sector}.html").is_file()
+    index = (out / "index.html").read_text()
+    assert all(f'href="{s}.html"' in index for s in params)
+    assert not list((out / ".partial").iterdir())
+
+
+def test_reports_show_the_sectors_targets_and_offline_charts(full_run):
+    out, _ = full_run
+    assessed = plantrack.assess(plantrack.load_plan(MAIN_PLAN))
+    for sector, group in assessed.groupby("sector"):
+        notebook = (out / f"{sector}.ipynb").read_text(encoding="utf-8")
+        page = (out / f"{sector}.html").read_text(encoding="utf-8")
+        for name in group["name_zh"]:
+            assert name in notebook and name in page, (sector, name)
+    page = (out / "commerce.html").read_text(encoding="utf-8")
+    assert "from plantrack.report import" not in page and "report.targets_table()" not in page   # no code cells
+    assert 'class="vega-lite-spec"' in page and "<svg" in page                                   # the charts' specs
+    assert "cdnjs" not in page and "<script src=\"http" not in page                              # nothing from a CDN
+
+
+def test_sector_without_numeric_target_still_reports(full_run):
+    out, _ = full_run
+    page = (out / "health.html").read_text(encoding="utf-8")
+    assert "该领域没有量化目标" in page and "电子健康档案" in page and "搭建健康服务信息基础网络" in page
+
+
+def test_a_failing_sector_does_not_stop_the_others(tmp_path):
+    result = subprocess.run([str(Path(sys.executable).with_name("plantrack")), "run", "--sector", "finance",
+                             "--sector", "no_such_sector", "--outputs", str(tmp_path), "--jobs", "2"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    manifest = json.loads((tmp_path / MAIN_PLAN / "manifest.json").read_text())
+    by = {s["sector"]: s for s in manifest["sectors"]}
+    assert by["finance"]["status"] == "ok"
+    failed = by["no_such_sector"]
+    assert failed["status"] == "failed" and "unknown sector 'no_such_sector'" in failed["error"]
+    assert "allowed:" in failed["error"] and failed["failing_cell"] is not None
+    assert (tmp_path / MAIN_PLAN / "no_such_sector.failed.ipynb").is_file()
+    assert not (tmp_path / MAIN_PLAN / "no_such_sector.ipynb").exists()
+
+
+def test_papermill_directly_with_a_params_file(tmp_path):
+    out = tmp_path / "commerce.ipynb"
+    result = subprocess.run([PAPERMILL, "notebooks/sector.ipynb", str(out), "-f", "params/commerce.yaml",
+                             "-p", "lang", "en"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Online sales in the province" in out.read_text(encoding="utf-8")
+
+
+def test_bad_parameter_fails_at_the_first_cell_with_one_sentence(tmp_path):
+    out = tmp_path / "bad.ipynb"
+    result = subprocess.run([PAPERMILL, "notebooks/sector.ipynb", str(out), "-p", "sector", "commerce",
+                             "-p", "lang", "fr"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    executed = json.loads(out.read_text(encoding="utf-8"))
+    failing = [c for c in executed["cells"] if c["cell_type"] == "code" and
+               any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    assert len(failing) == 1 and "SectorReport(" in "".join(failing[0]["source"])
+    error = next(o for o in failing[0]["outputs"] if o["output_type"] == "error")
+    assert error["traceback"] == ["plantrack: unknown language 'fr'; allowed: zh, en"]
+
+
+def test_explore_notebook_runs_top_to_bottom(tmp_path):
+    out = tmp_path / "explore.ipynb"
+    result = subprocess.run([PAPERMILL, "notebooks/explore.ipynb", str(out)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    text = out.read_text(encoding="utf-8")
+    assert "what if" in text and "achieved" in text
+
+
+def test_params_yaml_with_wrong_types_is_rejected(tmp_path):
+    bad = tmp_path / "commerce.yaml"
+    bad.write_text("plan_id: zhejiang-internet-plus-2016\nsector: commerce\nas_of: '2018'\n")
+    with pytest.raises(plantrack.DataError) as error:
+        runner.read_params(bad)
+    assert "as_of" in str(error.value) and "commerce.yaml" in str(error.value)
