@@ -1,0 +1,133 @@
+"""The Voilà dashboard in real headless Chromium (Debian's package), served as readers get it."""
+import shutil
+import statistics
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+import plantrack
+from conftest import ROOT, MAIN_PLAN
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)")]
+SCREENSHOTS = ROOT / "outputs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def server():
+    from plantrack.dashboard_server import BackgroundServer
+    srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def visit(server, browser):
+    """One reader's visit: the page, every request it made, and how long it took to be usable."""
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    requests = []
+    page.on("request", lambda r: requests.append(r.url))
+    started = time.monotonic()
+    page.goto(server.url)
+    page.wait_for_selector(".pt-achievement svg .mark-rect", timeout=180_000)
+    page.wait_for_selector(".pt-status select")
+    ready = time.monotonic() - started
+    yield page, requests, ready
+    page.close()
+
+
+def count(page, status):
+    return int(page.locator(f".pt-count[data-status='{status}']").inner_text())
+
+
+def wait_text(page, selector, text, timeout=30_000):
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+                           arg=[selector, text], timeout=timeout)
+
+
+def test_counts_match_assess(visit):
+    page, _, ready = visit
+    assessed = plantrack.assess(plantrack.load_plan(MAIN_PLAN))
+    expected = assessed["status"].value_counts()
+    for status in ("achieved", "not_achieved", "no_data", "not_comparable"):
+        assert count(page, status) == expected.get(status, 0)
+    print(f"navigation -> interactive: {ready:.2f} s")
+
+
+def test_no_code_no_traceback_no_error_text(visit):
+    page, _, _ = visit
+    text = page.inner_text("body")
+    for bad in ("from plantrack.dashboard import app", "Traceback", "Error loading script", "出错了", "Something went wrong"):
+        assert bad not in text
+    assert page.locator(".jp-InputArea-editor:visible").count() == 0
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+
+
+def test_screenshot_in_chinese(visit):
+    page, _, _ = visit
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    assert "浙江省“互联网＋”行动计划" in page.inner_text(".pt-title")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-zh.png"), full_page=True)
+
+
+def test_filtering_a_sector_changes_table_and_chart(visit):
+    page, _, _ = visit
+    before_rows = page.locator(".pt-targets tr[data-indicator]").count()
+    timings = []
+    plan = plantrack.load_plan(MAIN_PLAN)
+    for sector, expected_rows in (("commerce", 3), ("tourism", 5), ("transport", 1)):
+        started = time.monotonic()
+        page.select_option(".pt-sector select", label=plan.sector_name(sector, "zh"))
+        page.wait_for_function("n => document.querySelectorAll('.pt-targets tr[data-indicator]').length === n",
+                               arg=expected_rows)
+        name = plan.indicators.set_index("indicator_id")
+        first = {"commerce": "online_sales", "tourism": "scenic_wifi_coverage", "transport": "expressway_monitoring"}[sector]
+        wait_text(page, ".pt-achievement", name.at[first, "name_zh"])
+        timings.append(time.monotonic() - started)
+    assert before_rows == 24
+    page.select_option(".pt-sector select", [])
+    page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 24")
+    print(f"filter -> chart updated: median {statistics.median(timings) * 1000:.0f} ms")
+
+
+def test_opening_an_indicator_shows_its_quoted_sentence(visit):
+    page, _, _ = visit
+    page.select_option(".pt-indicator select", label="互联网+商务 · 全省网络销售额")
+    wait_text(page, ".pt-card-body", "全省网络销售额突破1.2万亿元")
+    assert "002_e237100a6a0dac6e.txt" in page.inner_text(".pt-card-body")
+    page.wait_for_selector(".pt-card-body ~ * svg .mark-symbol, .pt-card-body ~ * svg .mark-line", timeout=30_000)
+
+
+def test_switching_language_changes_labels(visit):
+    page, _, _ = visit
+    page.get_by_role("button", name="English").click()
+    wait_text(page, ".pt-title", "Zhejiang")
+    wait_text(page, ".pt-counts", "Achieved")
+    wait_text(page, ".pt-card-body", "Online sales in the province")
+    wait_text(page, ".pt-achievement", "Achievement")
+    assert "已完成" not in page.inner_text(".pt-counts")
+    assert "Status" in page.inner_text(".pt-status")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"), full_page=True)
+    page.get_by_role("button", name="中文").click()
+    wait_text(page, ".pt-counts", "已完成")
+
+
+def test_no_request_leaves_localhost(visit):
+    _, requests, _ = visit
+    hosts = {urlparse(u).hostname for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")}
+    assert hosts == {"127.0.0.1"}, hosts
