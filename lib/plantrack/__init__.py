@@ -9,6 +9,7 @@ from .errors import DataError
 from .data import Plan, list_plans, load_plan
 from .progress import Trajectory, assess, status_counts, trajectory
 from .checks import findings
+from .ingestion import ingest
 
-__all__ = ["DataError", "Plan", "Trajectory", "assess", "findings", "list_plans", "load_plan", "status_counts", "trajectory"]
+__all__ = ["DataError", "Plan", "Trajectory", "assess", "findings", "ingest", "list_plans", "load_plan", "status_counts", "trajectory"]
 __version__ = "0.1.0"

@@ -70,9 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--format", choices=["text", "csv"], default="text")
     assess.set_defaults(func=_cmd_assess)
 
-    from . import dashboard_server, runner
+    from . import dashboard_server, ingestion, runner
     runner.add_cli(sub)
     dashboard_server.add_cli(sub)
+    ingestion.add_cli(sub)
     return parser
 
 

@@ -43,8 +43,8 @@ def voila_command(port: int = 8866, host: str = "127.0.0.1", pool_size: int = 1,
     command = [sys.executable, "-m", "voila", str(notebook), f"--port={port}", f"--Voila.ip={host}",
                "--Voila.port_retries=0", f"--Voila.open_browser={open_browser}",
                "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
-               f"--VoilaConfiguration.template={install_offline_template()}", "--show_margins=True", "--VoilaConfiguration.theme=light",
-               r"--VoilaConfiguration.file_allowlist=['.*\.(png|jpg|gif|svg)']"]
+               f"--VoilaConfiguration.template={install_offline_template()}", "--VoilaConfiguration.show_margins=True", "--VoilaConfiguration.theme=light",
+               r"--VoilaConfiguration.file_allowlist=.*\.(png|jpg|gif|svg)"]
     if preheat:
         command += ["--VoilaConfiguration.preheat_kernel=True", f"--VoilaConfiguration.default_pool_size={pool_size}"]
     return command
@@ -86,7 +86,8 @@ def free_port() -> int:
 class BackgroundServer:
     """Voilà started the way `plantrack dashboard` starts it, for tests and benchmarks."""
 
-    def __init__(self, *, preheat: bool = True, pool_size: int = 1, notebook: Path = SUMMARY, log_path: Path | None = None):
+    def __init__(self, *, preheat: bool = True, pool_size: int = 1, notebook: Path = SUMMARY, log_path: Path | None = None,
+                 env: dict | None = None):
         import subprocess
         import tempfile
         from .runner import ensure_kernel
@@ -97,7 +98,8 @@ class BackgroundServer:
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="voila-", suffix=".log")[1])
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(voila_command(self.port, "127.0.0.1", pool_size, preheat, False, notebook),
-                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+                                        env={**os.environ, **(env or {})})
 
     def wait_ready(self, timeout: float = 180.0) -> "BackgroundServer":
         """Until the page answers and, with preheating, the pool holds a warm kernel."""
@@ -111,18 +113,39 @@ class BackgroundServer:
             if not self.preheat or "is filled with" in log:
                 try:
                     urllib.request.urlopen(self.url + "voila/static/voila.js", timeout=5)
-                    return self
                 except OSError:
-                    pass
+                    time.sleep(0.3)
+                    continue
+                if self.preheat:
+                    self._wait_idle(deadline)   # the warm kernel has finished running the notebook
+                return self
             time.sleep(0.3)
         raise TimeoutError(f"Voilà was not ready after {timeout} s: {self.log_path}")
+
+    def _wait_idle(self, deadline: float) -> None:
+        """Until Voilà and its kernels stop using CPU for a second (the preheated notebook has run)."""
+        import time
+        import psutil
+        root = psutil.Process(self.process.pid)
+        previous = None
+        while time.monotonic() < deadline:
+            try:
+                procs = [root, *root.children(recursive=True)]
+                used = sum(sum(p.cpu_times()[:2]) for p in procs)
+            except psutil.Error:
+                used = None
+            if previous is not None and used is not None and used - previous < 0.05:
+                return
+            previous = used
+            time.sleep(1.0)
 
     def wait_refilled(self, timeout: float = 180.0) -> None:
         """With preheating: until the pool has a warm kernel again after a visit used one."""
         import time
-        deadline, seen = time.monotonic() + timeout, self.log_path.read_text(errors="replace").count("is filled with")
-        while time.monotonic() < deadline and self.log_path.read_text(errors="replace").count("is filled with") <= seen:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and "is filled with" not in self.log_path.read_text(errors="replace").rsplit("Using pre-heated kernel", 1)[-1]:
             time.sleep(0.3)
+        self._wait_idle(deadline)
 
     def stop(self) -> None:
         import signal

@@ -76,7 +76,11 @@ def plan_jobs(plan_id: str, sectors: list[str] | None, lang: str | None, params_
     files = {p.stem: p for p in sorted(params_dir.glob("*.yaml"))} if params_dir.is_dir() else {}
     jobs = []
     for sector in (sectors or known):
-        params = read_params(files[sector]) if sector in files else {"sector": sector}
+        try:
+            params = read_params(files[sector]) if sector in files else {"sector": sector}
+        except DataError as exc:   # one bad params file fails its sector, not the batch
+            jobs.append({"sector": sector, "plan_id": plan_id, "lang": lang or "zh", "as_of": None, "error": str(exc)})
+            continue
         params.setdefault("plan_id", plan_id)
         if params["plan_id"] != plan_id:
             continue
@@ -90,6 +94,18 @@ def plan_jobs(plan_id: str, sectors: list[str] | None, lang: str | None, params_
     return jobs
 
 
+def validate_params_file(path: Path) -> dict:
+    """A params file checked as the notebook would check it (types, plan, sector, language)."""
+    from .report import check_params
+    params = read_params(Path(path))
+    params = {"plan_id": DEFAULT_PLAN, "lang": "zh", "as_of": None, **params}
+    try:
+        check_params(params["plan_id"], params["sector"], params["lang"], params["as_of"])
+    except DataError as exc:
+        raise DataError(exc.reason, file=str(path)) from None
+    return params
+
+
 def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
     """Execute one sector (in a worker process). Never raises: the result says what happened."""
     import papermill as pm
@@ -100,7 +116,10 @@ def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
     started = time.monotonic()
     executed = partial / f"{sector}.ipynb"
     result = {"sector": sector, "lang": job["lang"], "as_of": job["as_of"], "status": "failed",
-              "error": None, "failing_cell": None}
+              "error": job.get("error"), "failing_cell": None}
+    if result["error"]:
+        result["duration_s"] = 0.0
+        return result
     try:
         pm.execute_notebook(notebook, str(executed), parameters=job, kernel_name=kernel, progress_bar=False,
                             log_output=False, cwd=str(Path(notebook).parent))
@@ -181,14 +200,22 @@ def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: 
         workers = max(1, min(jobs or os.cpu_count() or 1, len(work) or 1))
         context = multiprocessing.get_context("spawn")
         previous = signal.signal(signal.SIGTERM, _terminate)
+        pool = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
         try:
-            with futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                pending = [pool.submit(run_one, job, str(notebook), str(out), kernel) for job in work]
-                for done in futures.as_completed(pending):
-                    result = done.result()
-                    results.append(result)
-                    if display:
-                        display.update(result)
+            pending = [pool.submit(run_one, job, str(notebook), str(out), kernel) for job in work]
+            for done in futures.as_completed(pending):
+                result = done.result()
+                results.append(result)
+                if display:
+                    display.update(result)
+            pool.shutdown()
+        except BaseException:
+            # Stopped (SIGTERM, Ctrl+C): end the workers now. Their kernels notice their parent is
+            # gone and exit; finished reports are already in place, unfinished ones never were.
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         finally:
             signal.signal(signal.SIGTERM, previous)
         manifest = _manifest(plan, out, results, started)

@@ -1,0 +1,117 @@
+"""Every malformed input is rejected with a located message, never a traceback, and nothing changes on disk."""
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+import plantrack
+from plantrack import runner
+from conftest import ROOT
+
+CORPUS = ROOT / "tests" / "bad_inputs"
+EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8"))
+
+
+def snapshot(directory: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
+def test_corpus_is_large_enough():
+    assert len(EXPECTED) >= 40
+    assert {p.name for p in CORPUS.iterdir()} - {"expected.yaml"} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if e["kind"] == "ingest"))
+def test_bad_sheet_is_rejected_with_location_and_nothing_written(name, plan_copy):
+    expected = EXPECTED[name]
+    before = snapshot(plan_copy)
+    with pytest.raises(plantrack.DataError) as caught:
+        plantrack.ingest(str(plan_copy), CORPUS / name)
+    error = caught.value
+    assert error.file and Path(error.file).name == name, str(error)
+    assert expected["contains"] in str(error), str(error)
+    if expected["row"] is not None:
+        assert error.row == expected["row"], str(error)
+    if expected.get("column"):
+        assert error.column == expected["column"], str(error)
+    assert snapshot(plan_copy) == before
+
+
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if e["kind"] == "params"))
+def test_bad_params_file_is_rejected_with_location(name):
+    expected = EXPECTED[name]
+    with pytest.raises(plantrack.DataError) as caught:
+        runner.validate_params_file(CORPUS / name)
+    error = caught.value
+    assert Path(error.file).name == name and expected["contains"] in str(error), str(error)
+    if expected.get("column"):
+        assert error.column == expected["column"]
+    if expected.get("row"):
+        assert error.row == expected["row"]
+
+
+def test_huge_file_is_rejected_before_reading(tmp_path, plan_copy):
+    huge = tmp_path / "huge.csv"
+    line = "online_sales,2019,2.0,万亿元,evaluation-2018," + "很长的引文" * 40 + "2.0\n"
+    with open(huge, "w", encoding="utf-8") as f:
+        f.write("indicator,year,value,unit,source,quote\n")
+        for _ in range(25 * 1024 * 1024 // len(line.encode()) + 1):
+            f.write(line)
+    before = snapshot(plan_copy)
+    with pytest.raises(plantrack.DataError, match="limit is 20 MB"):
+        plantrack.ingest(str(plan_copy), huge)
+    assert snapshot(plan_copy) == before
+
+
+@pytest.mark.parametrize("name", ["02_gbk_encoding.csv", "10_thousands_separator.csv", "22_duplicate_of_existing.csv"])
+def test_cli_prints_one_located_line_and_exits_2(name, plan_copy):
+    result = subprocess.run([str(Path(sys.executable).with_name("plantrack")), "ingest", str(CORPUS / name),
+                             "--plan", str(plan_copy)], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("plantrack: error: ") and name in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_lenient_readings_bom_year_suffix_rate_percent(tmp_path, plan_copy):
+    sheet = tmp_path / "lenient.csv"
+    sheet.write_bytes("\ufeffindicator,year,value,unit,source,quote,reported_rate\n"
+                      "众创空间服务平台,2019年,420,家,evaluation-2018,众创空间420家,140%\n".encode("utf-8"))
+    result = plantrack.ingest(str(plan_copy), sheet)
+    row = result.added.iloc[0]
+    assert (row.indicator_id, row.year, row.reported_rate) == ("maker_spaces", "2019", "140")
+    assert plantrack.load_plan(plan_copy).actuals.iloc[-1]["year"] == 2019
+
+
+def test_ingest_appends_keeps_old_bytes_and_stays_valid(tmp_path, plan_copy):
+    old = (plan_copy / "actuals.csv").read_bytes()
+    sheet = tmp_path / "new.xlsx"
+    pd.DataFrame([dict(indicator="online_sales", year=2019, value="2.0", unit="万亿元", source="bulletin-2019",
+                       quote="2019年全省网络零售额2.0万亿元", source_title="2019年统计公报", source_file="bulletin-2019.txt")]
+                 ).to_excel(sheet, index=False)
+    dry = plantrack.ingest(str(plan_copy), sheet, dry_run=True)
+    assert not dry.written and (plan_copy / "actuals.csv").read_bytes() == old
+    done = plantrack.ingest(str(plan_copy), sheet)
+    assert done.written and done.new_sources == ["bulletin-2019"]
+    new = (plan_copy / "actuals.csv").read_bytes()
+    assert new.startswith(old) and new.count(b"\n") == old.count(b"\n") + 1
+    frictionless = str(Path(sys.executable).with_name("frictionless"))
+    check = subprocess.run([frictionless, "validate", str(plan_copy / "datapackage.json")], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout[-2000:]
+    plan = plantrack.load_plan(plan_copy)
+    trajectory = plantrack.assess(plan).set_index("indicator_id").loc["online_sales", "trajectory_current_year"]
+    assert trajectory == 2019
+
+
+def test_replace_swaps_the_row(tmp_path, plan_copy):
+    sheet = tmp_path / "fix.csv"
+    sheet.write_text("indicator,year,value,unit,source,quote,stated,reported_rate\n"
+                     "online_sales,2017,1.3,万亿元,evaluation-2018,corrected: 1.3万亿元,1.3,108\n", encoding="utf-8")
+    with pytest.raises(plantrack.DataError, match="--replace"):
+        plantrack.ingest(str(plan_copy), sheet)
+    plantrack.ingest(str(plan_copy), sheet, replace=True)
+    actuals = plantrack.load_plan(plan_copy).actuals
+    row = actuals[(actuals["indicator_id"] == "online_sales") & (actuals["year"] == 2017)]
+    assert len(row) == 1 and row.iloc[0]["value"] == 1.3

@@ -1,0 +1,71 @@
+"""Killed runs and ingests leave whole files: the old ones or the new ones, never half of either."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import plantrack
+from conftest import MAIN_PLAN
+
+PLANTRACK = str(Path(sys.executable).with_name("plantrack"))
+SECTORS = ["commerce", "tourism", "finance", "health"]
+
+
+@pytest.mark.notebook
+def test_sigterm_during_run_leaves_previous_or_new_reports(tmp_path):
+    out = tmp_path / MAIN_PLAN
+    out.mkdir()
+    previous_manifest = json.dumps({"plan_id": MAIN_PLAN, "sectors": []})
+    (out / "manifest.json").write_text(previous_manifest)
+    for sector in SECTORS:
+        (out / f"{sector}.html").write_text("<html>previous report</html>")
+        (out / f"{sector}.ipynb").write_text('{"previous": true}')
+    command = [PLANTRACK, "run", "--outputs", str(tmp_path), "--jobs", "2"]
+    for sector in SECTORS:
+        command += ["--sector", sector]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(14)                       # some sectors done, others running
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=60)
+    assert process.returncode != 0
+    for sector in SECTORS:
+        page = (out / f"{sector}.html").read_text()
+        assert page == "<html>previous report</html>" or (page.rstrip().endswith("</html>") and "plantrack" in page)
+        json.loads((out / f"{sector}.ipynb").read_text())          # whole JSON, old or new
+    json.loads((out / "manifest.json").read_text())                # never half-written
+    assert not list(out.glob(".*.tmp-*"))
+
+
+def _sheet(path: Path, rows: int) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("indicator,year,value,unit,source,quote,source_title,source_file\n")
+        for i in range(rows):
+            f.write(f"online_sales,{1950 + i % 70},{i}.5,亿元,bulletin-{i // 70},数值为{i}.5亿元,公报{i // 70},b{i // 70}.txt\n")
+
+
+@pytest.mark.parametrize("delay", [0.8, 2.0, 4.0, 7.0])
+def test_kill_during_ingest_leaves_the_plan_whole(tmp_path, plan_copy, delay):
+    sheet = tmp_path / "big.csv"
+    _sheet(sheet, 6000)
+    old = {p.name: p.read_bytes() for p in plan_copy.iterdir() if p.is_file()}
+    process = subprocess.Popen([PLANTRACK, "ingest", str(sheet), "--plan", str(plan_copy)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.kill()
+    process.wait()
+    for name, before in old.items():
+        now = (plan_copy / name).read_bytes()
+        if now != before:
+            assert name in ("actuals.csv", "sources.csv") and now.startswith(before)
+    plan = plantrack.load_plan(plan_copy, use_cache=False)     # valid whichever state it is in
+    assert len(plan.actuals) in (46, 46 + 6000)
+    # A later ingest clears what the killed one left behind.
+    small = tmp_path / "small.csv"
+    small.write_text("indicator,year,value,unit,source,quote\nmaker_spaces,2019,420,家,evaluation-2018,众创空间420家\n",
+                     encoding="utf-8")
+    plantrack.ingest(str(plan_copy), small)
+    assert not list(plan_copy.glob(".ingest-*")) and not list(plan_copy.glob(".*.tmp-*"))
