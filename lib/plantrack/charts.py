@@ -23,8 +23,17 @@ def _themed(chart: alt.Chart) -> alt.Chart:
     return chart.configure(font=FONT).configure_view(stroke=None).configure_axis(labelLimit=260)
 
 
+MAX_BARS = 80   # more targets than this are drawn as a distribution, aggregated in pandas first
+
+
 def achievement_chart(assessed: pd.DataFrame, lang: str = "zh") -> alt.Chart:
-    """Every target's achievement (computed rate) against the 100% line, coloured by status."""
+    """Every target's achievement (computed rate) against the 100% line, coloured by status.
+
+    With more than MAX_BARS targets it shows how many targets fall in each 10% band instead:
+    the browser gets a few dozen aggregated rows, never one mark per target.
+    """
+    if len(assessed) > MAX_BARS:
+        return _achievement_distribution(assessed, lang)
     data = pd.DataFrame({
         "indicator_id": assessed["indicator_id"],
         "name": assessed[f"name_{lang}"] + " (" + assessed["target_year"].astype(str) + ")",
@@ -49,6 +58,22 @@ def achievement_chart(assessed: pd.DataFrame, lang: str = "zh") -> alt.Chart:
                  alt.Tooltip("status:N", title=t("status", lang))])
     line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
     return _themed(alt.layer(bars, line).properties(width=520, height=height, title=t("achievement_title", lang)))
+
+
+def _achievement_distribution(assessed: pd.DataFrame, lang: str) -> alt.Chart:
+    rate = assessed["computed_rate"].clip(upper=RATE_CAP)
+    bands = pd.DataFrame({"band": (rate // 10 * 10).fillna(-10.0), "status": assessed["status"]})
+    data = bands.groupby(["band", "status"]).size().reset_index(name="count")
+    data["status"] = data["status"].map(lambda x: t(x, lang))
+    bars = alt.Chart(data).mark_bar().encode(
+        x=alt.X("band:Q", bin=alt.Bin(step=10, extent=[-10, RATE_CAP + 10]), title=t("achievement", lang)),
+        y=alt.Y("count:Q", title=t("count", lang)),
+        color=alt.Color("status:N", scale=_status_scale(lang), title=t("status", lang), legend=alt.Legend(orient="top")),
+        tooltip=[alt.Tooltip("band:Q", title=t("achievement", lang)), alt.Tooltip("status:N", title=t("status", lang)),
+                 alt.Tooltip("count:Q", title=t("count", lang))])
+    line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
+    title = f"{t('achievement_title', lang)} · {len(assessed):,}"
+    return _themed(alt.layer(bars, line).properties(width=520, height=260, title=title))
 
 
 def status_counts_chart(assessed: pd.DataFrame, sector_names: dict, lang: str = "zh") -> alt.Chart:

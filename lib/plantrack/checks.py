@@ -99,9 +99,8 @@ def _reported_rates(plan, indicators, add):
 
 def _targets_between_sources(plan, add):
     targets = plan.targets
-    for (indicator_id, year), group in targets.groupby(["indicator_id", "target_year"], sort=False):
-        if group["source"].nunique() < 2:
-            continue
+    several = targets.groupby(["indicator_id", "target_year"])["source"].transform("nunique") > 1
+    for (indicator_id, year), group in targets[several].groupby(["indicator_id", "target_year"], sort=False):
         first = group[group["source"] == plan.plan_source].iloc[0] if (group["source"] == plan.plan_source).any() \
             else group.iloc[0]
         for other in group[group["source"] != first["source"]].itertuples(index=False):
@@ -125,9 +124,10 @@ def _targets_between_sources(plan, add):
 
 
 def _wording(plan, add):
-    rows = pd.concat([plan.targets[["indicator_id", "name_as_stated", "source"]].assign(_t=0),
-                      plan.actuals[["indicator_id", "name_as_stated", "source"]].assign(_t=1)])
-    for indicator_id, group in rows.groupby("indicator_id", sort=False):
+    rows = pd.concat([plan.targets[["indicator_id", "name_as_stated", "source"]],
+                      plan.actuals[["indicator_id", "name_as_stated", "source"]]]).drop_duplicates()
+    several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
+    for indicator_id, group in rows[several].groupby("indicator_id", sort=False):
         from_plan = group[group["source"] == plan.plan_source]
         reference = (from_plan if len(from_plan) else group).iloc[0]
         ref_core = normalise_name(reference["name_as_stated"])
@@ -149,13 +149,18 @@ def _units(plan, indicators, add):
     for table in ("targets", "actuals"):
         frame = plan.__getattr__(table)
         year_col = "target_year" if table == "targets" else "year"
-        for r in frame.itertuples(index=False):
-            unit = indicators.at[r.indicator_id, "unit"]
+        indicator_units = frame["indicator_id"].map(indicators["unit"])
+        pairs = pd.DataFrame({"f": frame["unit"], "t": indicator_units}).drop_duplicates()
+        bad_pairs = set()
+        for f, t in zip(pairs["f"], pairs["t"]):
             try:
-                units.conversion_factor(r.unit, unit)
-                continue
+                units.conversion_factor(f, t)
             except units.UnitError:
-                pass
+                bad_pairs.add((f, t))
+        if not bad_pairs:
+            continue
+        bad = [(f, t) in bad_pairs for f, t in zip(frame["unit"], indicator_units)]
+        for r, unit in zip(frame[bad].itertuples(index=False), indicator_units[bad]):
             year = getattr(r, year_col)
             both_money = units.currency_of(r.unit) and units.currency_of(unit)
             rate = units.currency_rate(r.unit, unit, year, plan.rates) if both_money else None
@@ -172,40 +177,42 @@ def _units(plan, indicators, add):
 def _jumps_and_magnitudes(plan, indicators, add):
     from .progress import comparable_actuals, primary_targets
 
-    actuals = comparable_actuals(plan, indicators["unit"])
-    actuals = actuals[actuals["value_converted"].notna() & (actuals["value_converted"] > 0)]
     ranks = {i for i, u in indicators["unit"].items() if units.is_rank(u)}
-    for indicator_id, group in actuals.groupby("indicator_id", sort=False):
-        if indicator_id in ranks:
-            continue
-        group = group.sort_values("year")
-        previous = None
-        for r in group.itertuples(index=False):
-            if previous is not None and r.year > previous.year:
-                ratio = r.value_converted / previous.value_converted
-                if ratio >= JUMP_FACTOR or ratio <= 1 / JUMP_FACTOR:
-                    unit = indicators.at[indicator_id, "unit"]
-                    add(indicator_id, "implausible_jump", "warning",
-                        f"从{previous.year}年的{_fmt(previous.value_converted)}{unit}到{r.year}年的"
-                        f"{_fmt(r.value_converted)}{unit}，变化{ratio:.2f}倍，需核实单位或口径。",
-                        f"From {_fmt(previous.value_converted)} {unit} in {previous.year} to "
-                        f"{_fmt(r.value_converted)} {unit} in {r.year}: a factor of {ratio:.2f}; check the unit "
-                        f"or the definition.", [previous.source, r.source], int(r.year))
-            previous = r
+    actuals = comparable_actuals(plan, indicators["unit"])
+    actuals = actuals[actuals["value_converted"].notna() & (actuals["value_converted"] > 0)
+                      & ~actuals["indicator_id"].isin(ranks)].sort_values(["indicator_id", "year"], kind="stable")
+    same = actuals["indicator_id"].eq(actuals["indicator_id"].shift())
+    previous_value, previous_year = actuals["value_converted"].shift(), actuals["year"].shift()
+    ratio = actuals["value_converted"] / previous_value
+    jump = same & (actuals["year"] > previous_year) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
+    previous_source = actuals["source"].shift()
+    for r, ratio_, py, pv, ps in zip(actuals[jump].itertuples(index=False), ratio[jump], previous_year[jump],
+                                     previous_value[jump], previous_source[jump]):
+        unit = indicators.at[r.indicator_id, "unit"]
+        add(r.indicator_id, "implausible_jump", "warning",
+            f"从{int(py)}年的{_fmt(pv)}{unit}到{r.year}年的{_fmt(r.value_converted)}{unit}，变化{ratio_:.2f}倍，需核实单位或口径。",
+            f"From {_fmt(pv)} {unit} in {int(py)} to {_fmt(r.value_converted)} {unit} in {r.year}: a factor of "
+            f"{ratio_:.2f}; check the unit or the definition.", [ps, r.source], int(r.year))
     targets = primary_targets(plan)
-    for t in targets.itertuples(index=False):
-        if t.indicator_id in ranks:
-            continue
-        hit = actuals[(actuals["indicator_id"] == t.indicator_id) & (actuals["year"] == t.target_year)]
-        for r in hit.itertuples(index=False):
-            try:
-                value = r.value_converted * units.conversion_factor(indicators.at[t.indicator_id, "unit"], t.unit)
-            except units.UnitError:
-                continue
-            ratio = value / t.value if t.value else math.nan
-            if ratio >= MAGNITUDE_FACTOR or ratio <= 1 / MAGNITUDE_FACTOR:
-                add(t.indicator_id, "implausible_magnitude", "error",
-                    f"{r.year}年实际值{r.stated}{r.unit if r.stated.replace('.', '').isdigit() else ''}"
-                    f"是目标{t.stated}的{ratio:.1f}倍，量级可疑。",
-                    f"The {r.year} actual ({_fmt(r.value)} {r.unit}) is {ratio:.1f} times the target "
-                    f"({t.stated}): the magnitude is implausible.", [r.source, t.source], int(r.year))
+    targets = targets[~targets["indicator_id"].isin(ranks)]
+    pairs = targets.merge(actuals, left_on=["indicator_id", "target_year"], right_on=["indicator_id", "year"],
+                          suffixes=("_t", "_a"))
+    if pairs.empty:
+        return
+    factor = np.array([_safe_factor(indicators.at[i, "unit"], u) for i, u in zip(pairs["indicator_id"], pairs["unit_t"])])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
+    odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
+    for r, ratio_ in zip(pairs[odd].itertuples(index=False), ratio[odd]):
+        shown = f"{r.stated_a}{r.unit_a if r.stated_a.replace('.', '').isdigit() else ''}"
+        add(r.indicator_id, "implausible_magnitude", "error",
+            f"{r.year}年实际值{shown}是目标{r.stated_t}的{ratio_:.1f}倍，量级可疑。",
+            f"The {r.year} actual ({_fmt(r.value_a)} {r.unit_a}) is {ratio_:.1f} times the target "
+            f"({r.stated_t}): the magnitude is implausible.", [r.source_a, r.source_t], int(r.year))
+
+
+def _safe_factor(from_unit: str, to_unit: str) -> float:
+    try:
+        return units.conversion_factor(from_unit, to_unit)
+    except units.UnitError:
+        return float("nan")

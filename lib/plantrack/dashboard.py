@@ -123,7 +123,13 @@ def indicator_card_html(plan, assessed: pd.DataFrame, found: pd.DataFrame, indic
     return "".join(parts)
 
 
+MAX_TABLE_ROWS = 200       # the CSV download always has every row
+MAX_INDICATOR_OPTIONS = 1000
+
+
 def targets_table_html(rows: pd.DataFrame, lang: str) -> str:
+    more = len(rows) - MAX_TABLE_ROWS
+    rows = rows.head(MAX_TABLE_ROWS)
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("sector", "indicator", "target_year", "target", "actual",
                                                       "computed_rate", "reported_rate", "status", "trajectory"))
     body = "".join(
@@ -134,7 +140,8 @@ def targets_table_html(rows: pd.DataFrame, lang: str) -> str:
         f"<td>{'' if pd.isna(r.reported_rate) else f'{r.reported_rate:g}%'}</td>"
         f"<td class='pt-s-{r.status}'>{t(r.status, lang)}</td><td>{t(r.trajectory_status, lang)}</td></tr>"
         for _, r in rows.iterrows())
-    return f"<table class='pt-table'><tr>{head}</tr>{body}</table>"
+    note = f"<p class='pt-muted'>+ {more:,} ({t('download_csv', lang)})</p>" if more > 0 else ""
+    return f"<table class='pt-table'><tr>{head}</tr>{body}</table>{note}"
 
 
 def table_csv(rows: pd.DataFrame) -> bytes:
@@ -160,7 +167,7 @@ class Dashboard:
         self.lang = lang if lang in ("zh", "en") else "zh"
         self._quiet = False
         self.title = w.HTML()
-        self.plan_select = w.Dropdown(options=[(p, p) for p in list_plans()], value=self.plan_id,
+        self.plan_select = w.Dropdown(options=[(p, p) for p in self._plan_ids()], value=self.plan_id,
                                       layout=w.Layout(width="420px"))
         self.lang_select = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
         self.sector_select = w.SelectMultiple(rows=6, layout=w.Layout(width="260px"))
@@ -209,6 +216,11 @@ class Dashboard:
             self.headings["findings"], self.findings_box,
         ]).add_class("pt-app")
         self._load_plan()
+
+    def _plan_ids(self) -> list[str]:
+        """The bundled plans, and the one shown if it was given as a directory."""
+        plans = list_plans()
+        return plans if self.plan_id in plans else [self.plan_id, *plans]
 
     # ---- state changes -------------------------------------------------------------
     def _guard(fn):
@@ -267,7 +279,7 @@ class Dashboard:
         try:
             chosen_sectors, chosen_status = self.sector_select.value, self.status_select.value
             chosen_year, chosen_indicator = self.year_select.value, self.indicator_select.value
-            self.plan_select.options = [(load_plan(p).title(lang), p) for p in list_plans()]
+            self.plan_select.options = [(load_plan(p).title(lang), p) for p in self._plan_ids()]
             self.plan_select.value = self.plan_id
             self.plan_select.description = t("plan", lang)
             self.sector_select.options = [(plan.sector_name(s, lang), s) for s in plan.sector_ids()]
@@ -281,9 +293,10 @@ class Dashboard:
             self.year_select.value = chosen_year if chosen_year in years else 0
             self.year_select.description = t("target_year", lang)
             named = plan.indicators.sort_values("sector", key=lambda s: s.map({k: i for i, k in enumerate(plan.sector_ids())}),
-                                                kind="stable")
+                                                kind="stable").head(MAX_INDICATOR_OPTIONS)
+            sector_names = plan.sector_names(lang)
             self.indicator_select.options = [(t("pick_indicator", lang), "")] + [
-                (f"{plan.sector_name(r.sector, lang)} · {r[f'name_{lang}']}", r.indicator_id) for _, r in named.iterrows()]
+                (f"{sector_names.get(s, s)} · {n}", i) for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])]
             self.indicator_select.value = chosen_indicator if chosen_indicator in set(named["indicator_id"]) else ""
             self.indicator_select.description = t("indicator", lang)
             self.chart_button.description = f"{t('download_png', lang)} / SVG"
@@ -299,7 +312,7 @@ class Dashboard:
     def rows(self) -> pd.DataFrame:
         rows = filter_assessed(self.assessed, self.sector_select.value, self.status_select.value or None,
                                self.year_select.value or None)
-        return rows.assign(sector_name=rows["sector"].map(lambda s: self.plan.sector_name(s, self.lang)))
+        return rows.assign(sector_name=rows["sector"].map(self.plan.sector_names(self.lang)))
 
     def refresh(self):
         lang, rows = self.lang, self.rows()
@@ -307,7 +320,7 @@ class Dashboard:
         self.cards.value = "<div class='pt-cards'>" + "".join(
             f"<div class='pt-card pt-{s}' data-status='{s}'><b class='pt-count' data-status='{s}'>{n}</b>{t(s, lang)}</div>"
             for s, n in counts.items()) + "</div>"
-        names = {s: self.plan.sector_name(s, lang) for s in self.plan.sector_ids()}
+        names = self.plan.sector_names(lang)
         if len(rows):
             self.counts_chart.chart = charts.status_counts_chart(rows, names, lang)
             self.achievement_chart.chart = charts.achievement_chart(rows, lang)
@@ -316,7 +329,7 @@ class Dashboard:
             self.counts_chart.chart = empty
             self.achievement_chart.chart = empty
         self.table.value = targets_table_html(rows, lang)
-        gaps = rows[rows["status"] == "no_data"]
+        gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
         self.gaps.value = ("<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(r[f'name_{lang}'])} ({r.target_year}): "
                                             f"{t('target', lang)} {_e(r.target_stated)}</li>" for _, r in gaps.iterrows())
                            + "</ul>") if len(gaps) else f"<p>—</p>"

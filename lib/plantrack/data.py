@@ -71,9 +71,11 @@ class Plan:
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en
 
+    def sector_names(self, lang: str = "zh") -> dict:
+        return dict(zip(self.sectors["sector_id"], self.sectors[f"name_{lang}"]))
+
     def sector_name(self, sector_id: str, lang: str = "zh") -> str:
-        row = self.sectors[self.sectors["sector_id"] == sector_id]
-        return str(row[f"name_{lang}"].iloc[0]) if len(row) else sector_id
+        return str(self.sector_names(lang).get(sector_id, sector_id))
 
     def sector_ids(self) -> list[str]:
         return list(self.sectors.sort_values("order")["sector_id"])

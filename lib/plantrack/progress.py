@@ -46,12 +46,77 @@ class Trajectory:
         return asdict(self)
 
 
-def _cagr(start: float, end: float, years: float) -> float:
-    return (end / start) ** (1.0 / years) - 1.0
+def trajectory_table(points: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
+    """The trajectory method for many series at once.
+
+    points: key, year, value (one row per year per key). goals: key, base_year, target,
+    target_year, sign (+1 higher is better, -1 lower is better); NaN where absent.
+    Returns one row per goal with the Trajectory fields.
+    """
+    goals = goals.reset_index(drop=True)
+    pts = points.dropna(subset=["year", "value"]).merge(goals[["key", "base_year"]], on="key")
+    pts = pts[pts["base_year"].isna() | (pts["year"] >= pts["base_year"])].sort_values(["key", "year"], kind="stable")
+    grouped = pts.groupby("key", sort=False)
+    ends = pd.DataFrame({"by": grouped["year"].first(), "bv": grouped["value"].first(),
+                         "cy": grouped["year"].last(), "cv": grouped["value"].last(), "n": grouped["year"].size()})
+    g = goals.join(ends, on="key")
+    n = g["n"].fillna(0).to_numpy()
+    by, bv = g["by"].to_numpy(dtype=float), g["bv"].to_numpy(dtype=float)
+    cy, cv = g["cy"].to_numpy(dtype=float), g["cv"].to_numpy(dtype=float)
+    target, ty = g["target"].to_numpy(dtype=float), g["target_year"].to_numpy(dtype=float)
+    sign = g["sign"].to_numpy(dtype=float)
+    has_target = ~np.isnan(target)
+    with np.errstate(all="ignore"):
+        met = has_target & (n > 0) & (sign * (cv - target) >= 0)
+        few = (n < 2) | (cy == by)
+        non_positive = (bv <= 0) | (cv <= 0)
+        observed = np.where(few | non_positive, np.nan, (cv / bv) ** (1.0 / (cy - by)) - 1.0)
+        bad_goal = np.isnan(ty) | (ty <= by) | (target <= 0)
+        required = np.where(bad_goal, np.nan, (target / bv) ** (1.0 / (ty - by)) - 1.0)
+        ratio = observed / required
+    score = sign * observed
+
+    def grade(x, high, mid, low):
+        return np.select([x >= high, x >= mid, x >= low], ["on_track", "needs_acceleration", "limited_progress"],
+                         default="deterioration")
+
+    cases = [
+        (n == 0, "insufficient_data", "no values"),
+        (met, "target_achieved", "latest value meets the target"),
+        (few, "insufficient_data", "fewer than two years with values"),
+        (non_positive, "insufficient_data", "growth rates need positive values"),
+        (~has_target, None, "no target: observed growth"),
+        (bad_goal, "insufficient_data", "the target year is not after the base year"),
+        (required == 0, "insufficient_data", "the target equals the base value"),
+    ]
+    status = grade(ratio, ON_TRACK, NEEDS_ACCELERATION, LIMITED).astype(object)
+    reason = np.full(len(g), "observed over required growth", dtype=object)
+    decided = np.zeros(len(g), dtype=bool)
+    for condition, word, why in cases:
+        hit = condition & ~decided
+        status[hit] = grade(score[hit], NO_TARGET_HIGH, NO_TARGET_MID, NO_TARGET_LOW) if word is None else word
+        reason[hit] = why
+        decided |= hit
+    keeps_ratio = ~decided
+    keeps_observed = ~((n == 0) | met | few | non_positive)
+    out = pd.DataFrame({
+        "key": g["key"], "status": status, "reason": reason,
+        "ratio": np.where(keeps_ratio, ratio, np.nan),
+        "cagr_observed": np.where(keeps_observed, observed, np.nan),
+        "cagr_required": np.where(keeps_ratio, required, np.nan),
+        "base_year": np.where(n > 0, by, np.nan), "base_value": np.where(n > 0, bv, np.nan),
+        "current_year": np.where(n > 0, cy, np.nan), "current_value": np.where(n > 0, cv, np.nan),
+        "target": target, "target_year": ty})
+    return out
 
 
-def _usable(x) -> bool:
-    return x is not None and not (isinstance(x, float) and math.isnan(x)) and not pd.isna(x)
+def _clean(x):
+    if x is None:
+        return None
+    try:
+        return None if math.isnan(float(x)) else x
+    except (TypeError, ValueError):
+        return None
 
 
 def trajectory(years, values, *, base_year=None, target=None, target_year=None,
@@ -62,42 +127,24 @@ def trajectory(years, values, *, base_year=None, target=None, target_year=None,
     "higher"/"lower"). Without a target, the observed CAGR is judged against 1.5% / 0.5% / 0.
     When the base year has no value, the first later year with one is the base.
     """
-    sign = -1.0 if direction in ("negative", "lower") else 1.0
-    points = sorted((int(y), float(v)) for y, v in zip(years, values) if _usable(y) and _usable(v))
-    if base_year is not None and _usable(base_year):
-        points = [p for p in points if p[0] >= int(base_year)]
-    has_target = _usable(target)
-    info = dict(target=float(target) if has_target else None,
-                target_year=int(target_year) if _usable(target_year) else None)
-    if not points:
-        return Trajectory("insufficient_data", reason="no values", **info)
-    (by, bv), (cy, cv) = points[0], points[-1]
-    info.update(base_year=by, base_value=bv, current_year=cy, current_value=cv)
-    if has_target and sign * (cv - float(target)) >= 0:
-        return Trajectory("target_achieved", reason="latest value meets the target", **info)
-    if len(points) < 2 or cy == by:
-        return Trajectory("insufficient_data", reason="fewer than two years with values", **info)
-    if bv <= 0 or cv <= 0:
-        return Trajectory("insufficient_data", reason="growth rates need positive values", **info)
-    observed = _cagr(bv, cv, cy - by)
-    if not has_target:
-        score = sign * observed
-        status = ("on_track" if score >= NO_TARGET_HIGH else "needs_acceleration" if score >= NO_TARGET_MID
-                  else "limited_progress" if score >= NO_TARGET_LOW else "deterioration")
-        return Trajectory(status, cagr_observed=observed, reason="no target: observed growth", **info)
-    ty = info["target_year"]
-    if ty is None or ty <= by or float(target) <= 0:
-        return Trajectory("insufficient_data", cagr_observed=observed,
-                          reason="the target year is not after the base year", **info)
-    required = _cagr(bv, float(target), ty - by)
-    if required == 0:
-        return Trajectory("insufficient_data", cagr_observed=observed,
-                          reason="the target equals the base value", **info)
-    ratio = observed / required
-    status = ("on_track" if ratio >= ON_TRACK else "needs_acceleration" if ratio >= NEEDS_ACCELERATION
-              else "limited_progress" if ratio >= LIMITED else "deterioration")
-    return Trajectory(status, ratio=ratio, cagr_observed=observed, cagr_required=required,
-                      reason="observed over required growth", **info)
+    def number(x):
+        x = _clean(x)
+        return float("nan") if x is None else float(x)
+
+    points = pd.DataFrame({"key": 0, "year": [number(y) for y in years], "value": [number(v) for v in values]})
+    goals = pd.DataFrame({"key": [0], "base_year": [number(base_year)], "target": [number(target)],
+                          "target_year": [number(target_year)],
+                          "sign": [-1.0 if direction in ("negative", "lower") else 1.0]})
+    row = trajectory_table(points.drop_duplicates("year", keep="last"), goals).iloc[0]
+
+    def year(x):
+        return None if _clean(x) is None else int(x)
+
+    return Trajectory(row["status"], ratio=_clean(row["ratio"]), cagr_observed=_clean(row["cagr_observed"]),
+                      cagr_required=_clean(row["cagr_required"]), base_year=year(row["base_year"]),
+                      base_value=_clean(row["base_value"]), current_year=year(row["current_year"]),
+                      current_value=_clean(row["current_value"]), target=_clean(row["target"]),
+                      target_year=year(row["target_year"]), reason=row["reason"])
 
 
 def _to_unit(frame: pd.DataFrame, value_col: str, unit_col: str, to_units: pd.Series,
@@ -142,8 +189,6 @@ def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None 
 
 def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     """One row per target the plan sets: the actual used, computed vs reported rate, status, trajectory."""
-    from .checks import findings  # the findings count is shown beside each status
-
     targets = primary_targets(plan).reset_index(drop=True)
     indicators = plan.indicators.set_index("indicator_id")
     rows = targets.join(indicators[["sector", "name_zh", "name_en", "direction"]], on="indicator_id")
@@ -187,16 +232,21 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
 
     usable = actuals[actuals["value_converted"].notna()] \
         .sort_values("_has_rate", ascending=False, kind="stable").drop_duplicates(["indicator_id", "year"])
-    series = {key: (group["year"].to_numpy(), group["value_converted"].to_numpy())
-              for key, group in usable.groupby("indicator_id", sort=False)}
-    trajectories = [_trajectory_for(plan, series, r) for r in rows.itertuples(index=False)]
-    for name in ("status", "ratio", "cagr_observed", "cagr_required", "base_year", "current_year"):
-        rows[f"trajectory_{name}"] = [getattr(t, name) for t in trajectories]
-    rows["trajectory_reason"] = [t.reason for t in trajectories]
-
-    found = findings(plan)
-    counts = found.groupby("indicator_id").size()
-    rows["findings"] = rows["indicator_id"].map(counts).fillna(0).astype(int)
+    rows["key"] = np.arange(len(rows))
+    range_lower = (rows["comparator"] == "range") & (rows["direction"] == "lower")
+    goals = pd.DataFrame({"key": rows["key"], "base_year": float(plan.base_year) if plan.base_year else np.nan,
+                          "target": np.where(range_lower, rows["target_value_high"], rows["target_value"]),
+                          "target_year": rows["target_year"].astype(float),
+                          "sign": np.where(rows["direction"] == "higher", 1.0, -1.0)})
+    points = usable[["indicator_id", "year", "value_converted"]].merge(
+        rows[["indicator_id", "key", "unit_factor"]], on="indicator_id")
+    points = pd.DataFrame({"key": points["key"], "year": points["year"].astype(float),
+                           "value": points["value_converted"] * points["unit_factor"]})
+    found = trajectory_table(points, goals).set_index("key")
+    for name in ("status", "ratio", "cagr_observed", "cagr_required", "base_year", "current_year", "reason"):
+        rows[f"trajectory_{name}"] = rows["key"].map(found[name]).to_numpy()
+    for name in ("trajectory_base_year", "trajectory_current_year"):
+        rows[name] = rows[name].astype("Int64")
     rows.insert(0, "plan_id", plan.plan_id)
     columns = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
                "target_year", "comparator", "target_value", "target_value_high", "target_unit",
@@ -206,7 +256,7 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
                "computed_rate", "reported_rate", "status", "status_note",
                "trajectory_status", "trajectory_ratio", "trajectory_cagr_observed",
                "trajectory_cagr_required", "trajectory_base_year", "trajectory_current_year",
-               "trajectory_reason", "findings"]
+               "trajectory_reason"]
     out = rows[columns].copy()
     out["actual_year"] = out["actual_year"].astype("Int64")
     return out
@@ -217,14 +267,6 @@ def _factor(from_unit: str, to_unit: str) -> float:
         return units.conversion_factor(from_unit, to_unit)
     except units.UnitError:
         return math.nan
-
-
-def _trajectory_for(plan, series: dict, row) -> Trajectory:
-    years, values = series.get(row.indicator_id, ((), ()))
-    target = row.target_value_high if (row.comparator == "range" and row.direction == "lower") else row.target_value
-    return trajectory(years, np.asarray(values, dtype=float) * row.unit_factor, base_year=plan.base_year,
-                      target=target, target_year=row.target_year,
-                      direction="positive" if row.direction == "higher" else "negative")
 
 
 def status_counts(assessed: pd.DataFrame, by: str = "sector") -> pd.DataFrame:

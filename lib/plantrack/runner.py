@@ -106,6 +106,26 @@ def validate_params_file(path: Path) -> dict:
     return params
 
 
+_WORKER_KERNEL = {}
+
+
+def _worker_kernel(kernel: str, cwd: str):
+    """One kernel per worker process, reused for each notebook it runs: imports are paid once.
+
+    Every notebook's cells define all they use (parameters first), and a kernel is restarted
+    after any failure, so one sector's state never reaches another's report.
+    """
+    from jupyter_client.manager import KernelManager
+    from multiprocessing import util
+    km = _WORKER_KERNEL.get(kernel)
+    if km is None or not km.is_alive():
+        km = KernelManager(kernel_name=kernel)
+        km.start_kernel(cwd=cwd)
+        util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)  # at worker exit
+        _WORKER_KERNEL[kernel] = km
+    return km
+
+
 def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
     """Execute one sector (in a worker process). Never raises: the result says what happened."""
     import papermill as pm
@@ -121,8 +141,9 @@ def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
         result["duration_s"] = 0.0
         return result
     try:
+        km = _worker_kernel(kernel, str(Path(notebook).parent))
         pm.execute_notebook(notebook, str(executed), parameters=job, kernel_name=kernel, progress_bar=False,
-                            log_output=False, cwd=str(Path(notebook).parent))
+                            log_output=False, km=km)
         page = export_html(executed)
         (partial / f"{sector}.html").write_text(page, encoding="utf-8")
         os.replace(executed, out / f"{sector}.ipynb")
@@ -133,6 +154,8 @@ def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
         result.update(error=f"{exc.ename}: {exc.evalue}".strip(), failing_cell=exc.exec_count)
     except Exception as exc:  # a kernel that died, a full disk...: recorded, the batch goes on
         result.update(error=f"{type(exc).__name__}: {exc}")
+    if result["status"] == "failed" and kernel in _WORKER_KERNEL:
+        _WORKER_KERNEL.pop(kernel).shutdown_kernel(now=True)   # the next sector gets a fresh kernel
     if result["status"] == "failed" and executed.exists():
         os.replace(executed, out / f"{sector}.failed.ipynb")   # kept, marked failed by Papermill
         result["failed_notebook"] = f"{sector}.failed.ipynb"

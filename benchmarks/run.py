@@ -1,0 +1,271 @@
+"""plantrack benchmarks: each cost as a ratio to its floor measured in the same run.
+
+    python benchmarks/run.py [--only batch,dashboard,interaction,scale] [--visits 5] [--changes 24]
+
+Prints a table and writes outputs/bench/results.json. These are measurements, not tests:
+machines here are noisy, so only ratios within one run are compared.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+OUT = ROOT / "outputs" / "bench"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+PLAN = "zhejiang-internet-plus-2016"
+
+
+def tree_rss(pid: int) -> int:
+    try:
+        root = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
+    except psutil.Error:
+        return 0
+
+
+def timed_command(command: list[str], **kwargs) -> tuple[float, int, int]:
+    """Wall seconds, peak memory of the whole process tree (bytes), exit code."""
+    started = time.monotonic()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    peak = 0
+    while process.poll() is None:
+        peak = max(peak, tree_rss(process.pid))
+        time.sleep(0.1)
+    return time.monotonic() - started, peak, process.returncode
+
+
+def bench_batch() -> dict:
+    bin_dir = Path(sys.executable).parent
+    from plantrack.runner import ensure_kernel
+    ensure_kernel()
+    empties = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(3):
+            seconds, _, code = timed_command([str(bin_dir / "papermill"), str(BENCH / "empty.ipynb"),
+                                              str(Path(tmp) / "empty-out.ipynb"), "--kernel", "plantrack"])
+            assert code == 0, "papermill could not run an empty notebook"
+            empties.append(seconds)
+        empty = statistics.median(empties)
+        sectors = len(list((ROOT / "params").glob("*.yaml")))
+        cores = os.cpu_count() or 1
+        floor = sectors * empty / cores
+        wall, peak, code = timed_command([str(bin_dir / "plantrack"), "run", "--all", "--outputs", tmp])
+        one, _, _ = timed_command([str(bin_dir / "plantrack"), "run", "--sector", "commerce", "--outputs", tmp])
+    return {"empty_notebook_s": round(empty, 2), "sectors": sectors, "cores": cores, "floor_s": round(floor, 2),
+            "run_all_s": round(wall, 2), "ratio": round(wall / floor, 2), "goal_ratio": 1.5,
+            "one_sector_s": round(one, 2), "peak_memory_gib": round(peak / 2**30, 3), "goal_memory_gib": 1.5,
+            "exit_code": code}
+
+
+def _browser():
+    from playwright.sync_api import sync_playwright
+    manager = sync_playwright().start()
+    return manager, manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def _first_use(notebook: Path, ready_selector: str, preheat: bool, visits: int, extra=None) -> list[float]:
+    from plantrack.dashboard_server import BackgroundServer
+    server = BackgroundServer(preheat=preheat, notebook=notebook).wait_ready()
+    manager, browser = _browser()
+    times = []
+    try:
+        for _ in range(visits):
+            page = browser.new_page()
+            started = time.monotonic()
+            page.goto(server.url)
+            page.wait_for_selector(ready_selector, timeout=300_000)
+            if extra:
+                extra(page)
+            times.append(time.monotonic() - started)
+            page.close()
+            if preheat:
+                server.wait_refilled()
+    finally:
+        browser.close()
+        manager.stop()
+        server.stop()
+    return times
+
+
+def bench_dashboard(visits: int) -> dict:
+    def usable(page):   # the filter answers
+        page.wait_for_selector(".pt-status select:enabled")
+    results = {}
+    for preheat in (True, False):
+        dash = _first_use(ROOT / "notebooks" / "summary.ipynb", ".pt-achievement svg .mark-rect", preheat, visits, usable)
+        bare = _first_use(BENCH / "bare_slider.ipynb", ".bare-slider .slider-container, .bare-slider", preheat, visits)
+        key = "preheated" if preheat else "cold"
+        results[key] = {"dashboard_median_s": round(statistics.median(dash), 2),
+                        "bare_slider_median_s": round(statistics.median(bare), 2),
+                        "ratio": round(statistics.median(dash) / statistics.median(bare), 2),
+                        "dashboard_s": [round(x, 2) for x in dash], "bare_slider_s": [round(x, 2) for x in bare]}
+    results["goal_ratio_preheated"] = 1.2
+    return results
+
+
+def bench_interaction(changes: int) -> dict:
+    """A filter or language change -> the achievement chart redrawn with the new rows, in Chromium."""
+    import plantrack
+    from plantrack.dashboard_server import BackgroundServer
+    plan = plantrack.load_plan(PLAN)
+    assessed = plantrack.assess(plan)
+    steps = []
+    for sector in plan.sector_ids():
+        rows = assessed[assessed["sector"] == sector]
+        if len(rows):
+            steps.append(("sector", plan.sector_name(sector, "zh"), rows.iloc[0]["name_zh"]))
+    server = BackgroundServer(preheat=True).wait_ready()
+    manager, browser = _browser()
+    times = []
+    try:
+        page = browser.new_page()
+        page.goto(server.url)
+        page.wait_for_selector(".pt-achievement svg .mark-rect", timeout=300_000)
+        i = 0
+        while len(times) < changes:
+            kind, label, expect = steps[i % len(steps)]
+            if i % 5 == 4:    # every fifth change is a language switch
+                to_en = "Achievement" not in page.inner_text(".pt-achievement")
+                started = time.monotonic()
+                page.get_by_role("button", name="English" if to_en else "中文").click()
+                expect_text = "Achievement" if to_en else "完成率"
+            else:
+                started = time.monotonic()
+                page.select_option(".pt-sector select", label=label if "Achievement" not in page.inner_text(".pt-achievement")
+                                   else plan.sector_name(plan.indicators.set_index("name_zh").at[expect, "sector"], "en"))
+                expect_text = expect if "Achievement" not in page.inner_text(".pt-achievement") else \
+                    plan.indicators.set_index("name_zh").at[expect, "name_en"]
+            page.wait_for_function("t => document.querySelector('.pt-achievement').innerText.includes(t)",
+                                   arg=expect_text, timeout=60_000)
+            times.append(time.monotonic() - started)
+            i += 1
+    finally:
+        browser.close()
+        manager.stop()
+        server.stop()
+    ms = sorted(t * 1000 for t in times)
+    return {"changes": len(ms), "p50_ms": round(statistics.median(ms)), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))]),
+            "goal_p95_ms": 150}
+
+
+def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=20) -> int:
+    """A plan with provinces × indicators × years actual rows, laid out like the real ones."""
+    import numpy as np
+    import pandas as pd
+    template = ROOT / "data" / "plans" / PLAN
+    directory.mkdir(parents=True)
+    descriptor = json.loads((template / "datapackage.json").read_text(encoding="utf-8"))
+    descriptor["name"] = directory.name
+    (directory / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+    for name in ("tasks", "evidence", "rates"):
+        header = (template / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0]
+        (directory / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
+    pd.DataFrame([dict(source_id="synthetic", file="synthetic.txt", title_zh="合成数据", title_en="Synthetic",
+                       issuer="", date="", role="plan")]).to_csv(directory / "sources.csv", index=False)
+    pd.DataFrame([dict(sector_id=f"p{p:02d}", order=p, name_zh=f"省{p}", name_en=f"Province {p}")
+                  for p in range(provinces)]).to_csv(directory / "sectors.csv", index=False)
+    ids = np.array([f"p{p:02d}_i{i:04d}" for p in range(provinces) for i in range(indicators)])
+    sectors = np.repeat([f"p{p:02d}" for p in range(provinces)], indicators)
+    pd.DataFrame({"indicator_id": ids, "sector": sectors, "name_zh": ids, "name_en": ids, "unit": "亿元",
+                  "direction": "higher", "kind": "target", "definition": ""}).to_csv(directory / "indicators.csv", index=False)
+    rng = np.random.default_rng(1)
+    base = rng.uniform(10, 1000, len(ids))
+    pd.DataFrame({"indicator_id": ids, "target_year": 2020, "comparator": ">=", "value": np.round(base * 1.5, 2),
+                  "value_high": "", "unit": "亿元", "stated": "目标", "name_as_stated": ids, "source": "synthetic",
+                  "locator": "", "year_basis": "stated", "quote": "合成目标"}).to_csv(directory / "targets.csv", index=False)
+    year_list = np.arange(2001, 2001 + years)
+    values = np.round(np.repeat(base, years) * (1 + rng.normal(0.03, 0.02, len(ids) * years)).cumprod() % 5000 + 1, 2)
+    frame = pd.DataFrame({"indicator_id": np.repeat(ids, years), "year": np.tile(year_list, len(ids)), "value": values,
+                          "unit": "亿元", "stated": "数值", "name_as_stated": np.repeat(ids, years), "reported_rate": "",
+                          "source": "synthetic", "locator": "", "year_basis": "stated", "quote": "合成数值"})
+    frame.to_csv(directory / "actuals.csv", index=False)
+    return len(frame)
+
+
+def bench_scale(cold: bool) -> dict:
+    import pandas as pd
+    import plantrack
+    from plantrack import dashboard
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["PLANTRACK_CACHE"] = str(Path(tmp) / "cache")
+        plan_path = Path(tmp) / "synthetic-plan"
+        rows = write_synthetic_plan(plan_path)
+        result = {"actual_rows": rows}
+        if cold:
+            started = time.monotonic()
+            plantrack.load_plan(plan_path)               # validates with frictionless, fills the cache
+            result["cold_load_with_validation_s"] = round(time.monotonic() - started, 2)
+        else:
+            from plantrack.data import _read_descriptor, _read_tables, _write_cache, content_hash, _cache_dir
+            descriptor = _read_descriptor(plan_path)       # fill the cache without the slow validation
+            _write_cache(_cache_dir(plan_path.name, content_hash(plan_path, descriptor)), _read_tables(plan_path, descriptor))
+        pd.DataFrame(pd.read_csv(plan_path / "actuals.csv")).to_parquet(Path(tmp) / "bare.parquet")
+        bare = []
+        for _ in range(3):
+            started = time.monotonic()
+            pd.read_parquet(Path(tmp) / "bare.parquet")
+            bare.append(time.monotonic() - started)
+        ours = []
+        for _ in range(3):
+            started = time.monotonic()
+            plan = plantrack.load_plan(plan_path)
+            assessed = plantrack.assess(plan)
+            ours.append(time.monotonic() - started)
+        result.update({"load_plus_assess_s": round(min(ours), 2), "bare_read_parquet_s": round(min(bare), 3),
+                       "ratio": round(min(ours) / min(bare), 2), "goal_s": 2.0, "goal_ratio": 3.0,
+                       "targets": len(assessed)})
+        started = time.monotonic()
+        board = dashboard.Dashboard(str(plan_path), "en")
+        spec = board.achievement_chart.chart.to_dict()
+        result["dashboard_build_s"] = round(time.monotonic() - started, 2)
+        data = spec.get("datasets", {})
+        result["chart_rows"] = max((len(v) for v in data.values()), default=0)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default="batch,dashboard,interaction,scale")
+    parser.add_argument("--visits", type=int, default=5)
+    parser.add_argument("--changes", type=int, default=24)
+    parser.add_argument("--cold-scale", action="store_true", help="also time the first load of the 1M-row plan (slow)")
+    args = parser.parse_args()
+    chosen = args.only.split(",")
+    results = {"machine": {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)},
+               "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if "batch" in chosen:
+        results["batch"] = bench_batch()
+    if "dashboard" in chosen:
+        results["dashboard_first_use"] = bench_dashboard(args.visits)
+    if "interaction" in chosen:
+        results["interaction"] = bench_interaction(args.changes)
+    if "scale" in chosen:
+        results["scale"] = bench_scale(args.cold_scale)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    for name, values in results.items():
+        if isinstance(values, dict):
+            print(f"\n{name}")
+            for key, value in values.items():
+                print(f"  {key:32} {value}")
+    print(f"\nwritten: {OUT / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
