@@ -189,7 +189,8 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
                   "value_high": "", "unit": "亿元", "stated": "目标", "name_as_stated": ids, "source": "synthetic",
                   "locator": "", "year_basis": "stated", "quote": "合成目标"}).to_csv(directory / "targets.csv", index=False)
     year_list = np.arange(2001, 2001 + years)
-    values = np.round(np.repeat(base, years) * (1 + rng.normal(0.03, 0.02, len(ids) * years)).cumprod() % 5000 + 1, 2)
+    growth = rng.normal(0.03, 0.02, len(ids))          # each indicator grows at its own steady rate
+    values = np.round(np.repeat(base, years) * (1 + np.repeat(growth, years)) ** np.tile(np.arange(years), len(ids)), 2)
     frame = pd.DataFrame({"indicator_id": np.repeat(ids, years), "year": np.tile(year_list, len(ids)), "value": values,
                           "unit": "亿元", "stated": "数值", "name_as_stated": np.repeat(ids, years), "reported_rate": "",
                           "source": "synthetic", "locator": "", "year_basis": "stated", "quote": "合成数值"})

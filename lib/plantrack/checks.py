@@ -39,14 +39,14 @@ def _rate(actual: float, target: float, direction: str) -> float:
 def findings(plan) -> pd.DataFrame:
     """All findings for a plan, most severe first."""
     indicators = plan.indicators.set_index("indicator_id")
+    about = {i: (s, zh, en) for i, s, zh, en in zip(indicators.index, indicators["sector"], indicators["name_zh"],
+                                                     indicators["name_en"])}
     rows: list[dict] = []
 
     def add(indicator_id, kind, severity, zh, en, sources, year=None):
-        info = indicators.loc[indicator_id] if indicator_id in indicators.index else None
-        rows.append(dict(plan_id=plan.plan_id, indicator_id=indicator_id,
-                         sector=info["sector"] if info is not None else "",
-                         name_zh=info["name_zh"] if info is not None else indicator_id,
-                         name_en=info["name_en"] if info is not None else indicator_id,
+        sector, name_zh, name_en = about.get(indicator_id, ("", indicator_id, indicator_id))
+        rows.append(dict(plan_id=plan.plan_id, indicator_id=indicator_id, sector=sector,
+                         name_zh=name_zh, name_en=name_en,
                          kind=kind, severity=severity, message_zh=zh, message_en=en,
                          sources=", ".join(dict.fromkeys(sources)), year=year))
 
@@ -186,9 +186,10 @@ def _jumps_and_magnitudes(plan, indicators, add):
     ratio = actuals["value_converted"] / previous_value
     jump = same & (actuals["year"] > previous_year) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
     previous_source = actuals["source"].shift()
+    unit_of = indicators["unit"].to_dict()
     for r, ratio_, py, pv, ps in zip(actuals[jump].itertuples(index=False), ratio[jump], previous_year[jump],
                                      previous_value[jump], previous_source[jump]):
-        unit = indicators.at[r.indicator_id, "unit"]
+        unit = unit_of[r.indicator_id]
         add(r.indicator_id, "implausible_jump", "warning",
             f"从{int(py)}年的{_fmt(pv)}{unit}到{r.year}年的{_fmt(r.value_converted)}{unit}，变化{ratio_:.2f}倍，需核实单位或口径。",
             f"From {_fmt(pv)} {unit} in {int(py)} to {_fmt(r.value_converted)} {unit} in {r.year}: a factor of "
@@ -199,7 +200,8 @@ def _jumps_and_magnitudes(plan, indicators, add):
                           suffixes=("_t", "_a"))
     if pairs.empty:
         return
-    factor = np.array([_safe_factor(indicators.at[i, "unit"], u) for i, u in zip(pairs["indicator_id"], pairs["unit_t"])])
+    unit_of = indicators["unit"].to_dict()
+    factor = np.array([_safe_factor(unit_of[i], u) for i, u in zip(pairs["indicator_id"], pairs["unit_t"])])
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)

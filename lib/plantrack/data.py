@@ -112,6 +112,36 @@ def _read_descriptor(directory: Path) -> dict:
 
 
 def content_hash(directory: Path, descriptor: dict) -> str:
+    """sha256 of the package's files; reused while their sizes and modification times stay the same."""
+    paths = [directory / "datapackage.json"] + [directory / r["path"] for r in descriptor["resources"]]
+    signature = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" if p.is_file() else f"{p.name}:-"
+                         for p in paths)
+    index = _cache_base() / "content-index.json"
+    try:
+        known = json.loads(index.read_text())
+    except (OSError, ValueError):
+        known = {}
+    key = f"{directory.resolve()}|{signature}"
+    if key in known:
+        return known[key]
+    digest = _sha256(directory, descriptor)
+    try:
+        index.parent.mkdir(parents=True, exist_ok=True)
+        known = {k: v for k, v in known.items() if not k.startswith(f"{directory.resolve()}|")}
+        known[key] = digest
+        tmp = index.with_name(f".{index.name}.{os.getpid()}")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, index)
+    except OSError:
+        pass
+    return digest
+
+
+def _cache_base() -> Path:
+    return Path(os.environ.get("PLANTRACK_CACHE", Path.home() / ".cache" / "plantrack"))
+
+
+def _sha256(directory: Path, descriptor: dict) -> str:
     digest = hashlib.sha256(CACHE_VERSION.encode())
     digest.update((directory / "datapackage.json").read_bytes())
     for resource in descriptor["resources"]:
@@ -121,8 +151,7 @@ def content_hash(directory: Path, descriptor: dict) -> str:
 
 
 def _cache_dir(plan_id: str, digest: str) -> Path:
-    base = Path(os.environ.get("PLANTRACK_CACHE", Path.home() / ".cache" / "plantrack"))
-    return base / plan_id / digest
+    return _cache_base() / plan_id / digest
 
 
 def validate_package(directory: Path, descriptor: dict) -> None:

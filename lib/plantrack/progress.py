@@ -147,23 +147,36 @@ def trajectory(years, values, *, base_year=None, target=None, target_year=None,
                       target_year=year(row["target_year"]), reason=row["reason"])
 
 
-def _to_unit(frame: pd.DataFrame, value_col: str, unit_col: str, to_units: pd.Series,
+def _to_unit(frame: pd.DataFrame, value_col: str, unit_col: str, to_unit_by_indicator: pd.Series,
              year_col: str, rates: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Convert a value column into per-row target units; NaN and a reason where impossible."""
-    out = np.full(len(frame), np.nan)
-    reasons = np.array([""] * len(frame), dtype=object)
-    pairs = pd.DataFrame({"f": frame[unit_col].to_numpy(), "t": to_units.to_numpy()})
-    for (from_unit, to_unit), idx in pairs.groupby(["f", "t"], sort=False).indices.items():
+    """Convert a value column into each row's indicator unit; NaN and a reason where impossible.
+
+    Works on codes of the distinct (unit, indicator unit) pairs, so a million rows cost a few
+    array operations, not a million unit look-ups.
+    """
+    from_codes, from_units = pd.factorize(frame[unit_col])
+    to_codes_of_ids, to_units = pd.factorize(to_unit_by_indicator)
+    to_codes = to_codes_of_ids[frame["_ind"].to_numpy()]
+    pair_codes = from_codes.astype(np.int64) * max(len(to_units), 1) + to_codes
+    pairs, inverse = np.unique(pair_codes, return_inverse=True)
+    factors = np.full(len(pairs), np.nan)
+    failures = {}
+    for k, code in enumerate(pairs):
+        from_unit, to_unit = from_units[code // max(len(to_units), 1)], to_units[code % max(len(to_units), 1)]
         try:
-            out[idx] = frame[value_col].to_numpy()[idx] * units.conversion_factor(from_unit, to_unit)
+            factors[k] = units.conversion_factor(from_unit, to_unit)
         except units.UnitError as exc:
-            for i in idx:
-                try:
-                    out[i] = units.convert(frame[value_col].iloc[i], from_unit, to_unit,
-                                           year=int(frame[year_col].iloc[i]), rates=rates)
-                except units.UnitError:
-                    reasons[i] = (f"{exc}; no exchange rate for {frame[year_col].iloc[i]} in rates.csv"
-                                  if units.currency_of(from_unit) and units.currency_of(to_unit) else str(exc))
+            failures[k] = (from_unit, to_unit, exc)
+    out = frame[value_col].to_numpy(dtype=float) * factors[inverse]
+    reasons = np.full(len(frame), "", dtype=object)
+    for k, (from_unit, to_unit, exc) in failures.items():
+        for i in np.flatnonzero(inverse == k):
+            year = frame[year_col].iloc[i]
+            try:
+                out[i] = units.convert(frame[value_col].iloc[i], from_unit, to_unit, year=int(year), rates=rates)
+            except units.UnitError:
+                reasons[i] = (f"{exc}; no exchange rate for {year} in rates.csv"
+                              if units.currency_of(from_unit) and units.currency_of(to_unit) else str(exc))
     return pd.Series(out, index=frame.index), pd.Series(reasons, index=frame.index)
 
 
@@ -180,10 +193,12 @@ def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None 
     actuals = plan.actuals
     if as_of is not None:
         actuals = actuals[actuals["year"] <= as_of]
-    actuals = actuals[actuals["indicator_id"].isin(to_unit_by_indicator.index)].copy()
-    to_units = actuals["indicator_id"].map(to_unit_by_indicator)
+    actuals = actuals.copy()
+    # Integer codes of the indicators (every id is known: the package's foreign keys say so);
+    # joins on them are far cheaper than on strings.
+    actuals["_ind"] = pd.Index(to_unit_by_indicator.index).get_indexer(actuals["indicator_id"])
     actuals["value_converted"], actuals["convert_note"] = _to_unit(
-        actuals, "value", "unit", to_units, "year", plan.rates)
+        actuals, "value", "unit", to_unit_by_indicator, "year", plan.rates)
     return actuals
 
 
@@ -197,21 +212,22 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
                                 "source": "target_source", "quote": "target_quote",
                                 "locator": "target_locator"})
     actuals = comparable_actuals(plan, indicators["unit"], as_of)
-    # Actual used for the level: the target year's value; the row with a reported rate first.
+    rows["_ind"] = pd.Index(indicators.index).get_indexer(rows["indicator_id"])
+    # One value per indicator and year: the row with a reported rate (the formal table) first.
     actuals["_has_rate"] = actuals["reported_rate"].notna()
-    same_year = actuals.sort_values(["_has_rate"], ascending=False, kind="stable") \
-        .drop_duplicates(["indicator_id", "year"])
-    used = same_year.rename(columns={"year": "target_year", "value": "actual_value", "unit": "actual_unit",
+    actuals = actuals.sort_values(["_has_rate"], ascending=False, kind="stable").drop_duplicates(["_ind", "year"])
+    # Actual used for the level: the target year's value.
+    wanted = actuals["year"].isin(rows["target_year"].unique())
+    used = actuals[wanted].rename(columns={"year": "target_year", "value": "actual_value", "unit": "actual_unit",
                                      "source": "actual_source", "quote": "actual_quote",
                                      "stated": "actual_stated", "locator": "actual_locator"})
     used["actual_year"] = used["target_year"]
-    keep = ["indicator_id", "target_year", "actual_year", "actual_value", "actual_unit", "actual_stated",
+    keep = ["_ind", "target_year", "actual_year", "actual_value", "actual_unit", "actual_stated",
             "actual_source", "actual_quote", "actual_locator", "reported_rate", "value_converted", "convert_note"]
-    rows = rows.merge(used[keep], on=["indicator_id", "target_year"], how="left")
+    rows = rows.merge(used[keep], on=["_ind", "target_year"], how="left")
 
     # Bring the actual into the target's unit (the indicator unit may differ from the target's).
-    rows["unit_factor"] = [_factor(a, t) for a, t in zip(rows["indicator_id"].map(indicators["unit"]),
-                                                      rows["target_unit"])]
+    rows["unit_factor"] = pair_factors(indicators["unit"].to_numpy()[rows["_ind"].to_numpy()], rows["target_unit"])
     rows["actual_in_target_unit"] = rows["value_converted"] * rows["unit_factor"]
     higher = rows["direction"].eq("higher").to_numpy()
     comparator = rows["comparator"].to_numpy()
@@ -230,16 +246,14 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     rows["status_note"] = np.where(~has_actual, "", rows["convert_note"].fillna(""))
     rows.loc[~comparable, "computed_rate"] = np.nan
 
-    usable = actuals[actuals["value_converted"].notna()] \
-        .sort_values("_has_rate", ascending=False, kind="stable").drop_duplicates(["indicator_id", "year"])
+    usable = actuals[actuals["value_converted"].notna()]
     rows["key"] = np.arange(len(rows))
     range_lower = (rows["comparator"] == "range") & (rows["direction"] == "lower")
     goals = pd.DataFrame({"key": rows["key"], "base_year": float(plan.base_year) if plan.base_year else np.nan,
                           "target": np.where(range_lower, rows["target_value_high"], rows["target_value"]),
                           "target_year": rows["target_year"].astype(float),
                           "sign": np.where(rows["direction"] == "higher", 1.0, -1.0)})
-    points = usable[["indicator_id", "year", "value_converted"]].merge(
-        rows[["indicator_id", "key", "unit_factor"]], on="indicator_id")
+    points = usable[["_ind", "year", "value_converted"]].merge(rows[["_ind", "key", "unit_factor"]], on="_ind")
     points = pd.DataFrame({"key": points["key"], "year": points["year"].astype(float),
                            "value": points["value_converted"] * points["unit_factor"]})
     found = trajectory_table(points, goals).set_index("key")
@@ -260,6 +274,14 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     out = rows[columns].copy()
     out["actual_year"] = out["actual_year"].astype("Int64")
     return out
+
+
+def pair_factors(from_units, to_units) -> np.ndarray:
+    """Conversion factor for each (from, to) unit pair; NaN where the units cannot convert."""
+    from_codes, from_names = pd.factorize(pd.Series(from_units))
+    to_codes, to_names = pd.factorize(pd.Series(to_units))
+    table = np.array([[_factor(f, t) for t in to_names] for f in from_names]).reshape(len(from_names), len(to_names))
+    return table[from_codes, to_codes] if len(from_codes) else np.array([], dtype=float)
 
 
 def _factor(from_unit: str, to_unit: str) -> float:
