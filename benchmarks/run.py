@@ -119,48 +119,47 @@ def bench_dashboard(visits: int) -> dict:
 
 
 def bench_interaction(changes: int) -> dict:
-    """A filter or language change -> the achievement chart redrawn with the new rows, in Chromium."""
+    """A filter or language change -> the achievement chart redrawn with the new rows, in Chromium.
+
+    "Redrawn" means the chart's SVG carries the expected mark: the first target of the chosen
+    sector (marks' aria-labels hold the full name), or the chart title in the new language.
+    """
     import plantrack
     from plantrack.dashboard_server import BackgroundServer
+    from plantrack.i18n import t
     plan = plantrack.load_plan(PLAN)
     assessed = plantrack.assess(plan)
-    steps = []
-    for sector in plan.sector_ids():
-        rows = assessed[assessed["sector"] == sector]
-        if len(rows):
-            steps.append(("sector", plan.sector_name(sector, "zh"), rows.iloc[0]["name_zh"]))
+    sectors = [s for s in plan.sector_ids() if (assessed["sector"] == s).any()]
+    first = {s: assessed[assessed["sector"] == s].iloc[0]["indicator_id"] for s in sectors}
+    names = plan.indicators.set_index("indicator_id")
     server = BackgroundServer(preheat=True).wait_ready()
     manager, browser = _browser()
-    times = []
+    times, lang = [], "zh"
     try:
         page = browser.new_page()
         page.goto(server.url)
         page.wait_for_selector(".pt-achievement svg .mark-rect", timeout=300_000)
-        i = 0
-        while len(times) < changes:
-            kind, label, expect = steps[i % len(steps)]
-            if i % 5 == 4:    # every fifth change is a language switch
-                to_en = "Achievement" not in page.inner_text(".pt-achievement")
+        for i in range(changes):
+            if i % 5 == 4:                       # every fifth change is a language switch
+                lang = "en" if lang == "zh" else "zh"
+                expect = t("achievement_title", lang)
                 started = time.monotonic()
-                page.get_by_role("button", name="English" if to_en else "中文").click()
-                expect_text = "Achievement" if to_en else "完成率"
+                page.get_by_role("button", name="English" if lang == "en" else "中文").click()
             else:
+                sector = sectors[i % len(sectors)]
+                expect = names.at[first[sector], f"name_{lang}"]
                 started = time.monotonic()
-                page.select_option(".pt-sector select", label=label if "Achievement" not in page.inner_text(".pt-achievement")
-                                   else plan.sector_name(plan.indicators.set_index("name_zh").at[expect, "sector"], "en"))
-                expect_text = expect if "Achievement" not in page.inner_text(".pt-achievement") else \
-                    plan.indicators.set_index("name_zh").at[expect, "name_en"]
-            page.wait_for_function("t => document.querySelector('.pt-achievement').innerText.includes(t)",
-                                   arg=expect_text, timeout=60_000)
+                page.select_option(".pt-sector select", label=plan.sector_name(sector, lang))
+            page.wait_for_function("t => document.querySelector('.pt-achievement svg').innerHTML.includes(t)",
+                                   arg=expect, timeout=60_000)
             times.append(time.monotonic() - started)
-            i += 1
     finally:
         browser.close()
         manager.stop()
         server.stop()
     ms = sorted(t * 1000 for t in times)
     return {"changes": len(ms), "p50_ms": round(statistics.median(ms)), "p95_ms": round(ms[int(0.95 * (len(ms) - 1))]),
-            "goal_p95_ms": 150}
+            "max_ms": round(ms[-1]), "goal_p95_ms": 150}
 
 
 def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=20) -> int:
@@ -247,18 +246,21 @@ def main() -> int:
     parser.add_argument("--cold-scale", action="store_true", help="also time the first load of the 1M-row plan (slow)")
     args = parser.parse_args()
     chosen = args.only.split(",")
-    results = {"machine": {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)},
-               "when": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    if "batch" in chosen:
-        results["batch"] = bench_batch()
-    if "dashboard" in chosen:
-        results["dashboard_first_use"] = bench_dashboard(args.visits)
-    if "interaction" in chosen:
-        results["interaction"] = bench_interaction(args.changes)
-    if "scale" in chosen:
-        results["scale"] = bench_scale(args.cold_scale)
+    try:   # benchmarks not chosen this time keep their last figures
+        results = json.loads((OUT / "results.json").read_text())
+    except (OSError, ValueError):
+        results = {}
+    results.update({"machine": {"cores": os.cpu_count(), "memory_gib": round(psutil.virtual_memory().total / 2**30, 1)},
+                    "when": time.strftime("%Y-%m-%dT%H:%M:%S")})
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    for name, key, bench in (("batch", "batch", bench_batch),
+                             ("dashboard", "dashboard_first_use", lambda: bench_dashboard(args.visits)),
+                             ("interaction", "interaction", lambda: bench_interaction(args.changes)),
+                             ("scale", "scale", lambda: bench_scale(args.cold_scale))):
+        if name in chosen:
+            results[key] = bench()
+            # saved after each benchmark, so a later failure keeps what was measured
+            (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
     for name, values in results.items():
         if isinstance(values, dict):
             print(f"\n{name}")

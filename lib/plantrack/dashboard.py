@@ -322,12 +322,12 @@ class Dashboard:
             for s, n in counts.items()) + "</div>"
         names = self.plan.sector_names(lang)
         if len(rows):
-            self.counts_chart.chart = charts.status_counts_chart(rows, names, lang)
-            self.achievement_chart.chart = charts.achievement_chart(rows, lang)
+            show(self.counts_chart, charts.status_counts_chart(rows, names, lang))
+            show(self.achievement_chart, charts.achievement_chart(rows, lang))
         else:
             empty = alt.Chart(pd.DataFrame({"x": []})).mark_point().properties(title=t("no_data", lang))
-            self.counts_chart.chart = empty
-            self.achievement_chart.chart = empty
+            show(self.counts_chart, empty)
+            show(self.achievement_chart, empty)
         self.table.value = targets_table_html(rows, lang)
         gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
         self.gaps.value = ("<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(r[f'name_{lang}'])} ({r.target_year}): "
@@ -352,8 +352,17 @@ class Dashboard:
             self.card_chart.layout.display = "none"
             return
         self.card.value = indicator_card_html(self.plan, self.assessed, self.found, indicator_id, self.lang)
-        self.card_chart.chart = charts.indicator_chart(self.plan, indicator_id, self.lang)
+        show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, self.lang))
         self.card_chart.layout.display = None
+
+
+def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
+    """Send a chart's spec to its view without re-validating it against the Vega-Lite schema.
+
+    The builders in charts.py make valid specs (tests render them with vl-convert); schema
+    validation on every widget change cost half of the time a reader waits.
+    """
+    view.spec = chart.to_dict(validate=False)
 
 
 @functools.lru_cache(maxsize=1)
