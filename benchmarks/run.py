@@ -121,8 +121,9 @@ def bench_dashboard(visits: int) -> dict:
 def bench_interaction(changes: int) -> dict:
     """A filter or language change -> the achievement chart redrawn with the new rows, in Chromium.
 
-    "Redrawn" means the chart's SVG carries the expected mark: the first target of the chosen
-    sector (marks' aria-labels hold the full name), or the chart title in the new language.
+    "Redrawn" means the chart's SVG carries the expected mark (the first target of the chosen
+    sector; marks' aria-labels hold the full name) and no longer the previous sector's, or the
+    chart title in the new language.
     """
     import plantrack
     from plantrack.dashboard_server import BackgroundServer
@@ -134,7 +135,7 @@ def bench_interaction(changes: int) -> dict:
     names = plan.indicators.set_index("indicator_id")
     server = BackgroundServer(preheat=True).wait_ready()
     manager, browser = _browser()
-    times, lang = [], "zh"
+    times, lang, previous = [], "zh", None
     try:
         page = browser.new_page()
         page.goto(server.url)
@@ -145,13 +146,17 @@ def bench_interaction(changes: int) -> dict:
                 expect = t("achievement_title", lang)
                 started = time.monotonic()
                 page.get_by_role("button", name="English" if lang == "en" else "中文").click()
+                absent = "\u0000"
             else:
                 sector = sectors[i % len(sectors)]
                 expect = names.at[first[sector], f"name_{lang}"]
+                absent = names.at[first[previous], f"name_{lang}"] if previous and previous != sector else "\u0000"
+                previous = sector
                 started = time.monotonic()
                 page.select_option(".pt-sector select", label=plan.sector_name(sector, lang))
-            page.wait_for_function("t => document.querySelector('.pt-achievement svg').innerHTML.includes(t)",
-                                   arg=expect, timeout=60_000)
+            page.wait_for_function("([p, a]) => { const s = document.querySelector('.pt-achievement svg');"
+                                   " return s.innerHTML.includes(p) && !s.innerHTML.includes(a); }",
+                                   arg=[expect, absent], timeout=60_000)
             times.append(time.monotonic() - started)
     finally:
         browser.close()

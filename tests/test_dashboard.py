@@ -20,6 +20,7 @@ def test_cards_match_assess(board):
 
 def test_filters_narrow_table_and_cards(board):
     board.sector_select.value = ("commerce",)
+    assert board.achievement_chart.params.sectors == ["commerce"]      # the chart filters in place
     assert board.cards.value.count("</b>") == 4 and "data-status='achieved'>3</b>" in board.cards.value
     assert board.table.value.count("<tr data-indicator=") == 3
     board.status_select.value = "not_achieved"

@@ -26,29 +26,45 @@ def _themed(chart: alt.Chart) -> alt.Chart:
 MAX_BARS = 80   # more targets than this are drawn as a distribution, aggregated in pandas first
 
 
-def achievement_chart(assessed: pd.DataFrame, lang: str = "zh") -> alt.Chart:
+FILTER_PARAMS = ("sectors", "status", "year")
+# Filters a reader sets in the dashboard, applied inside the Vega view: changing one updates a
+# signal, not the whole spec. Empty values mean "all".
+FILTER_EXPR = ("(length(sectors) == 0 || indexof(sectors, datum.sector) >= 0)"
+               " && (status == '' || datum.status_id == status) && (year == 0 || datum.target_year == year)")
+
+
+def _with_filters(chart, _unused=None):
+    """The chart's marks filtered by the dashboard's params (declared once, at the top)."""
+    params = [alt.param(name="sectors", value=[]), alt.param(name="status", value=""), alt.param(name="year", value=0)]
+    return chart.transform_filter(FILTER_EXPR), params
+
+
+def achievement_chart(assessed: pd.DataFrame, lang: str = "zh", filters: bool = False) -> alt.Chart:
     """Every target's achievement (computed rate) against the 100% line, coloured by status.
 
     With more than MAX_BARS targets it shows how many targets fall in each 10% band instead:
-    the browser gets a few dozen aggregated rows, never one mark per target.
+    the browser gets a few dozen aggregated rows, never one mark per target. filters=True adds
+    the dashboard's sector/status/year params, so the view filters without a new spec.
     """
     if len(assessed) > MAX_BARS:
         return _achievement_distribution(assessed, lang)
     data = pd.DataFrame({
-        "indicator_id": assessed["indicator_id"],
-        "name": assessed[f"name_{lang}"] + " (" + assessed["target_year"].astype(str) + ")",
-        "rate": assessed["computed_rate"].clip(upper=RATE_CAP).fillna(0.0),
-        "computed": assessed["computed_rate"].round(1),
-        "reported": assessed["reported_rate"],
-        "status": assessed["status"].map(lambda s: t(s, lang)),
-        "target": assessed["target_stated"],
-        "actual": assessed["actual_stated"].fillna(t("no_data", lang)),
+        "order": range(len(assessed)),
+        "indicator_id": assessed["indicator_id"].to_numpy(),
+        "sector": assessed["sector"].to_numpy(),
+        "status_id": assessed["status"].to_numpy(),
+        "target_year": assessed["target_year"].astype(int).to_numpy(),
+        "name": (assessed[f"name_{lang}"] + " (" + assessed["target_year"].astype(str) + ")").to_numpy(),
+        "rate": assessed["computed_rate"].clip(upper=RATE_CAP).fillna(0.0).to_numpy(),
+        "computed": assessed["computed_rate"].round(1).to_numpy(),
+        "reported": assessed["reported_rate"].to_numpy(),
+        "status": assessed["status"].map(lambda s: t(s, lang)).to_numpy(),
+        "target": assessed["target_stated"].to_numpy(),
+        "actual": assessed["actual_stated"].fillna(t("no_data", lang)).to_numpy(),
     })
-    height = max(60, 24 * len(data))
-    order = list(data["name"])
     bars = alt.Chart(data).mark_bar(height=16).encode(
         x=alt.X("rate:Q", title=t("achievement", lang), scale=alt.Scale(domain=[0, RATE_CAP])),
-        y=alt.Y("name:N", sort=order, title=None),
+        y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
         color=alt.Color("status:N", scale=_status_scale(lang), title=t("status", lang),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("name:N", title=t("indicator", lang)), alt.Tooltip("target:N", title=t("target", lang)),
@@ -56,8 +72,12 @@ def achievement_chart(assessed: pd.DataFrame, lang: str = "zh") -> alt.Chart:
                  alt.Tooltip("computed:Q", title=t("computed_rate", lang)),
                  alt.Tooltip("reported:Q", title=t("reported_rate", lang)),
                  alt.Tooltip("status:N", title=t("status", lang))])
+    params = []
+    if filters:
+        bars, params = _with_filters(bars, None)
     line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
-    return _themed(alt.layer(bars, line).properties(width=520, height=height, title=t("achievement_title", lang)))
+    chart = alt.layer(bars, line).properties(width=520, height=alt.Step(24), title=t("achievement_title", lang))
+    return _themed(chart.add_params(*params) if params else chart)
 
 
 def _achievement_distribution(assessed: pd.DataFrame, lang: str) -> alt.Chart:
@@ -76,20 +96,30 @@ def _achievement_distribution(assessed: pd.DataFrame, lang: str) -> alt.Chart:
     return _themed(alt.layer(bars, line).properties(width=520, height=260, title=title))
 
 
-def status_counts_chart(assessed: pd.DataFrame, sector_names: dict, lang: str = "zh") -> alt.Chart:
-    """How many targets are achieved / not achieved / without data, by sector."""
-    counts = assessed.groupby(["sector", "status"]).size().reset_index(name="count")
+def status_counts_chart(assessed: pd.DataFrame, sector_names: dict, lang: str = "zh", filters: bool = False) -> alt.Chart:
+    """How many targets are achieved / not achieved / without data, by sector.
+
+    Counted in pandas by sector, status and year (a few dozen rows at most), summed by Vega.
+    """
+    counts = assessed.groupby(["sector", "status", "target_year"], sort=False).size().reset_index(name="count")
+    order = {s: i for i, s in enumerate(sector_names)}   # the plan's own order of sectors
+    counts = counts.rename(columns={"status": "status_id"})
+    counts["order"] = counts["sector"].map(order)
+    counts["target_year"] = counts["target_year"].astype(int)
     counts["sector_name"] = counts["sector"].map(sector_names).fillna(counts["sector"])
-    counts["status_label"] = counts["status"].map(lambda s: t(s, lang))
-    order = [sector_names.get(s, s) for s in dict.fromkeys(assessed["sector"])]
+    counts["status_label"] = counts["status_id"].map(lambda s: t(s, lang))
     chart = alt.Chart(counts).mark_bar().encode(
-        x=alt.X("count:Q", title=t("count", lang), axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("sector_name:N", sort=order, title=None),
+        x=alt.X("sum(count):Q", title=t("count", lang), axis=alt.Axis(tickMinStep=1)),
+        y=alt.Y("sector_name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
         color=alt.Color("status_label:N", scale=_status_scale(lang), title=t("status", lang),
                         legend=alt.Legend(orient="top")),
         tooltip=[alt.Tooltip("sector_name:N", title=t("sector", lang)),
-                 alt.Tooltip("status_label:N", title=t("status", lang)), alt.Tooltip("count:Q", title=t("count", lang))])
-    return _themed(chart.properties(width=420, height=max(60, 24 * len(order)), title=t("counts_title", lang)))
+                 alt.Tooltip("status_label:N", title=t("status", lang)),
+                 alt.Tooltip("sum(count):Q", title=t("count", lang))])
+    if filters:
+        chart, params = _with_filters(chart, None)
+        chart = chart.add_params(*params)
+    return _themed(chart.properties(width=420, height=alt.Step(24), title=t("counts_title", lang)))
 
 
 def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None = None) -> alt.Chart:

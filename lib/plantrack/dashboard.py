@@ -166,6 +166,7 @@ class Dashboard:
         plan_dir(self.plan_id)   # an unknown plan is a reader-facing sentence, before any widget exists
         self.lang = lang if lang in ("zh", "en") else "zh"
         self._quiet = False
+        self._chart_key = None
         self.title = w.HTML()
         self.plan_select = w.Dropdown(options=[(p, p) for p in self._plan_ids()], value=self.plan_id,
                                       layout=w.Layout(width="420px"))
@@ -320,14 +321,7 @@ class Dashboard:
         self.cards.value = "<div class='pt-cards'>" + "".join(
             f"<div class='pt-card pt-{s}' data-status='{s}'><b class='pt-count' data-status='{s}'>{n}</b>{t(s, lang)}</div>"
             for s, n in counts.items()) + "</div>"
-        names = self.plan.sector_names(lang)
-        if len(rows):
-            show(self.counts_chart, charts.status_counts_chart(rows, names, lang))
-            show(self.achievement_chart, charts.achievement_chart(rows, lang))
-        else:
-            empty = alt.Chart(pd.DataFrame({"x": []})).mark_point().properties(title=t("no_data", lang))
-            show(self.counts_chart, empty)
-            show(self.achievement_chart, empty)
+        self._draw_charts(rows)
         self.table.value = targets_table_html(rows, lang)
         gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
         self.gaps.value = ("<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(r[f'name_{lang}'])} ({r.target_year}): "
@@ -344,6 +338,27 @@ class Dashboard:
         self.downloads.value = _download_link(table_csv(rows), f"plantrack-{self.plan_id}.csv", "text/csv",
                                               t("download_csv", lang), "pt-csv")
         self.chart_links.value = ""
+
+    def _draw_charts(self, rows: pd.DataFrame) -> None:
+        """Both overview charts. A small plan's charts hold every target once per plan and language,
+        and a filter change only sets the views' params (Vega filters in place: no new spec);
+        a large plan's achievement chart is an aggregate of the filtered rows, drawn anew."""
+        lang, names = self.lang, self.plan.sector_names(self.lang)
+        small = len(self.assessed) <= charts.MAX_BARS
+        key = (self.plan_id, self.plan.content_hash, lang)
+        if key != self._chart_key:
+            self._chart_key = key
+            self.counts_chart.chart = charts.status_counts_chart(self.assessed, names, lang, filters=True)
+            if small:
+                self.achievement_chart.chart = charts.achievement_chart(self.assessed, lang, filters=True)
+        if not small:
+            show(self.achievement_chart, charts.achievement_chart(rows, lang))
+        filters = {"sectors": list(self.sector_select.value), "status": self.status_select.value or "",
+                   "year": int(self.year_select.value or 0)}
+        for view in (self.counts_chart, self.achievement_chart) if small else (self.counts_chart,):
+            with view.hold_sync():
+                for name, value in filters.items():
+                    setattr(view.params, name, value)
 
     def _show_card(self):
         indicator_id = self.indicator_select.value
