@@ -124,7 +124,10 @@ def test_opening_an_indicator_shows_its_quoted_sentence(visit):
 
 def test_switching_language_changes_labels(visit):
     page, _, _ = visit
+    page.select_option(".pt-sector select", label="互联网+商务")
+    chart_shows(page, "全省网络销售额 (2017)", "高新技术企业")
     page.get_by_role("button", name="English").click()
+    chart_shows(page, "Online sales in the province (2017)", "全省网络销售额")   # the filter holds across languages
     wait_text(page, ".pt-title", "Zhejiang")
     wait_text(page, ".pt-counts", "Achieved")
     wait_text(page, ".pt-card-body", "Online sales in the province")
@@ -133,6 +136,7 @@ def test_switching_language_changes_labels(visit):
     assert "Status" in page.inner_text(".pt-status")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-en.png"), full_page=True)
+    assert page.locator(".pt-targets tr[data-indicator]").count() == 3
     page.get_by_role("button", name="中文").click()
     wait_text(page, ".pt-counts", "已完成")
 

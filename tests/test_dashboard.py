@@ -43,6 +43,17 @@ def test_language_switch_relabels_everything(board):
     assert "已完成" in board.cards.value
 
 
+def test_language_switch_keeps_the_filters_and_the_spec(board):
+    board.sector_select.value = ("commerce",)
+    spec = board.achievement_chart.spec
+    board.lang_select.value = "en"
+    assert board.achievement_chart._params == {"lang": "en", "sectors": ["commerce"], "status": "", "year": 0}
+    assert board.counts_chart._params["lang"] == "en"
+    assert board.achievement_chart.spec is spec          # the Vega view switches language in place
+    board.lang_select.value = "zh"
+    board.sector_select.value = ()
+
+
 def test_indicator_card_quotes_its_sources(board):
     board.indicator_select.value = "online_sales"
     card = board.card.value

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import charts
 from .checks import findings
-from .data import list_plans, load_plan, plan_dir
+from .data import list_plans, load_plan, plan_dir, plan_title
 from .errors import DataError
 from .i18n import METHOD_TEXT, t
 from .progress import LEVEL_STATUSES, assess
@@ -27,7 +27,7 @@ SVG = {"renderer": "svg"}
 STYLE = """<style>
 .pt-app{font-family:'Noto Sans CJK SC','Noto Sans SC','Source Han Sans SC','Microsoft YaHei',sans-serif;max-width:1180px}
 .pt-app h1{font-size:24px;margin:4px 0}.pt-app h2{font-size:18px;margin:14px 0 6px}
-.pt-cards{display:flex;gap:10px;flex-wrap:wrap}
+.pt-cards{display:flex;gap:10px;flex-wrap:wrap}.pt-controls{gap:16px}
 .pt-card{border-radius:6px;padding:8px 14px;min-width:120px;color:#fff}
 .pt-card b{display:block;font-size:26px}
 .pt-achieved{background:#2e7d32}.pt-not_achieved{background:#c62828}.pt-no_data{background:#757575}.pt-not_comparable{background:#ef6c00}
@@ -133,13 +133,13 @@ def targets_table_html(rows: pd.DataFrame, lang: str) -> str:
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("sector", "indicator", "target_year", "target", "actual",
                                                       "computed_rate", "reported_rate", "status", "trajectory"))
     body = "".join(
-        f"<tr data-indicator='{_e(r.indicator_id)}'><td>{_e(r.sector_name)}</td><td>{_e(r[f'name_{lang}'])}</td>"
+        f"<tr data-indicator='{_e(r.indicator_id)}'><td>{_e(r.sector_name)}</td><td>{_e(getattr(r, f'name_{lang}'))}</td>"
         f"<td>{r.target_year}</td><td>{_e(r.target_stated)}</td>"
         f"<td>{_e(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td>"
         f"<td>{'' if pd.isna(r.computed_rate) else f'{r.computed_rate:.1f}%'}</td>"
         f"<td>{'' if pd.isna(r.reported_rate) else f'{r.reported_rate:g}%'}</td>"
         f"<td class='pt-s-{r.status}'>{t(r.status, lang)}</td><td>{t(r.trajectory_status, lang)}</td></tr>"
-        for _, r in rows.iterrows())
+        for r in rows.itertuples(index=False))
     note = f"<p class='pt-muted'>+ {more:,} ({t('download_csv', lang)})</p>" if more > 0 else ""
     return f"<table class='pt-table'><tr>{head}</tr>{body}</table>{note}"
 
@@ -205,7 +205,8 @@ class Dashboard:
         self.chart_button.on_click(self._on_chart_download)
 
         controls = w.HBox([w.VBox([self.plan_select, self.lang_select]), self.sector_select,
-                           w.VBox([self.status_select, self.year_select])], layout=w.Layout(gap="16px", flex_flow="row wrap"))
+                           w.VBox([self.status_select, self.year_select])], layout=w.Layout(flex_flow="row wrap")
+                          ).add_class("pt-controls")
         self.widget = w.VBox([
             w.HTML(STYLE), self.title, controls, self.message,
             self.headings["overview"], self.cards, w.HBox([self.counts_chart, self.achievement_chart],
@@ -280,26 +281,21 @@ class Dashboard:
         try:
             chosen_sectors, chosen_status = self.sector_select.value, self.status_select.value
             chosen_year, chosen_indicator = self.year_select.value, self.indicator_select.value
-            self.plan_select.options = [(load_plan(p).title(lang), p) for p in self._plan_ids()]
-            self.plan_select.value = self.plan_id
-            self.plan_select.description = t("plan", lang)
-            self.sector_select.options = [(plan.sector_name(s, lang), s) for s in plan.sector_ids()]
-            self.sector_select.value = tuple(s for s in chosen_sectors if s in plan.sector_ids())
-            self.sector_select.description = t("sector", lang)
-            self.status_select.options = [(t("all", lang), "")] + [(t(s, lang), s) for s in LEVEL_STATUSES]
-            self.status_select.value = chosen_status or ""
-            self.status_select.description = t("status", lang)
+            _relabel_choices(self.plan_select, [(plan_title(p, lang), p) for p in self._plan_ids()], self.plan_id,
+                             t("plan", lang))
+            _relabel_choices(self.sector_select, [(plan.sector_name(s, lang), s) for s in plan.sector_ids()],
+                             tuple(s for s in chosen_sectors if s in plan.sector_ids()), t("sector", lang))
+            _relabel_choices(self.status_select, [(t("all", lang), "")] + [(t(s, lang), s) for s in LEVEL_STATUSES],
+                             chosen_status or "", t("status", lang))
             years = sorted(set(int(y) for y in self.assessed["target_year"]))
-            self.year_select.options = [(t("all", lang), 0)] + [(str(y), y) for y in years]
-            self.year_select.value = chosen_year if chosen_year in years else 0
-            self.year_select.description = t("target_year", lang)
+            _relabel_choices(self.year_select, [(t("all", lang), 0)] + [(str(y), y) for y in years],
+                             chosen_year if chosen_year in years else 0, t("target_year", lang))
             named = plan.indicators.sort_values("sector", key=lambda s: s.map({k: i for i, k in enumerate(plan.sector_ids())}),
                                                 kind="stable").head(MAX_INDICATOR_OPTIONS)
             sector_names = plan.sector_names(lang)
-            self.indicator_select.options = [(t("pick_indicator", lang), "")] + [
-                (f"{sector_names.get(s, s)} · {n}", i) for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])]
-            self.indicator_select.value = chosen_indicator if chosen_indicator in set(named["indicator_id"]) else ""
-            self.indicator_select.description = t("indicator", lang)
+            _relabel_choices(self.indicator_select, [(t("pick_indicator", lang), "")] + [
+                (f"{sector_names.get(s, s)} · {n}", i) for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])],
+                chosen_indicator if chosen_indicator in set(named["indicator_id"]) else "", t("indicator", lang))
             self.chart_button.description = f"{t('download_png', lang)} / SVG"
         finally:
             self._quiet = False
@@ -324,41 +320,42 @@ class Dashboard:
         self._draw_charts(rows)
         self.table.value = targets_table_html(rows, lang)
         gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
-        self.gaps.value = ("<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(r[f'name_{lang}'])} ({r.target_year}): "
-                                            f"{t('target', lang)} {_e(r.target_stated)}</li>" for _, r in gaps.iterrows())
+        self.gaps.value = ("<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(getattr(r, f'name_{lang}'))} ({r.target_year}): "
+                                            f"{t('target', lang)} {_e(r.target_stated)}</li>" for r in gaps.itertuples(index=False))
                            + "</ul>") if len(gaps) else f"<p>—</p>"
         found = self.found
         if self.sector_select.value:
             found = found[found["sector"].isin(self.sector_select.value)]
         self.findings_box.value = ("<table><tr>" + "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
                                    + "</tr>" + "".join(
-            f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{_e(f[f'name_{lang}'])}</td>"
-            f"<td>{t(f.kind, lang)}</td><td>{_e(f[f'message_{lang}'])}</td></tr>" for _, f in found.iterrows())
+            f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{_e(getattr(f, f'name_{lang}'))}</td>"
+            f"<td>{t(f.kind, lang)}</td><td>{_e(getattr(f, f'message_{lang}'))}</td></tr>" for f in found.itertuples(index=False))
                                    + "</table>") if len(found) else f"<p>{t('no_findings', lang)}</p>"
         self.downloads.value = _download_link(table_csv(rows), f"plantrack-{self.plan_id}.csv", "text/csv",
                                               t("download_csv", lang), "pt-csv")
         self.chart_links.value = ""
 
     def _draw_charts(self, rows: pd.DataFrame) -> None:
-        """Both overview charts. A small plan's charts hold every target once per plan and language,
-        and a filter change only sets the views' params (Vega filters in place: no new spec);
-        a large plan's achievement chart is an aggregate of the filtered rows, drawn anew."""
-        lang, names = self.lang, self.plan.sector_names(self.lang)
+        """Both overview charts. A small plan's charts hold every target in both languages, sent once
+        per plan; a filter or language change only sets the views' params (Vega recomputes in place).
+        A large plan's achievement chart is an aggregate of the filtered rows, drawn anew."""
         small = len(self.assessed) <= charts.MAX_BARS
-        key = (self.plan_id, self.plan.content_hash, lang)
-        if key != self._chart_key:
-            self._chart_key = key
-            self.counts_chart.chart = charts.status_counts_chart(self.assessed, names, lang, filters=True)
-            if small:
-                self.achievement_chart.chart = charts.achievement_chart(self.assessed, lang, filters=True)
-        if not small:
-            show(self.achievement_chart, charts.achievement_chart(rows, lang))
-        filters = {"sectors": list(self.sector_select.value), "status": self.status_select.value or "",
-                   "year": int(self.year_select.value or 0)}
-        for view in (self.counts_chart, self.achievement_chart) if small else (self.counts_chart,):
+        params = {"lang": self.lang, "sectors": list(self.sector_select.value),
+                  "status": self.status_select.value or "", "year": int(self.year_select.value or 0)}
+        specs = overview_specs(self.plan_id, self.plan.content_hash)
+        views = {"counts": self.counts_chart}
+        if small:
+            views["achievement"] = self.achievement_chart
+        else:
+            show(self.achievement_chart, charts.achievement_chart(rows, self.lang))
+        key = (self.plan_id, self.plan.content_hash)
+        for name, view in views.items():
             with view.hold_sync():
-                for name, value in filters.items():
-                    setattr(view.params, name, value)
+                if key != self._chart_key:
+                    # A new spec starts from the reader's choices: the view reads its params from it.
+                    view.spec = charts.with_param_values(specs[name], params)
+                view._params = params
+        self._chart_key = key
 
     def _show_card(self):
         indicator_id = self.indicator_select.value
@@ -369,6 +366,24 @@ class Dashboard:
         self.card.value = indicator_card_html(self.plan, self.assessed, self.found, indicator_id, self.lang)
         show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, self.lang))
         self.card_chart.layout.display = None
+
+
+def _relabel_choices(control, options: list, value, description: str) -> None:
+    """New option labels, value and description for a control, sent to the browser as one message."""
+    with control.hold_sync():
+        control.options = options
+        control.value = value
+        control.description = description
+
+
+@functools.lru_cache(maxsize=16)
+def overview_specs(plan_id: str, content_hash: str) -> dict:
+    """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once)."""
+    plan, assessed, _ = _computed(plan_id, content_hash)
+    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors)}
+    if len(assessed) <= charts.MAX_BARS:
+        specs["achievement"] = charts.achievement_chart(assessed)
+    return {name: chart.to_dict(validate=False) for name, chart in specs.items()}
 
 
 def show(view: alt.JupyterChart, chart: alt.Chart) -> None:

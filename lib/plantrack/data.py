@@ -219,6 +219,12 @@ def check_semantics(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
                                 file=str(directory / f"{name}.csv"), row=bad[0] + 2, column="stated")
 
 
+def plan_title(plan: str | os.PathLike, lang: str = "zh") -> str:
+    """A plan's title read from its descriptor alone: no tables are read (for plan pickers)."""
+    directory = plan_dir(plan)
+    return _read_descriptor(directory).get("plantrack", {}).get(f"title_{lang}", directory.name)
+
+
 def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     """Read and validate a plan's data package. Raises DataError naming file, row and column."""
     directory = plan_dir(plan)
