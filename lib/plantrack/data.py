@@ -24,7 +24,15 @@ REQUIRED_COLUMNS = {
     "rates": ["from_currency", "to_currency", "year", "rate"],
 }
 PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
-CACHE_VERSION = "1"
+# Columns of few distinct values repeated over many rows: categorical, so that a million actuals
+# are matched to their indicators and units by integer codes, not by hashing a million strings.
+CATEGORICAL = {"targets": ("indicator_id", "unit", "source"), "actuals": ("indicator_id", "unit", "source")}
+
+
+def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c in CATEGORICAL.get(name, ()) if c in frame]
+    return frame.astype({c: "category" for c in columns}) if columns else frame
+CACHE_VERSION = "2"   # bump when the cached tables change shape
 
 
 def data_root() -> Path:
@@ -83,7 +91,7 @@ class Plan:
     def with_actuals(self, extra: pd.DataFrame) -> "Plan":
         """A copy with extra actual rows (a what-if), without touching the files."""
         tables = dict(self.tables)
-        tables["actuals"] = pd.concat([self.actuals, extra], ignore_index=True)
+        tables["actuals"] = _typed("actuals", pd.concat([self.actuals, extra], ignore_index=True))
         return Plan(self.plan_id, self.path, self.meta, self.content_hash + "+what-if", tables)
 
 
@@ -192,7 +200,7 @@ def _read_tables(directory: Path, descriptor: dict) -> dict[str, pd.DataFrame]:
         dtypes = {f["name"]: PANDAS_TYPES.get(f.get("type", "string"), "string") for f in fields}
         frame = pd.read_csv(directory / resource["path"], dtype=dtypes, keep_default_na=False,
                             na_values=[""], encoding="utf-8")
-        tables[resource["name"]] = frame
+        tables[resource["name"]] = _typed(resource["name"], frame)
     return tables
 
 

@@ -59,7 +59,13 @@ def trajectory_table(points: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
     grouped = pts.groupby("key", sort=False)
     ends = pd.DataFrame({"by": grouped["year"].first(), "bv": grouped["value"].first(),
                          "cy": grouped["year"].last(), "cv": grouped["value"].last(), "n": grouped["year"].size()})
-    g = goals.join(ends, on="key")
+    return judge_trajectories(goals.join(ends, on="key"))
+
+
+def judge_trajectories(g: pd.DataFrame) -> pd.DataFrame:
+    """The trajectory method on each series' ends: goals (key, target, target_year, sign) with
+    by/bv (first year and value from the base year on), cy/cv (latest), n (values counted; 2
+    stands for "two or more"); NaN where a series has no value."""
     n = g["n"].fillna(0).to_numpy()
     by, bv = g["by"].to_numpy(dtype=float), g["bv"].to_numpy(dtype=float)
     cy, cv = g["cy"].to_numpy(dtype=float), g["cv"].to_numpy(dtype=float)
@@ -147,37 +153,50 @@ def trajectory(years, values, *, base_year=None, target=None, target_year=None,
                       target_year=year(row["target_year"]), reason=row["reason"])
 
 
-def _to_unit(frame: pd.DataFrame, value_col: str, unit_col: str, to_unit_by_indicator: pd.Series,
-             year_col: str, rates: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Convert a value column into each row's indicator unit; NaN and a reason where impossible.
+def _indicator_codes(ids: pd.Series, indicators: pd.Index) -> np.ndarray:
+    """Each id's position in `indicators` (-1 if unknown), hashing each distinct id once."""
+    codes, distinct = pd.factorize(ids)          # a categorical column gives its codes for free
+    return np.append(indicators.get_indexer(distinct), -1)[codes]
+
+
+def _to_unit(values: np.ndarray, from_units: pd.Series, to_codes: np.ndarray, to_units, years: np.ndarray,
+             rates: pd.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
+    """Convert values (stated in from_units) into to_units[to_codes]: the converted values (NaN
+    where impossible) and {row position: reason} for those rows.
 
     Works on codes of the distinct (unit, indicator unit) pairs, so a million rows cost a few
     array operations, not a million unit look-ups.
     """
-    from_codes, from_units = pd.factorize(frame[unit_col])
-    to_codes_of_ids, to_units = pd.factorize(to_unit_by_indicator)
-    to_codes = to_codes_of_ids[frame["_ind"].to_numpy()]
-    pair_codes = from_codes.astype(np.int64) * max(len(to_units), 1) + to_codes
-    pairs, inverse = np.unique(pair_codes, return_inverse=True)
-    factors = np.full(len(pairs), np.nan)
+    from_codes, from_names = pd.factorize(from_units)
+    width = max(len(to_units), 1)
+    pair_of_row = from_codes.astype(np.int64) * width + to_codes        # codes < (distinct units)²: few
+    factors = np.full(len(from_names) * width, np.nan)
     failures = {}
-    for k, code in enumerate(pairs):
-        from_unit, to_unit = from_units[code // max(len(to_units), 1)], to_units[code % max(len(to_units), 1)]
+    for k in np.flatnonzero(np.bincount(pair_of_row, minlength=len(factors))):
+        from_unit, to_unit = from_names[k // width], to_units[k % width]
         try:
             factors[k] = units.conversion_factor(from_unit, to_unit)
         except units.UnitError as exc:
             failures[k] = (from_unit, to_unit, exc)
-    out = frame[value_col].to_numpy(dtype=float) * factors[inverse]
-    reasons = np.full(len(frame), "", dtype=object)
+    out = values * factors[pair_of_row]
+    reasons = {}
     for k, (from_unit, to_unit, exc) in failures.items():
-        for i in np.flatnonzero(inverse == k):
-            year = frame[year_col].iloc[i]
+        for i in np.flatnonzero(pair_of_row == k):   # currencies: convert row by row with the year's rate
             try:
-                out[i] = units.convert(frame[value_col].iloc[i], from_unit, to_unit, year=int(year), rates=rates)
+                out[i] = units.convert(values[i], from_unit, to_unit, year=int(years[i]), rates=rates)
             except units.UnitError:
-                reasons[i] = (f"{exc}; no exchange rate for {year} in rates.csv"
+                reasons[i] = (f"{exc}; no exchange rate for {years[i]} in rates.csv"
                               if units.currency_of(from_unit) and units.currency_of(to_unit) else str(exc))
-    return pd.Series(out, index=frame.index), pd.Series(reasons, index=frame.index)
+    return out, reasons
+
+
+def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame):
+    """Indicator codes of the actuals, their values in the indicator's unit, and why not where impossible."""
+    ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
+    unit_codes, unit_names = pd.factorize(indicator_units)
+    values, reasons = _to_unit(actuals["value"].to_numpy(dtype=float), actuals["unit"], unit_codes[ind], unit_names,
+                               actuals["year"].to_numpy(dtype=float), rates)
+    return ind, values, reasons
 
 
 def primary_targets(plan) -> pd.DataFrame:
@@ -193,38 +212,59 @@ def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None 
     actuals = plan.actuals
     if as_of is not None:
         actuals = actuals[actuals["year"] <= as_of]
-    actuals = actuals.copy()
-    # Integer codes of the indicators (every id is known: the package's foreign keys say so);
-    # joins on them are far cheaper than on strings.
-    actuals["_ind"] = pd.Index(to_unit_by_indicator.index).get_indexer(actuals["indicator_id"])
-    actuals["value_converted"], actuals["convert_note"] = _to_unit(
-        actuals, "value", "unit", to_unit_by_indicator, "year", plan.rates)
-    return actuals
+    ind, values, reasons = _converted(actuals, to_unit_by_indicator, plan.rates)
+    notes = np.full(len(actuals), "", dtype=object)
+    notes[list(reasons)] = list(reasons.values())
+    return actuals.assign(_ind=ind, value_converted=values, convert_note=notes)
+
+
+ACTUAL_COLUMNS = {"year": "actual_year", "value": "actual_value", "unit": "actual_unit", "stated": "actual_stated",
+                  "source": "actual_source", "quote": "actual_quote", "locator": "actual_locator",
+                  "reported_rate": "reported_rate"}
 
 
 def assess(plan, as_of: int | None = None) -> pd.DataFrame:
-    """One row per target the plan sets: the actual used, computed vs reported rate, status, trajectory."""
+    """One row per target the plan sets: the actual used, computed vs reported rate, status, trajectory.
+
+    The actuals are handled as arrays of positions and codes; only the rows a target uses are
+    ever copied whole, so a million actual rows cost a few vectorised passes.
+    """
     targets = primary_targets(plan).reset_index(drop=True)
     indicators = plan.indicators.set_index("indicator_id")
-    rows = targets.join(indicators[["sector", "name_zh", "name_en", "direction"]], on="indicator_id")
+    at = _indicator_codes(targets["indicator_id"], indicators.index)
+    rows = targets.assign(**{c: indicators[c].array.take(at) for c in ("sector", "name_zh", "name_en", "direction")})
     rows = rows.rename(columns={"value": "target_value", "value_high": "target_value_high",
                                 "unit": "target_unit", "stated": "target_stated",
                                 "source": "target_source", "quote": "target_quote",
                                 "locator": "target_locator"})
-    actuals = comparable_actuals(plan, indicators["unit"], as_of)
-    rows["_ind"] = pd.Index(indicators.index).get_indexer(rows["indicator_id"])
-    # One value per indicator and year: the row with a reported rate (the formal table) first.
-    actuals["_has_rate"] = actuals["reported_rate"].notna()
-    actuals = actuals.sort_values(["_has_rate"], ascending=False, kind="stable").drop_duplicates(["_ind", "year"])
-    # Actual used for the level: the target year's value.
-    wanted = actuals["year"].isin(rows["target_year"].unique())
-    used = actuals[wanted].rename(columns={"year": "target_year", "value": "actual_value", "unit": "actual_unit",
-                                     "source": "actual_source", "quote": "actual_quote",
-                                     "stated": "actual_stated", "locator": "actual_locator"})
-    used["actual_year"] = used["target_year"]
-    keep = ["_ind", "target_year", "actual_year", "actual_value", "actual_unit", "actual_stated",
-            "actual_source", "actual_quote", "actual_locator", "reported_rate", "value_converted", "convert_note"]
-    rows = rows.merge(used[keep], on=["_ind", "target_year"], how="left")
+    for column in ("indicator_id", "target_unit", "target_source"):
+        rows[column] = rows[column].astype(object)
+    rows["_ind"] = at
+    rows["target_year"] = rows["target_year"].astype(np.int64)
+
+    actuals = plan.actuals
+    if as_of is not None:
+        actuals = actuals[actuals["year"] <= as_of]
+    ind, converted, reasons = _converted(actuals, indicators["unit"], plan.rates)
+    year = actuals["year"].to_numpy(dtype=np.int64)
+    # One value per indicator and year: rows with a reported rate (the formal table) come first in
+    # this order, and the first row of an indicator and year in it is the one used.
+    has_rate = actuals["reported_rate"].notna().to_numpy()
+    order = np.argsort(~has_rate, kind="stable")
+    indicator_year = ind.astype(np.int64) * 100_000 + year
+
+    # The actual used for the level: the target year's value. Only these rows are copied whole.
+    target_keys = rows["_ind"].to_numpy(dtype=np.int64) * 100_000 + rows["target_year"].to_numpy()
+    candidates = order[pd.Series(indicator_year[order]).isin(target_keys).to_numpy()]
+    used_at = candidates[~pd.Series(indicator_year[candidates]).duplicated().to_numpy()]
+    used = actuals.iloc[used_at][list(ACTUAL_COLUMNS)].rename(columns=ACTUAL_COLUMNS).astype(
+        {"actual_unit": object, "actual_source": object})
+    used["_key"] = indicator_year[used_at]
+    used["value_converted"] = converted[used_at]
+    used["convert_note"] = pd.Series([reasons.get(i, "") for i in used_at] if reasons else "", index=used.index,
+                                     dtype=object)
+    rows = rows.assign(_key=target_keys).merge(used, on="_key", how="left")
+    rows["actual_year"] = rows["actual_year"].astype("Int64")
 
     # Bring the actual into the target's unit (the indicator unit may differ from the target's).
     rows["unit_factor"] = pair_factors(indicators["unit"].to_numpy()[rows["_ind"].to_numpy()], rows["target_unit"])
@@ -246,17 +286,28 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     rows["status_note"] = np.where(~has_actual, "", rows["convert_note"].fillna(""))
     rows.loc[~comparable, "computed_rate"] = np.nan
 
-    usable = actuals[actuals["value_converted"].notna()]
-    rows["key"] = np.arange(len(rows))
-    range_lower = (rows["comparator"] == "range") & (rows["direction"] == "lower")
-    goals = pd.DataFrame({"key": rows["key"], "base_year": float(plan.base_year) if plan.base_year else np.nan,
+    # Trajectory: each indicator's first and latest usable value from the base year on.
+    usable = order[~np.isnan(converted[order])]        # in `order`: idxmin/idxmax pick the rated row of a year
+    if plan.base_year:
+        usable = usable[year[usable] >= int(plan.base_year)]
+    series = pd.DataFrame({"_ind": ind[usable], "year": year[usable], "value": converted[usable]})
+    by_indicator = series.groupby("_ind", sort=False)["year"]
+    first, last = series.loc[by_indicator.idxmin()], series.loc[by_indicator.idxmax()]
+    ends = pd.DataFrame({"by": first["year"].to_numpy(float), "bv": first["value"].to_numpy(),
+                         "cy": last["year"].to_numpy(float), "cv": last["value"].to_numpy(),
+                         "n": np.where(first.index == last.index, 1, 2)}, index=first["_ind"].to_numpy())
+    ends = ends.reindex(rows["_ind"].to_numpy())
+    factor = rows["unit_factor"].to_numpy()
+    range_lower = ((rows["comparator"] == "range") & (rows["direction"] == "lower")).to_numpy()
+    goals = pd.DataFrame({"key": np.arange(len(rows)),
                           "target": np.where(range_lower, rows["target_value_high"], rows["target_value"]),
-                          "target_year": rows["target_year"].astype(float),
-                          "sign": np.where(rows["direction"] == "higher", 1.0, -1.0)})
-    points = usable[["_ind", "year", "value_converted"]].merge(rows[["_ind", "key", "unit_factor"]], on="_ind")
-    points = pd.DataFrame({"key": points["key"], "year": points["year"].astype(float),
-                           "value": points["value_converted"] * points["unit_factor"]})
-    found = trajectory_table(points, goals).set_index("key")
+                          "target_year": rows["target_year"].astype(float).to_numpy(),
+                          "sign": np.where(rows["direction"] == "higher", 1.0, -1.0),
+                          "by": ends["by"].to_numpy(), "bv": ends["bv"].to_numpy() * factor,
+                          "cy": ends["cy"].to_numpy(), "cv": ends["cv"].to_numpy() * factor, "n": ends["n"].to_numpy()})
+    found = judge_trajectories(goals)
+    rows["key"] = found["key"].to_numpy()
+    found = found.set_index("key")
     for name in ("status", "ratio", "cagr_observed", "cagr_required", "base_year", "current_year", "reason"):
         rows[f"trajectory_{name}"] = rows["key"].map(found[name]).to_numpy()
     for name in ("trajectory_base_year", "trajectory_current_year"):
@@ -271,9 +322,7 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
                "trajectory_status", "trajectory_ratio", "trajectory_cagr_observed",
                "trajectory_cagr_required", "trajectory_base_year", "trajectory_current_year",
                "trajectory_reason"]
-    out = rows[columns].copy()
-    out["actual_year"] = out["actual_year"].astype("Int64")
-    return out
+    return rows[columns].copy()
 
 
 def pair_factors(from_units, to_units) -> np.ndarray:
