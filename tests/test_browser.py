@@ -145,3 +145,10 @@ def test_no_request_leaves_localhost(visit):
     _, requests, _ = visit
     hosts = {urlparse(u).hostname for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")}
     assert hosts == {"127.0.0.1"}, hosts
+
+
+def test_charts_share_one_served_bundle(visit):
+    """The charts' JavaScript comes from the server once per page, not inline per chart."""
+    _, requests, _ = visit
+    bundles = [u for u in requests if "/voila/templates/plantrack/static/jupyterchart-" in u]
+    assert len(bundles) == 1, bundles

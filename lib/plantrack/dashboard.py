@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import functools
 import html
+import json
 import os
 
 import altair as alt
@@ -395,10 +396,23 @@ def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
     view.spec = chart.to_dict(validate=False)
 
 
+# A chart view's module under Voilà: it imports the bundle the server serves, resolved against
+# the page's own origin (the kernel does not know the address the reader used).
+CHART_MODULE = """const bundle = await import(new URL(%s, window.location.origin).href);
+export default bundle.default;
+"""
+
+
 @functools.lru_cache(maxsize=1)
 def charts_offline() -> None:
-    """JupyterChart with the Vega bundle served from the kernel: charts need no CDN."""
-    alt.JupyterChart.enable_offline()
+    """JupyterChart's JavaScript with no CDN: under Voilà, one file the server serves for every
+    chart; elsewhere (JupyterLab), the bundle inline in each chart."""
+    from .dashboard_server import served_chart_bundle_url
+    url = served_chart_bundle_url()
+    if url:
+        alt.JupyterChart._esm = CHART_MODULE % json.dumps(url)
+    else:
+        alt.JupyterChart.enable_offline()
 
 
 def app(plan_id: str | None = None, lang: str = "zh"):
