@@ -145,6 +145,25 @@ def targets_table_html(rows: pd.DataFrame, lang: str) -> str:
     return f"<table class='pt-table'><tr>{head}</tr>{body}</table>{note}"
 
 
+def gaps_html(rows: pd.DataFrame, lang: str) -> str:
+    """Targets with no actual yet."""
+    gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
+    if not len(gaps):
+        return "<p>—</p>"
+    return "<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(getattr(r, f'name_{lang}'))} ({r.target_year}): "
+                            f"{t('target', lang)} {_e(r.target_stated)}</li>" for r in gaps.itertuples(index=False)) + "</ul>"
+
+
+def findings_html(found: pd.DataFrame, lang: str) -> str:
+    if not len(found):
+        return f"<p>{t('no_findings', lang)}</p>"
+    head = "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
+    body = "".join(f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{_e(getattr(f, f'name_{lang}'))}</td>"
+                   f"<td>{t(f.kind, lang)}</td><td>{_e(getattr(f, f'message_{lang}'))}</td></tr>"
+                   for f in found.itertuples(index=False))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def table_csv(rows: pd.DataFrame) -> bytes:
     columns = ["plan_id", "sector", "indicator_id", "name_zh", "name_en", "target_year", "comparator", "target_value",
                "target_unit", "target_stated", "actual_year", "actual_value", "actual_unit", "computed_rate",
@@ -196,7 +215,7 @@ class Dashboard:
         self.chart_button.add_class("pt-chart-download")
         self.chart_links = w.HTML()
         self.message = w.HTML().add_class("pt-message")
-        self.headings = {k: w.HTML() for k in ("overview", "targets", "gaps", "card", "findings")}
+        self.card_heading = w.HTML()   # other headings travel inside their section's HTML: fewer messages
 
         self.plan_select.observe(self._on_plan, "value")
         self.lang_select.observe(self._on_lang, "value")
@@ -210,13 +229,13 @@ class Dashboard:
                           ).add_class("pt-controls")
         self.widget = w.VBox([
             w.HTML(STYLE), self.title, controls, self.message,
-            self.headings["overview"], self.cards, w.HBox([self.counts_chart, self.achievement_chart],
+            self.cards, w.HBox([self.counts_chart, self.achievement_chart],
                                                            layout=w.Layout(flex_flow="row wrap")),
             self.downloads, w.HBox([self.chart_button, self.chart_links]),
-            self.headings["targets"], self.table,
-            self.headings["gaps"], self.gaps,
-            self.headings["card"], self.indicator_select, self.card, self.card_chart,
-            self.headings["findings"], self.findings_box,
+            self.table,
+            self.gaps,
+            self.card_heading, self.indicator_select, self.card, self.card_chart,
+            self.findings_box,
         ]).add_class("pt-app")
         self._load_plan()
 
@@ -303,9 +322,7 @@ class Dashboard:
         self.title.value = (f"<h1 class='pt-title'>{_e(plan.title(lang))}</h1><p class='pt-muted'>"
                             f"{_e(plan.issuer if lang == 'zh' else plan.issuer_en)} · {_e(plan.issued)} · "
                             f"{_e(METHOD_TEXT[lang])}</p>")
-        for key, label in (("overview", "summary_heading"), ("targets", "targets_heading"), ("gaps", "gaps"),
-                           ("card", "indicator_card"), ("findings", "findings")):
-            self.headings[key].value = f"<h2>{t(label, lang)}</h2>"
+        self.card_heading.value = f"<h2>{t('indicator_card', lang)}</h2>"
 
     def rows(self) -> pd.DataFrame:
         rows = filter_assessed(self.assessed, self.sector_select.value, self.status_select.value or None,
@@ -315,23 +332,16 @@ class Dashboard:
     def refresh(self):
         lang, rows = self.lang, self.rows()
         counts = counts_by_status(rows)
-        self.cards.value = "<div class='pt-cards'>" + "".join(
+        self.cards.value = f"<h2>{t('summary_heading', lang)}</h2><div class='pt-cards'>" + "".join(
             f"<div class='pt-card pt-{s}' data-status='{s}'><b class='pt-count' data-status='{s}'>{n}</b>{t(s, lang)}</div>"
             for s, n in counts.items()) + "</div>"
         self._draw_charts(rows)
-        self.table.value = targets_table_html(rows, lang)
-        gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
-        self.gaps.value = ("<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(getattr(r, f'name_{lang}'))} ({r.target_year}): "
-                                            f"{t('target', lang)} {_e(r.target_stated)}</li>" for r in gaps.itertuples(index=False))
-                           + "</ul>") if len(gaps) else f"<p>—</p>"
+        self.table.value = f"<h2>{t('targets_heading', lang)}</h2>" + targets_table_html(rows, lang)
+        self.gaps.value = f"<h2>{t('gaps', lang)}</h2>" + gaps_html(rows, lang)
         found = self.found
         if self.sector_select.value:
             found = found[found["sector"].isin(self.sector_select.value)]
-        self.findings_box.value = ("<table><tr>" + "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
-                                   + "</tr>" + "".join(
-            f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{_e(getattr(f, f'name_{lang}'))}</td>"
-            f"<td>{t(f.kind, lang)}</td><td>{_e(getattr(f, f'message_{lang}'))}</td></tr>" for f in found.itertuples(index=False))
-                                   + "</table>") if len(found) else f"<p>{t('no_findings', lang)}</p>"
+        self.findings_box.value = f"<h2>{t('findings', lang)}</h2>" + findings_html(found, lang)
         self.downloads.value = _download_link(table_csv(rows), f"plantrack-{self.plan_id}.csv", "text/csv",
                                               t("download_csv", lang), "pt-csv")
         self.chart_links.value = ""
