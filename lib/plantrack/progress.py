@@ -16,6 +16,8 @@ from dataclasses import dataclass, asdict
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import units
 
@@ -62,6 +64,16 @@ def trajectory_table(points: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
     return judge_trajectories(goals.join(ends, on="key"))
 
 
+REASONS = ("observed over required growth", "no values", "latest value meets the target",
+           "fewer than two years with values", "growth rates need positive values", "no target: observed growth",
+           "the target year is not after the base year", "the target equals the base value")
+
+
+def words(codes: np.ndarray, vocabulary) -> pd.api.extensions.ExtensionArray:
+    """Codes into a vocabulary as a string column, built by taking (no per-row conversion)."""
+    return pd.array(list(vocabulary), dtype="str").take(np.asarray(codes, dtype=np.int64))
+
+
 def judge_trajectories(g: pd.DataFrame) -> pd.DataFrame:
     """The trajectory method on each series' ends: goals (key, target, target_year, sign) with
     by/bv (first year and value from the base year on), cy/cv (latest), n (values counted; 2
@@ -82,27 +94,32 @@ def judge_trajectories(g: pd.DataFrame) -> pd.DataFrame:
         ratio = observed / required
     score = sign * observed
 
+    # Statuses and reasons as codes into TRAJECTORY_STATUSES / REASONS, turned into words once.
+    on_track, needs, limited, deteriorating, achieved, insufficient = (
+        TRAJECTORY_STATUSES.index(s) for s in ("on_track", "needs_acceleration", "limited_progress", "deterioration",
+                                               "target_achieved", "insufficient_data"))
+
     def grade(x, high, mid, low):
-        return np.select([x >= high, x >= mid, x >= low], ["on_track", "needs_acceleration", "limited_progress"],
-                         default="deterioration")
+        return np.select([x >= high, x >= mid, x >= low], [on_track, needs, limited], default=deteriorating)
 
     cases = [
-        (n == 0, "insufficient_data", "no values"),
-        (met, "target_achieved", "latest value meets the target"),
-        (few, "insufficient_data", "fewer than two years with values"),
-        (non_positive, "insufficient_data", "growth rates need positive values"),
+        (n == 0, insufficient, "no values"),
+        (met, achieved, "latest value meets the target"),
+        (few, insufficient, "fewer than two years with values"),
+        (non_positive, insufficient, "growth rates need positive values"),
         (~has_target, None, "no target: observed growth"),
-        (bad_goal, "insufficient_data", "the target year is not after the base year"),
-        (required == 0, "insufficient_data", "the target equals the base value"),
+        (bad_goal, insufficient, "the target year is not after the base year"),
+        (required == 0, insufficient, "the target equals the base value"),
     ]
-    status = grade(ratio, ON_TRACK, NEEDS_ACCELERATION, LIMITED).astype(object)
-    reason = np.full(len(g), "observed over required growth", dtype=object)
+    status = grade(ratio, ON_TRACK, NEEDS_ACCELERATION, LIMITED)
+    reason = np.full(len(g), REASONS.index("observed over required growth"))
     decided = np.zeros(len(g), dtype=bool)
     for condition, word, why in cases:
         hit = condition & ~decided
         status[hit] = grade(score[hit], NO_TARGET_HIGH, NO_TARGET_MID, NO_TARGET_LOW) if word is None else word
-        reason[hit] = why
+        reason[hit] = REASONS.index(why)
         decided |= hit
+    status, reason = words(status, TRAJECTORY_STATUSES), words(reason, REASONS)
     keeps_ratio = ~decided
     keeps_observed = ~((n == 0) | met | few | non_positive)
     out = pd.DataFrame({
@@ -153,10 +170,26 @@ def trajectory(years, values, *, base_year=None, target=None, target_year=None,
                       target_year=year(row["target_year"]), reason=row["reason"])
 
 
+def _factorize(values) -> tuple[np.ndarray, object]:
+    """Integer codes and the distinct values; a categorical column (the plan's ids, units and
+    sources) has them already."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categorical = getattr(values, "array", values)
+        return categorical.codes, categorical.categories
+    return pd.factorize(values)
+
+
 def _indicator_codes(ids: pd.Series, indicators: pd.Index) -> np.ndarray:
     """Each id's position in `indicators` (-1 if unknown), hashing each distinct id once."""
-    codes, distinct = pd.factorize(ids)          # a categorical column gives its codes for free
-    return np.append(indicators.get_indexer(distinct), -1)[codes]
+    codes, distinct = _factorize(ids)
+    found = pc.index_in(_arrow_strings(distinct), value_set=_arrow_strings(indicators))
+    return np.append(found.fill_null(-1).to_numpy().astype(np.int64), -1)[codes]
+
+
+def _arrow_strings(values) -> pa.Array:
+    """Strings as an Arrow array (no copy when pandas already keeps them in Arrow)."""
+    values = pd.Index(values).array
+    return pa.array(values if hasattr(values, "__arrow_array__") else np.asarray(values, dtype=object)).cast(pa.string())
 
 
 def _to_unit(values: np.ndarray, from_units: pd.Series, to_codes: np.ndarray, to_units, years: np.ndarray,
@@ -167,7 +200,7 @@ def _to_unit(values: np.ndarray, from_units: pd.Series, to_codes: np.ndarray, to
     Works on codes of the distinct (unit, indicator unit) pairs, so a million rows cost a few
     array operations, not a million unit look-ups.
     """
-    from_codes, from_names = pd.factorize(from_units)
+    from_codes, from_names = _factorize(from_units)
     width = max(len(to_units), 1)
     pair_of_row = from_codes.astype(np.int64) * width + to_codes        # codes < (distinct units)²: few
     factors = np.full(len(from_names) * width, np.nan)
@@ -223,112 +256,129 @@ ACTUAL_COLUMNS = {"year": "actual_year", "value": "actual_value", "unit": "actua
                   "reported_rate": "reported_rate"}
 
 
+TARGET_COLUMNS = {"indicator_id": "indicator_id", "target_year": "target_year", "comparator": "comparator",
+                  "value": "target_value", "value_high": "target_value_high", "unit": "target_unit",
+                  "stated": "target_stated", "source": "target_source", "locator": "target_locator",
+                  "quote": "target_quote"}
+
+
+def _string(values):
+    """A categorical column's values as plain strings (the categories taken by code: no re-parsing)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        return values
+    return pd.array(values.categories, dtype="string").take(values.codes, allow_fill=True)
+
+
 def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     """One row per target the plan sets: the actual used, computed vs reported rate, status, trajectory.
 
     The actuals are handled as arrays of positions and codes; only the rows a target uses are
     ever copied whole, so a million actual rows cost a few vectorised passes.
     """
-    targets = primary_targets(plan).reset_index(drop=True)
+    targets = primary_targets(plan)
     indicators = plan.indicators.set_index("indicator_id")
     at = _indicator_codes(targets["indicator_id"], indicators.index)
-    rows = targets.assign(**{c: indicators[c].array.take(at) for c in ("sector", "name_zh", "name_en", "direction")})
-    rows = rows.rename(columns={"value": "target_value", "value_high": "target_value_high",
-                                "unit": "target_unit", "stated": "target_stated",
-                                "source": "target_source", "quote": "target_quote",
-                                "locator": "target_locator"})
-    for column in ("indicator_id", "target_unit", "target_source"):
-        rows[column] = rows[column].astype(object)
-    rows["_ind"] = at
-    rows["target_year"] = rows["target_year"].astype(np.int64)
+    target_year = targets["target_year"].to_numpy(dtype=np.int64)
+    out = {"plan_id": words(np.zeros(len(targets)), [plan.plan_id])}
+    out.update({new: _string(targets[old].array) for old, new in TARGET_COLUMNS.items()})
+    out["target_year"] = target_year
+    for column in ("sector", "name_zh", "name_en", "direction"):
+        out[column] = indicators[column].array.take(at)
 
     actuals = plan.actuals
     if as_of is not None:
         actuals = actuals[actuals["year"] <= as_of]
     ind, converted, reasons = _converted(actuals, indicators["unit"], plan.rates)
-    year = actuals["year"].to_numpy(dtype=np.int64)
-    # One value per indicator and year: rows with a reported rate (the formal table) come first in
-    # this order, and the first row of an indicator and year in it is the one used.
-    has_rate = actuals["reported_rate"].notna().to_numpy()
-    order = np.argsort(~has_rate, kind="stable")
-    indicator_year = ind.astype(np.int64) * 100_000 + year
+    table, first_year = _chosen_rows(ind, actuals["year"].to_numpy(dtype=np.int64),
+                                     actuals["reported_rate"].notna().to_numpy(), len(indicators))
 
-    # The actual used for the level: the target year's value. Only these rows are copied whole.
-    target_keys = rows["_ind"].to_numpy(dtype=np.int64) * 100_000 + rows["target_year"].to_numpy()
-    candidates = order[pd.Series(indicator_year[order]).isin(target_keys).to_numpy()]
-    used_at = candidates[~pd.Series(indicator_year[candidates]).duplicated().to_numpy()]
-    used = actuals.iloc[used_at][list(ACTUAL_COLUMNS)].rename(columns=ACTUAL_COLUMNS).astype(
-        {"actual_unit": object, "actual_source": object})
-    used["_key"] = indicator_year[used_at]
-    used["value_converted"] = converted[used_at]
-    used["convert_note"] = pd.Series([reasons.get(i, "") for i in used_at] if reasons else "", index=used.index,
-                                     dtype=object)
-    rows = rows.assign(_key=target_keys).merge(used, on="_key", how="left")
-    rows["actual_year"] = rows["actual_year"].astype("Int64")
+    # The actual used for the level: the target year's row (-1 if none).
+    year_column = target_year - first_year
+    inside = (at >= 0) & (year_column >= 0) & (year_column < table.shape[1])
+    used = np.where(inside, table[np.where(inside, at, 0), np.where(inside, year_column, 0)], -1)
+    for old, new in ACTUAL_COLUMNS.items():
+        out[new] = _string(actuals[old].array.take(used, allow_fill=True))
+    value_converted = np.append(converted, np.nan)[used]          # -1 (no actual) picks the NaN
+    convert_note = np.array([reasons.get(i, "") for i in used], dtype=object) if reasons else None
 
     # Bring the actual into the target's unit (the indicator unit may differ from the target's).
-    rows["unit_factor"] = pair_factors(indicators["unit"].to_numpy()[rows["_ind"].to_numpy()], rows["target_unit"])
-    rows["actual_in_target_unit"] = rows["value_converted"] * rows["unit_factor"]
-    higher = rows["direction"].eq("higher").to_numpy()
-    comparator = rows["comparator"].to_numpy()
-    low, high = rows["target_value"].to_numpy(dtype=float), rows["target_value_high"].to_numpy(dtype=float)
+    unit_factor = pair_factors(indicators["unit"].array.take(at), targets["unit"].array)
+    actual = value_converted * unit_factor
+    out["actual_in_target_unit"] = actual
+    higher = (out["direction"] == "higher").to_numpy(dtype=bool, na_value=False)
+    comparator = targets["comparator"].to_numpy()
+    low, high = targets["value"].to_numpy(dtype=float), targets["value_high"].to_numpy(dtype=float)
     threshold = np.where((comparator == "range") & ~higher, high, low)
-    actual = rows["actual_in_target_unit"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(higher, actual / threshold, threshold / actual)
     needed = np.where(comparator == "~", 1.0 - APPROX_TOLERANCE, 1.0)
-    rows["computed_rate"] = np.round(ratio * 100.0, 2)
-    has_actual = rows["actual_value"].notna().to_numpy()
-    comparable = ~np.isnan(actual)
-    rows["status"] = np.select(
-        [~has_actual, ~comparable, ratio >= needed - 1e-9],
-        ["no_data", "not_comparable", "achieved"], default="not_achieved")
-    rows["status_note"] = np.where(~has_actual, "", rows["convert_note"].fillna(""))
-    rows.loc[~comparable, "computed_rate"] = np.nan
+    has_actual, comparable = used >= 0, ~np.isnan(actual)
+    out["computed_rate"] = np.where(comparable, np.round(ratio * 100.0, 2), np.nan)
+    out["status"] = words(np.select([~has_actual, ~comparable, ratio >= needed - 1e-9],
+                                    [LEVEL_STATUSES.index(s) for s in ("no_data", "not_comparable", "achieved")],
+                                    default=LEVEL_STATUSES.index("not_achieved")), LEVEL_STATUSES)
+    if reasons:
+        out["status_note"] = pd.array(np.where(has_actual, convert_note, ""), dtype="str")
+    else:
+        out["status_note"] = words(np.zeros(len(used)), [""])
 
     # Trajectory: each indicator's first and latest usable value from the base year on.
-    usable = order[~np.isnan(converted[order])]        # in `order`: idxmin/idxmax pick the rated row of a year
+    grid = np.append(converted, np.nan)[table]            # indicator × year values; -1 picks the NaN
     if plan.base_year:
-        usable = usable[year[usable] >= int(plan.base_year)]
-    series = pd.DataFrame({"_ind": ind[usable], "year": year[usable], "value": converted[usable]})
-    by_indicator = series.groupby("_ind", sort=False)["year"]
-    first, last = series.loc[by_indicator.idxmin()], series.loc[by_indicator.idxmax()]
-    ends = pd.DataFrame({"by": first["year"].to_numpy(float), "bv": first["value"].to_numpy(),
-                         "cy": last["year"].to_numpy(float), "cv": last["value"].to_numpy(),
-                         "n": np.where(first.index == last.index, 1, 2)}, index=first["_ind"].to_numpy())
-    ends = ends.reindex(rows["_ind"].to_numpy())
-    factor = rows["unit_factor"].to_numpy()
-    range_lower = ((rows["comparator"] == "range") & (rows["direction"] == "lower")).to_numpy()
-    goals = pd.DataFrame({"key": np.arange(len(rows)),
-                          "target": np.where(range_lower, rows["target_value_high"], rows["target_value"]),
-                          "target_year": rows["target_year"].astype(float).to_numpy(),
-                          "sign": np.where(rows["direction"] == "higher", 1.0, -1.0),
-                          "by": ends["by"].to_numpy(), "bv": ends["bv"].to_numpy() * factor,
-                          "cy": ends["cy"].to_numpy(), "cv": ends["cv"].to_numpy() * factor, "n": ends["n"].to_numpy()})
-    found = judge_trajectories(goals)
-    rows["key"] = found["key"].to_numpy()
-    found = found.set_index("key")
+        grid[:, :max(0, int(plan.base_year) - first_year)] = np.nan
+    valid = ~np.isnan(grid)
+    first_col, last_col = valid.argmax(axis=1), grid.shape[1] - 1 - valid[:, ::-1].argmax(axis=1)
+    count = np.where(valid.any(axis=1), np.where(first_col == last_col, 1, 2), 0)
+    rows_of = np.arange(len(grid))
+    ends = pd.DataFrame({"by": np.where(count > 0, first_year + first_col, np.nan), "bv": grid[rows_of, first_col],
+                         "cy": np.where(count > 0, first_year + last_col, np.nan), "cv": grid[rows_of, last_col],
+                         "n": count}).reindex(at)             # an unknown indicator (-1) gets NaN
+    range_lower = (comparator == "range") & ~higher
+    goals = pd.DataFrame({"key": np.arange(len(targets)), "target": np.where(range_lower, high, low),
+                          "target_year": target_year.astype(float), "sign": np.where(higher, 1.0, -1.0),
+                          "by": ends["by"].to_numpy(), "bv": ends["bv"].to_numpy() * unit_factor,
+                          "cy": ends["cy"].to_numpy(), "cv": ends["cv"].to_numpy() * unit_factor,
+                          "n": ends["n"].to_numpy()})
+    found = judge_trajectories(goals)                 # one row per goal, in the targets' order
     for name in ("status", "ratio", "cagr_observed", "cagr_required", "base_year", "current_year", "reason"):
-        rows[f"trajectory_{name}"] = rows["key"].map(found[name]).to_numpy()
+        out[f"trajectory_{name}"] = found[name].to_numpy()
     for name in ("trajectory_base_year", "trajectory_current_year"):
-        rows[name] = rows[name].astype("Int64")
-    rows.insert(0, "plan_id", plan.plan_id)
-    columns = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
-               "target_year", "comparator", "target_value", "target_value_high", "target_unit",
-               "target_stated", "target_source", "target_locator", "target_quote",
-               "actual_year", "actual_value", "actual_unit", "actual_stated", "actual_source",
-               "actual_locator", "actual_quote", "actual_in_target_unit",
-               "computed_rate", "reported_rate", "status", "status_note",
-               "trajectory_status", "trajectory_ratio", "trajectory_cagr_observed",
-               "trajectory_cagr_required", "trajectory_base_year", "trajectory_current_year",
-               "trajectory_reason"]
-    return rows[columns].copy()
+        out[name] = pd.array(out[name], dtype="Int64")
+    return pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS})
+
+
+ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
+                    "target_year", "comparator", "target_value", "target_value_high", "target_unit",
+                    "target_stated", "target_source", "target_locator", "target_quote",
+                    "actual_year", "actual_value", "actual_unit", "actual_stated", "actual_source",
+                    "actual_locator", "actual_quote", "actual_in_target_unit",
+                    "computed_rate", "reported_rate", "status", "status_note",
+                    "trajectory_status", "trajectory_ratio", "trajectory_cagr_observed",
+                    "trajectory_cagr_required", "trajectory_base_year", "trajectory_current_year",
+                    "trajectory_reason"]
+
+
+def _chosen_rows(ind: np.ndarray, year: np.ndarray, has_rate: np.ndarray, indicators: int) -> tuple[np.ndarray, int]:
+    """The actual row used for each indicator and year, as a dense indicator × year table (-1:
+    none; years span little), and the table's first year.
+
+    Of several rows for the same indicator and year, the first with a reported rate (the
+    formal table) wins, else the first: rows are written in reverse, so the first is written last.
+    """
+    first_year = int(year.min()) if len(year) else 0
+    span = int(year.max()) - first_year + 1 if len(year) else 1
+    table = np.full((indicators + 1, span), -1, dtype=np.int64)   # last row: ids no indicator has (-1)
+    rows, column = np.arange(len(ind)), year - first_year
+    table[ind[::-1], column[::-1]] = rows[::-1]
+    rated = rows[has_rate][::-1]
+    table[ind[rated], column[rated]] = rated
+    return table[:-1], first_year
 
 
 def pair_factors(from_units, to_units) -> np.ndarray:
     """Conversion factor for each (from, to) unit pair; NaN where the units cannot convert."""
-    from_codes, from_names = pd.factorize(pd.Series(from_units))
-    to_codes, to_names = pd.factorize(pd.Series(to_units))
+    from_codes, from_names = _factorize(pd.array(from_units))
+    to_codes, to_names = _factorize(pd.array(to_units))
     table = np.array([[_factor(f, t) for t in to_names] for f in from_names]).reshape(len(from_names), len(to_names))
     return table[from_codes, to_codes] if len(from_codes) else np.array([], dtype=float)
 
