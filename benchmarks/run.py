@@ -257,7 +257,33 @@ def bench_scale(cold: bool) -> dict:
         result["dashboard_build_s"] = round(time.monotonic() - started, 2)
         data = spec.get("datasets", {})
         result["chart_rows"] = max((len(v) for v in data.values()), default=0)
+        result.update(_render_in_browser(plan_path))
     return result
+
+
+def _render_in_browser(plan_path: Path) -> dict:
+    """The dashboard on the synthetic plan, served by Voilà and drawn in Chromium: time to the
+    first drawn chart, then a sector filter until the chart is redrawn."""
+    from plantrack.dashboard_server import BackgroundServer
+    server = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": str(plan_path)}).wait_ready()
+    manager, browser = _browser()
+    try:
+        page = browser.new_page()
+        started = time.monotonic()
+        page.goto(server.url)
+        page.wait_for_selector(".pt-achievement svg .mark-rect", timeout=300_000)
+        drawn = time.monotonic() - started
+        title = page.inner_html(".pt-achievement svg")
+        started = time.monotonic()
+        page.select_option(".pt-sector select", index=0)
+        page.wait_for_function("t => { const s = document.querySelector('.pt-achievement svg');"
+                               " return s && s.innerHTML !== t; }", arg=title, timeout=300_000)
+        filtered = time.monotonic() - started
+    finally:
+        browser.close()
+        manager.stop()
+        server.stop()
+    return {"browser_first_chart_s": round(drawn, 2), "browser_filter_redraw_s": round(filtered, 2)}
 
 
 def main() -> int:
