@@ -45,9 +45,10 @@ def install_chart_bundle() -> None:
 def served_chart_bundle_url() -> str | None:
     """The bundle's URL path when this kernel serves a Voilà page (Voilà sets VOILA_BASE_URL)."""
     base = os.environ.get("VOILA_BASE_URL")
-    if base is None or not chart_bundle_path().is_file():
+    if base is None:
         return None
-    return f"{base.rstrip('/')}/voila/templates/{TEMPLATE}/static/{chart_bundle_path().name}"
+    bundle = chart_bundle_path()
+    return f"{base.rstrip('/')}/voila/templates/{TEMPLATE}/static/{bundle.name}" if bundle.is_file() else None
 
 
 def install_offline_template() -> str:
