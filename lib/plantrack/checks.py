@@ -39,12 +39,12 @@ def _rate(actual: float, target: float, direction: str) -> float:
 def findings(plan) -> pd.DataFrame:
     """All findings for a plan, most severe first."""
     indicators = plan.indicators.set_index("indicator_id")
-    about = {i: (s, zh, en) for i, s, zh, en in zip(indicators.index, indicators["sector"], indicators["name_zh"],
-                                                     indicators["name_en"])}
     rows: list[dict] = []
 
     def add(indicator_id, kind, severity, zh, en, sources, year=None):
-        sector, name_zh, name_en = about.get(indicator_id, ("", indicator_id, indicator_id))
+        # looked up per finding: a plan may have many indicators and few findings
+        sector, name_zh, name_en = (indicators.loc[indicator_id, ["sector", "name_zh", "name_en"]]
+                                    if indicator_id in indicators.index else ("", indicator_id, indicator_id))
         rows.append(dict(plan_id=plan.plan_id, indicator_id=indicator_id, sector=sector,
                          name_zh=name_zh, name_en=name_en,
                          kind=kind, severity=severity, message_zh=zh, message_en=en,
@@ -175,9 +175,10 @@ def _units(plan, indicators, add):
 
 
 def _jumps_and_magnitudes(plan, indicators, add):
-    from .progress import comparable_actuals, primary_targets
+    from .progress import comparable_actuals, pair_factors, primary_targets
 
-    ranks = {i for i, u in indicators["unit"].items() if units.is_rank(u)}
+    rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
+    ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
     actuals = comparable_actuals(plan, indicators["unit"])
     actuals = actuals[actuals["value_converted"].notna() & (actuals["value_converted"] > 0)
                       & ~actuals["indicator_id"].isin(ranks)].sort_values(["indicator_id", "year"], kind="stable")
@@ -186,7 +187,7 @@ def _jumps_and_magnitudes(plan, indicators, add):
     ratio = actuals["value_converted"] / previous_value
     jump = same & (actuals["year"] > previous_year) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
     previous_source = actuals["source"].shift()
-    unit_of = indicators["unit"].to_dict()
+    unit_of = indicators["unit"]
     for r, ratio_, py, pv, ps in zip(actuals[jump].itertuples(index=False), ratio[jump], previous_year[jump],
                                      previous_value[jump], previous_source[jump]):
         unit = unit_of[r.indicator_id]
@@ -200,8 +201,7 @@ def _jumps_and_magnitudes(plan, indicators, add):
                           suffixes=("_t", "_a"))
     if pairs.empty:
         return
-    unit_of = indicators["unit"].to_dict()
-    factor = np.array([_safe_factor(unit_of[i], u) for i, u in zip(pairs["indicator_id"], pairs["unit_t"])])
+    factor = pair_factors(indicators["unit"].reindex(pairs["indicator_id"]).array, pairs["unit_t"].array)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
@@ -211,10 +211,3 @@ def _jumps_and_magnitudes(plan, indicators, add):
             f"{r.year}年实际值{shown}是目标{r.stated_t}的{ratio_:.1f}倍，量级可疑。",
             f"The {r.year} actual ({_fmt(r.value_a)} {r.unit_a}) is {ratio_:.1f} times the target "
             f"({r.stated_t}): the magnitude is implausible.", [r.source_a, r.source_t], int(r.year))
-
-
-def _safe_factor(from_unit: str, to_unit: str) -> float:
-    try:
-        return units.conversion_factor(from_unit, to_unit)
-    except units.UnitError:
-        return float("nan")
