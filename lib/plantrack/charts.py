@@ -161,22 +161,16 @@ def status_counts_chart(assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str
 
 def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None = None) -> alt.Chart:
     """One indicator's values over the years (in its unit), with its targets marked."""
-    from .progress import comparable_actuals
+    from .progress import comparable_actuals, pair_factors
 
     indicators = plan.indicators.set_index("indicator_id")
     unit = indicators.at[indicator_id, "unit"]
-    actuals = comparable_actuals(plan, indicators["unit"], as_of)
-    actuals = actuals[(actuals["indicator_id"] == indicator_id) & actuals["value_converted"].notna()]
+    actuals = comparable_actuals(plan, indicators["unit"], as_of, indicator_id)
+    actuals = actuals[actuals["value_converted"].notna()]
     points = pd.DataFrame({"year": actuals["year"].astype(int), "value": actuals["value_converted"],
                            "kind": t("actual", lang), "source": actuals["source"], "stated": actuals["stated"]})
     targets = plan.targets[plan.targets["indicator_id"] == indicator_id]
-    factors = []
-    from . import units
-    for u in targets["unit"]:
-        try:
-            factors.append(units.conversion_factor(u, unit))
-        except units.UnitError:
-            factors.append(float("nan"))
+    factors = pair_factors(targets["unit"].array, [unit] * len(targets))
     marks = pd.DataFrame({"year": targets["target_year"].astype(int), "value": targets["value"] * factors,
                           "kind": t("target", lang), "source": targets["source"], "stated": targets["stated"]}).dropna()
     data = pd.concat([points, marks], ignore_index=True)

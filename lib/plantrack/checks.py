@@ -146,20 +146,14 @@ def _wording(plan, add):
 
 
 def _units(plan, indicators, add):
+    from .progress import pair_factors
     for table in ("targets", "actuals"):
-        frame = plan.__getattr__(table)
+        frame = getattr(plan, table)
         year_col = "target_year" if table == "targets" else "year"
         indicator_units = frame["indicator_id"].map(indicators["unit"])
-        pairs = pd.DataFrame({"f": frame["unit"], "t": indicator_units}).drop_duplicates()
-        bad_pairs = set()
-        for f, t in zip(pairs["f"], pairs["t"]):
-            try:
-                units.conversion_factor(f, t)
-            except units.UnitError:
-                bad_pairs.add((f, t))
-        if not bad_pairs:
+        bad = np.isnan(pair_factors(frame["unit"].array, indicator_units.array))
+        if not bad.any():
             continue
-        bad = [(f, t) in bad_pairs for f, t in zip(frame["unit"], indicator_units)]
         for r, unit in zip(frame[bad].itertuples(index=False), indicator_units[bad]):
             year = getattr(r, year_col)
             both_money = units.currency_of(r.unit) and units.currency_of(unit)

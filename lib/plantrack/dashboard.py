@@ -22,7 +22,7 @@ from .data import list_plans, load_plan, plan_dir, plan_title
 from .errors import DataError
 from .i18n import METHOD_TEXT, t
 from .progress import LEVEL_STATUSES, assess
-from .report import value_with_unit
+from .report import cell, rate, value_with_unit
 
 SVG = {"renderer": "svg"}
 STYLE = """<style>
@@ -42,12 +42,6 @@ STYLE = """<style>
 .pt-sev-error{color:#c62828;font-weight:600}.pt-sev-warning{color:#ef6c00}
 .pt-error{background:#fff3e0;border:1px solid #ef6c00;padding:10px;border-radius:6px}
 </style>"""
-
-
-def _e(x) -> str:
-    if x is None or x is pd.NA or (isinstance(x, float) and pd.isna(x)):
-        return ""
-    return html.escape(str(x))
 
 
 @functools.lru_cache(maxsize=8)
@@ -88,20 +82,20 @@ def indicator_card_html(plan, assessed: pd.DataFrame, found: pd.DataFrame, indic
 
     def cite(source_id):
         if source_id in sources.index:
-            return f"{_e(sources.at[source_id, title_col])} <span class='pt-muted'>({_e(sources.at[source_id, 'file'])})</span>"
-        return _e(source_id)
+            return f"{cell(sources.at[source_id, title_col])} <span class='pt-muted'>({cell(sources.at[source_id, 'file'])})</span>"
+        return cell(source_id)
 
-    parts = [f"<h2 class='pt-card-title'>{_e(info[f'name_{lang}'])}</h2>",
-             f"<p class='pt-muted'>{t('sector', lang)}: {_e(plan.sector_name(info['sector'], lang))} · {_e(info['unit'])}</p>"]
+    parts = [f"<h2 class='pt-card-title'>{cell(info[f'name_{lang}'])}</h2>",
+             f"<p class='pt-muted'>{t('sector', lang)}: {cell(plan.sector_name(info['sector'], lang))} · {cell(info['unit'])}</p>"]
     if isinstance(info.get("definition"), str) and info["definition"]:
-        parts.append(f"<p><b>{t('definition', lang)}:</b> {_e(info['definition'])}</p>")
+        parts.append(f"<p><b>{t('definition', lang)}:</b> {cell(info['definition'])}</p>")
     for _, target in plan.targets[plan.targets["indicator_id"] == indicator_id].iterrows():
-        parts.append(f"<p><b>{t('target', lang)} {target.target_year}:</b> {_e(target.stated)} — {cite(target.source)}</p>"
-                     f"<blockquote class='pt-quote'>{_e(target.quote)}</blockquote>")
+        parts.append(f"<p><b>{t('target', lang)} {target.target_year}:</b> {cell(target.stated)} — {cite(target.source)}</p>"
+                     f"<blockquote class='pt-quote'>{cell(target.quote)}</blockquote>")
     for _, actual in plan.actuals[plan.actuals["indicator_id"] == indicator_id].sort_values("year").iterrows():
-        rate = f" · {t('reported_rate', lang)} {actual.reported_rate:g}%" if pd.notna(actual.reported_rate) else ""
-        parts.append(f"<p><b>{t('actual', lang)} {actual.year}:</b> {_e(value_with_unit(actual.value, actual.unit))}{rate} — "
-                     f"{cite(actual.source)}</p><blockquote class='pt-quote'>{_e(actual.quote)}</blockquote>")
+        reported = f" · {t('reported_rate', lang)} {actual.reported_rate:g}%" if pd.notna(actual.reported_rate) else ""
+        parts.append(f"<p><b>{t('actual', lang)} {actual.year}:</b> {cell(value_with_unit(actual.value, actual.unit))}{reported} — "
+                     f"{cite(actual.source)}</p><blockquote class='pt-quote'>{cell(actual.quote)}</blockquote>")
     for _, row in assessed[assessed["indicator_id"] == indicator_id].iterrows():
         numbers = []
         for key, fmt in (("trajectory_cagr_observed", "{:.1%}"), ("trajectory_cagr_required", "{:.1%}"),
@@ -109,16 +103,15 @@ def indicator_card_html(plan, assessed: pd.DataFrame, found: pd.DataFrame, indic
             value = row[key]
             if value is not None and not pd.isna(value):
                 numbers.append(f"{t(key.replace('trajectory_', ''), lang)} {fmt.format(value)}")
-        computed = "" if pd.isna(row.computed_rate) else f"{row.computed_rate:.1f}%"
         reported = "" if pd.isna(row.reported_rate) else f"{row.reported_rate:g}%"
         parts.append(
             f"<p><b>{row.target_year}:</b> <span class='pt-s-{row.status}'>{t(row.status, lang)}</span> · "
-            f"{t('computed_rate', lang)} {computed or '—'} · {t('reported_rate', lang)} {reported or '—'} · "
+            f"{t('computed_rate', lang)} {rate(row.computed_rate) or '—'} · {t('reported_rate', lang)} {reported or '—'} · "
             f"{t('trajectory', lang)}: {t(row.trajectory_status, lang)}"
             + (f" ({'; '.join(numbers)})" if numbers else "") + "</p>")
     mine = found[found["indicator_id"] == indicator_id]
     if len(mine):
-        items = "".join(f"<li class='pt-sev-{f.severity}'>{t(f.kind, lang)}: {_e(f[f'message_{lang}'])}</li>"
+        items = "".join(f"<li class='pt-sev-{f.severity}'>{t(f.kind, lang)}: {cell(f[f'message_{lang}'])}</li>"
                         for _, f in mine.iterrows())
         parts.append(f"<p><b>{t('findings', lang)}</b></p><ul>{items}</ul>")
     return "".join(parts)
@@ -134,10 +127,10 @@ def targets_table_html(rows: pd.DataFrame, lang: str) -> str:
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("sector", "indicator", "target_year", "target", "actual",
                                                       "computed_rate", "reported_rate", "status", "trajectory"))
     body = "".join(
-        f"<tr data-indicator='{_e(r.indicator_id)}'><td>{_e(r.sector_name)}</td><td>{_e(getattr(r, f'name_{lang}'))}</td>"
-        f"<td>{r.target_year}</td><td>{_e(r.target_stated)}</td>"
-        f"<td>{_e(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td>"
-        f"<td>{'' if pd.isna(r.computed_rate) else f'{r.computed_rate:.1f}%'}</td>"
+        f"<tr data-indicator='{cell(r.indicator_id)}'><td>{cell(r.sector_name)}</td><td>{cell(getattr(r, f'name_{lang}'))}</td>"
+        f"<td>{r.target_year}</td><td>{cell(r.target_stated)}</td>"
+        f"<td>{cell(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td>"
+        f"<td>{rate(r.computed_rate)}</td>"
         f"<td>{'' if pd.isna(r.reported_rate) else f'{r.reported_rate:g}%'}</td>"
         f"<td class='pt-s-{r.status}'>{t(r.status, lang)}</td><td>{t(r.trajectory_status, lang)}</td></tr>"
         for r in rows.itertuples(index=False))
@@ -150,16 +143,16 @@ def gaps_html(rows: pd.DataFrame, lang: str) -> str:
     gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
     if not len(gaps):
         return "<p>—</p>"
-    return "<ul>" + "".join(f"<li>{_e(r.sector_name)} · {_e(getattr(r, f'name_{lang}'))} ({r.target_year}): "
-                            f"{t('target', lang)} {_e(r.target_stated)}</li>" for r in gaps.itertuples(index=False)) + "</ul>"
+    return "<ul>" + "".join(f"<li>{cell(r.sector_name)} · {cell(getattr(r, f'name_{lang}'))} ({r.target_year}): "
+                            f"{t('target', lang)} {cell(r.target_stated)}</li>" for r in gaps.itertuples(index=False)) + "</ul>"
 
 
 def findings_html(found: pd.DataFrame, lang: str) -> str:
     if not len(found):
         return f"<p>{t('no_findings', lang)}</p>"
     head = "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
-    body = "".join(f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{_e(getattr(f, f'name_{lang}'))}</td>"
-                   f"<td>{t(f.kind, lang)}</td><td>{_e(getattr(f, f'message_{lang}'))}</td></tr>"
+    body = "".join(f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{cell(getattr(f, f'name_{lang}'))}</td>"
+                   f"<td>{t(f.kind, lang)}</td><td>{cell(getattr(f, f'message_{lang}'))}</td></tr>"
                    for f in found.itertuples(index=False))
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -319,9 +312,9 @@ class Dashboard:
             self.chart_button.description = f"{t('download_png', lang)} / SVG"
         finally:
             self._quiet = False
-        self.title.value = (f"<h1 class='pt-title'>{_e(plan.title(lang))}</h1><p class='pt-muted'>"
-                            f"{_e(plan.issuer if lang == 'zh' else plan.issuer_en)} · {_e(plan.issued)} · "
-                            f"{_e(METHOD_TEXT[lang])}</p>")
+        self.title.value = (f"<h1 class='pt-title'>{cell(plan.title(lang))}</h1><p class='pt-muted'>"
+                            f"{cell(plan.issuer if lang == 'zh' else plan.issuer_en)} · {cell(plan.issued)} · "
+                            f"{cell(METHOD_TEXT[lang])}</p>")
         self.card_heading.value = f"<h2>{t('indicator_card', lang)}</h2>"
 
     def rows(self) -> pd.DataFrame:

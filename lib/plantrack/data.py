@@ -1,12 +1,14 @@
 """Load a plan's Frictionless data package, validate it, and hand back pandas tables."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataError
@@ -27,12 +29,12 @@ PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
 # Columns of few distinct values repeated over many rows: categorical, so that a million actuals
 # are matched to their indicators and units by integer codes, not by hashing a million strings.
 CATEGORICAL = {"targets": ("indicator_id", "unit", "source"), "actuals": ("indicator_id", "unit", "source")}
+CACHE_VERSION = "2"   # bump when the cached tables change shape
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in CATEGORICAL.get(name, ()) if c in frame]
     return frame.astype({c: "category" for c in columns}) if columns else frame
-CACHE_VERSION = "2"   # bump when the cached tables change shape
 
 
 def data_root() -> Path:
@@ -88,10 +90,12 @@ class Plan:
     def sector_ids(self) -> list[str]:
         return list(self.sectors.sort_values("order")["sector_id"])
 
-    def with_actuals(self, extra: pd.DataFrame) -> "Plan":
-        """A copy with extra actual rows (a what-if), without touching the files."""
+    def with_actuals(self, extra: pd.DataFrame, replaced=None) -> "Plan":
+        """A copy with extra actual rows (a what-if), without touching the files. `replaced`: a
+        mask of the current rows the extra ones replace."""
         tables = dict(self.tables)
-        tables["actuals"] = _typed("actuals", pd.concat([self.actuals, extra], ignore_index=True))
+        current = self.actuals if replaced is None else self.actuals[~np.asarray(replaced, dtype=bool)]
+        tables["actuals"] = _typed("actuals", pd.concat([current, extra], ignore_index=True))
         return Plan(self.plan_id, self.path, self.meta, self.content_hash + "+what-if", tables)
 
 
@@ -122,8 +126,8 @@ def _read_descriptor(directory: Path) -> dict:
 def content_hash(directory: Path, descriptor: dict) -> str:
     """sha256 of the package's files; reused while their sizes and modification times stay the same."""
     paths = [directory / "datapackage.json"] + [directory / r["path"] for r in descriptor["resources"]]
-    signature = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" if p.is_file() else f"{p.name}:-"
-                         for p in paths)
+    stats = [(p.name, p.stat() if p.is_file() else None) for p in paths]
+    signature = "|".join(f"{name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{name}:-" for name, st in stats)
     index = _cache_base() / "content-index.json"
     try:
         known = json.loads(index.read_text())
@@ -137,12 +141,33 @@ def content_hash(directory: Path, descriptor: dict) -> str:
         index.parent.mkdir(parents=True, exist_ok=True)
         known = {k: v for k, v in known.items() if not k.startswith(f"{directory.resolve()}|")}
         known[key] = digest
-        tmp = index.with_name(f".{index.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(known))
-        os.replace(tmp, index)
+        write_atomic(index, json.dumps(known))
     except OSError:
         pass
     return digest
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a temporary file beside it, then a rename."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def plan_lock(directory: Path, wait: float = 0):
+    """Exclusive use of a plan's folder: a run and an ingest of the same plan exclude each other."""
+    from filelock import FileLock, Timeout
+    lock = FileLock(str(directory / ".plantrack.lock"))
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout:
+        raise DataError(f"another plantrack run or ingest is using plan {directory.name} "
+                        f"(lock {lock.lock_file})") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _cache_base() -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import units
-from .data import load_plan, plan_dir
+from .data import load_plan, plan_dir, plan_lock
 from .errors import DataError
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -260,30 +260,21 @@ def _rewrite_csv(path: Path, drop: set, key_columns: tuple, new_rows: list[dict]
 
 def ingest(plan_id: str, data, *, replace: bool = False, dry_run: bool = False) -> IngestResult:
     """Validate a sheet of actuals and append it to the plan's data package (all or nothing)."""
-    from filelock import FileLock, Timeout
     from .checks import findings
 
     directory = plan_dir(plan_id)
-    lock = FileLock(str(directory / ".plantrack.lock"))
-    try:
-        lock.acquire(timeout=0 if not dry_run else 10)
-    except Timeout:
-        raise DataError(f"another plantrack run or ingest is using this plan (lock {lock.lock_file})") from None
-    try:
+    with plan_lock(directory, wait=10 if dry_run else 0):
         _remove_leftovers(directory)
         plan = load_plan(directory)
         rows, new_sources = prepare(plan, data, replace=replace)
         keys = {(r.indicator_id, r.year, r.source) for r in rows.itertuples(index=False)}
-        current = {(i, str(int(y)), s) for i, y, s in zip(plan.actuals["indicator_id"], plan.actuals["year"],
-                                                          plan.actuals["source"])}
-        replaced = keys & current
+        current = [(i, str(int(y)), s) for i, y, s in zip(plan.actuals["indicator_id"], plan.actuals["year"],
+                                                          plan.actuals["source"])]
+        replaced = keys & set(current)
         typed = rows.assign(year=rows["year"].astype(int), value=rows["value"].astype(float),
                             reported_rate=pd.to_numeric(rows["reported_rate"], errors="coerce"))
         before = findings(plan)
-        kept = plan.actuals[[(i, str(int(y)), s) not in replaced for i, y, s in
-                             zip(plan.actuals["indicator_id"], plan.actuals["year"], plan.actuals["source"])]]
-        after_plan = plan.with_actuals(typed)
-        after_plan.tables["actuals"] = pd.concat([kept, typed], ignore_index=True)
+        after_plan = plan.with_actuals(typed, replaced=[key in replaced for key in current])
         if new_sources:
             after_plan.tables["sources"] = pd.concat([plan.sources, pd.DataFrame(new_sources)], ignore_index=True)
         after = findings(after_plan)
@@ -299,8 +290,6 @@ def ingest(plan_id: str, data, *, replace: bool = False, dry_run: bool = False) 
         _check_then_swap(directory, texts)
         result.written = True
         return result
-    finally:
-        lock.release()
 
 
 def _remove_leftovers(directory: Path) -> None:

@@ -240,9 +240,13 @@ def primary_targets(plan) -> pd.DataFrame:
     return targets.drop_duplicates(["indicator_id", "target_year"])
 
 
-def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None = None) -> pd.DataFrame:
-    """Actuals with value_converted into the given unit of their indicator (NaN if impossible)."""
+def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None = None,
+                       indicator_id: str | None = None) -> pd.DataFrame:
+    """Actuals (of one indicator, if given) with value_converted into the given unit of their
+    indicator (NaN if impossible)."""
     actuals = plan.actuals
+    if indicator_id is not None:
+        actuals = actuals[actuals["indicator_id"] == indicator_id]
     if as_of is not None:
         actuals = actuals[actuals["year"] <= as_of]
     ind, values, reasons = _converted(actuals, to_unit_by_indicator, plan.rates)
@@ -380,7 +384,10 @@ def pair_factors(from_units, to_units) -> np.ndarray:
     from_codes, from_names = _factorize(pd.array(from_units))
     to_codes, to_names = _factorize(pd.array(to_units))
     table = np.array([[_factor(f, t) for t in to_names] for f in from_names]).reshape(len(from_names), len(to_names))
-    return table[from_codes, to_codes] if len(from_codes) else np.array([], dtype=float)
+    if not len(from_codes):
+        return np.array([], dtype=float)
+    known = (from_codes >= 0) & (to_codes >= 0)         # a missing unit (code -1) converts to nothing
+    return np.where(known, table[np.maximum(from_codes, 0), np.maximum(to_codes, 0)] if table.size else np.nan, np.nan)
 
 
 def _factor(from_unit: str, to_unit: str) -> float:

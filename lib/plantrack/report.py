@@ -38,7 +38,8 @@ def check_params(plan_id, sector, lang, as_of):
     return plan
 
 
-def _e(x) -> str:
+def cell(x) -> str:
+    """A value as HTML text; empty for a missing value."""
     return "" if x is None or (isinstance(x, float) and pd.isna(x)) or x is pd.NA else html.escape(str(x))
 
 
@@ -74,18 +75,18 @@ class SectorReport:
         counts = self.assessed["status"].value_counts()
         summary = " · ".join(f"{t(s, lang)} {counts.get(s, 0)}" for s in ("achieved", "not_achieved", "no_data", "not_comparable")
                              if counts.get(s, 0))
-        _html(f"<h1>{_e(self.plan.sector_name(self.sector, lang))}</h1>"
-              f"<p>{_e(self.plan.title(lang))} — {t('report_for', lang)}"
+        _html(f"<h1>{cell(self.plan.sector_name(self.sector, lang))}</h1>"
+              f"<p>{cell(self.plan.title(lang))} — {t('report_for', lang)}"
               f"{' · ' + t('as_of', lang) + ' ' + str(self.as_of) if self.as_of else ''}</p>"
               f"<p><b>{summary or t('no_targets', lang)}</b></p>"
-              f"<p class='muted'>{_e(METHOD_TEXT[lang])} {t('generated', lang)}: {self.plan.content_hash}</p>")
+              f"<p class='muted'>{cell(METHOD_TEXT[lang])} {t('generated', lang)}: {self.plan.content_hash}</p>")
 
     def plan_words(self):
         tasks = self.plan.tasks[self.plan.tasks["sector"] == self.sector]
         if tasks.empty:
             return
-        departments = _e(tasks["departments"].dropna().iloc[0]) if tasks["departments"].notna().any() else ""
-        body = "".join(f"<blockquote>{_e(q)}</blockquote>" for q in tasks["quote"])
+        departments = cell(tasks["departments"].dropna().iloc[0]) if tasks["departments"].notna().any() else ""
+        body = "".join(f"<blockquote>{cell(q)}</blockquote>" for q in tasks["quote"])
         _html(f"<h2>{t('plan_words', self.lang)}</h2>{body}"
               + (f"<p class='muted'>{t('departments', self.lang)}: {departments}</p>" if departments else ""))
 
@@ -95,12 +96,12 @@ class SectorReport:
             _html(f"<h2>{t('targets_heading', lang)}</h2><p>{t('no_targets', lang)}</p>")
             return
         rows = "".join(
-            f"<tr><td>{_e(r[f'name_{lang}'])}</td><td>{_e(r.target_year)}</td><td>{_e(r.target_stated)}</td>"
-            f"<td>{_e(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td><td>{rate(r.computed_rate)}</td>"
+            f"<tr><td>{cell(r[f'name_{lang}'])}</td><td>{cell(r.target_year)}</td><td>{cell(r.target_stated)}</td>"
+            f"<td>{cell(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td><td>{rate(r.computed_rate)}</td>"
             f"<td>{rate(r.reported_rate)}</td><td class='status-{r.status}'>{t(r.status, lang)}</td>"
-            f"<td>{t(r.trajectory_status, lang)}</td><td>{_e(r.actual_source) or _e(r.target_source)}</td></tr>"
-            f"<tr><td colspan='9' class='muted'>{t('target', lang)}: “{_e(r.target_quote)}”"
-            + (f"<br>{t('actual', lang)}: “{_e(r.actual_quote)}”" if isinstance(r.actual_quote, str) else "")
+            f"<td>{t(r.trajectory_status, lang)}</td><td>{cell(r.actual_source) or cell(r.target_source)}</td></tr>"
+            f"<tr><td colspan='9' class='muted'>{t('target', lang)}: “{cell(r.target_quote)}”"
+            + (f"<br>{t('actual', lang)}: “{cell(r.actual_quote)}”" if isinstance(r.actual_quote, str) else "")
             + "</td></tr>"
             for _, r in self.assessed.iterrows())
         head = "".join(f"<th>{t(k, lang)}</th>" for k in ("indicator", "target_year", "target", "actual", "computed_rate",
@@ -124,8 +125,8 @@ class SectorReport:
         if self.as_of is not None:
             actuals = actuals[actuals["year"] <= self.as_of]
         actuals = actuals.merge(self.monitoring[["indicator_id", f"name_{lang}"]], on="indicator_id")
-        rows = "".join(f"<tr><td>{_e(r[f'name_{lang}'])}</td><td>{_e(r.year)}</td><td>{_e(r.stated)}</td>"
-                       f"<td>{_e(r.source)}</td><td class='muted'>“{_e(r.quote)}”</td></tr>" for _, r in actuals.iterrows())
+        rows = "".join(f"<tr><td>{cell(r[f'name_{lang}'])}</td><td>{cell(r.year)}</td><td>{cell(r.stated)}</td>"
+                       f"<td>{cell(r.source)}</td><td class='muted'>“{cell(r.quote)}”</td></tr>" for _, r in actuals.iterrows())
         head = "".join(f"<th>{t(k, lang)}</th>" for k in ("indicator", "year", "value", "source", "quote"))
         _html(f"<h2>{t('monitoring_heading', lang)}</h2><table><tr>{head}</tr>{rows}</table>")
 
@@ -138,8 +139,8 @@ class SectorReport:
         parts = []
         for _, task in tasks.iterrows():
             quotes = evidence.loc[evidence["task_id"] == task.task_id, "quote"]
-            said = "".join(f"<blockquote>{_e(q)}</blockquote>" for q in quotes) or f"<p class='muted'>{t('no_evidence', lang)}</p>"
-            parts.append(f"<h3>{_e(task.number)}. {_e(task[f'title_{lang}'])}</h3>"
+            said = "".join(f"<blockquote>{cell(q)}</blockquote>" for q in quotes) or f"<p class='muted'>{t('no_evidence', lang)}</p>"
+            parts.append(f"<h3>{cell(task.number)}. {cell(task[f'title_{lang}'])}</h3>"
                          f"<p class='muted'>{t('evidence', lang)}</p>{said}")
         _html(f"<h2>{t('tasks_heading', lang)}</h2>{''.join(parts)}")
 
@@ -148,8 +149,8 @@ class SectorReport:
         if self.findings.empty:
             _html(f"<h2>{t('findings', lang)}</h2><p>{t('no_findings', lang)}</p>")
             return
-        rows = "".join(f"<tr><td class='sev-{r.severity}'>{t(r.severity, lang)}</td><td>{_e(r[f'name_{lang}'])}</td>"
-                       f"<td>{t(r.kind, lang)}</td><td>{_e(r[f'message_{lang}'])}</td></tr>"
+        rows = "".join(f"<tr><td class='sev-{r.severity}'>{t(r.severity, lang)}</td><td>{cell(r[f'name_{lang}'])}</td>"
+                       f"<td>{t(r.kind, lang)}</td><td>{cell(r[f'message_{lang}'])}</td></tr>"
                        for _, r in self.findings.iterrows())
         head = "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
         _html(f"<h2>{t('findings', lang)}</h2><table><tr>{head}</tr>{rows}</table>")

@@ -12,7 +12,6 @@ import html
 import json
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import time
@@ -68,10 +67,9 @@ def read_params(path: Path) -> dict:
     return data
 
 
-def plan_jobs(plan_id: str, sectors: list[str] | None, lang: str | None, params_dir: Path = PARAMS_DIR) -> list[dict]:
+def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Path = PARAMS_DIR) -> list[dict]:
     """The runs to do: params/<sector>.yaml for every sector of the plan (or only those named)."""
-    from .data import load_plan
-    plan = load_plan(plan_id)
+    plan_id = plan.plan_id
     known = plan.sector_ids()
     files = {p.stem: p for p in sorted(params_dir.glob("*.yaml"))} if params_dir.is_dir() else {}
     jobs = []
@@ -173,12 +171,6 @@ def export_html(notebook_path: Path) -> str:
     return body
 
 
-def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 class _Progress:
     """A one-line display on a terminal; plain log lines when not a TTY (cron, CI)."""
 
@@ -201,19 +193,13 @@ def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: 
         jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path = PARAMS_DIR,
         notebook: Path = NOTEBOOK, progress=True) -> dict:
     """Run the sector reports; returns the manifest (also written to outputs/<plan>/manifest.json)."""
-    from filelock import FileLock, Timeout
-    from .data import load_plan, plan_dir
+    from .data import load_plan, plan_lock, write_atomic
 
-    work = plan_jobs(plan_id, sectors, lang, params_dir)
     plan = load_plan(plan_id)
+    work = plan_jobs(plan, sectors, lang, params_dir)
     out = Path(outputs) / plan_id
     (out / ".partial").mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(plan_dir(plan_id) / ".plantrack.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise DataError(f"another plantrack run or ingest is using plan {plan_id} (lock {lock.lock_file})") from None
-    try:
+    with plan_lock(plan.path):
         for leftover in (out / ".partial").iterdir():
             leftover.unlink()
         kernel = ensure_kernel()
@@ -245,8 +231,6 @@ def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: 
         write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
         write_atomic(out / "index.html", index_page(plan, manifest, out))
         return manifest
-    finally:
-        lock.release()
 
 
 def _terminate(signum, frame):
