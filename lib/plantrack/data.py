@@ -156,9 +156,12 @@ def write_atomic(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def plan_lock(directory: Path, wait: float = 0):
-    """Exclusive use of a plan's folder: a run and an ingest of the same plan exclude each other."""
+    """Exclusive use of a plan's folder: a run and an ingest of the same plan exclude each other.
+
+    The lock file sits beside the folder, not in it: the package itself never gains a file.
+    """
     from filelock import FileLock, Timeout
-    lock = FileLock(str(directory / ".plantrack.lock"))
+    lock = FileLock(str(directory.parent / f".{directory.name}.plantrack.lock"))
     try:
         lock.acquire(timeout=wait)
     except Timeout:
