@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # the Voila harness lives with the tests
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 OUT = ROOT / "outputs" / "bench"
@@ -51,7 +53,7 @@ def timed_command(command: list[str], **kwargs) -> tuple[float, int, int]:
 
 def bench_batch() -> dict:
     bin_dir = Path(sys.executable).parent
-    from plantrack.runner import ensure_kernel
+    from plantrack.config import ensure_kernel
     ensure_kernel()
     empties = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +81,7 @@ def _browser():
 
 
 def _first_use(notebook: Path, ready_selector: str, preheat: bool, visits: int, extra=None) -> list[float]:
-    from plantrack.dashboard_server import BackgroundServer
+    from servers import BackgroundServer
     server = BackgroundServer(preheat=preheat, notebook=notebook).wait_ready()
     manager, browser = _browser()
     times = []
@@ -131,8 +133,8 @@ def bench_interaction(changes: int) -> dict:
     is reported beside it.
     """
     import plantrack
-    from plantrack.dashboard_server import BackgroundServer
-    from plantrack.i18n import t
+    from servers import BackgroundServer
+    from plantrack.present.messages import t
     plan = plantrack.load_plan(PLAN)
     assessed = plantrack.assess(plan)
     sectors = [s for s in plan.sector_ids() if (assessed["sector"] == s).any()]
@@ -222,7 +224,7 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
 def bench_scale(cold: bool) -> dict:
     import pandas as pd
     import plantrack
-    from plantrack import dashboard
+    from plantrack.serve import app as dashboard
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["PLANTRACK_CACHE"] = str(Path(tmp) / "cache")
         plan_path = Path(tmp) / "synthetic-plan"
@@ -233,7 +235,7 @@ def bench_scale(cold: bool) -> dict:
             plantrack.load_plan(plan_path)               # validates with frictionless, fills the cache
             result["cold_load_with_validation_s"] = round(time.monotonic() - started, 2)
         else:
-            from plantrack.data import _read_descriptor, _read_tables, _write_cache, content_hash, _cache_dir
+            from plantrack.data.package import _read_descriptor, _read_tables, _write_cache, content_hash, _cache_dir
             descriptor = _read_descriptor(plan_path)       # fill the cache without the slow validation
             _write_cache(_cache_dir(plan_path.name, content_hash(plan_path, descriptor)), _read_tables(plan_path, descriptor))
         pd.DataFrame(pd.read_csv(plan_path / "actuals.csv")).to_parquet(Path(tmp) / "bare.parquet")
@@ -262,7 +264,7 @@ def bench_scale(cold: bool) -> dict:
 def _render_in_browser(plan_path: Path) -> dict:
     """The dashboard on the synthetic plan, served by Voilà and drawn in Chromium: time to the
     first drawn chart, then a sector filter until the chart is redrawn."""
-    from plantrack.dashboard_server import BackgroundServer
+    from servers import BackgroundServer
     server = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": str(plan_path)}).wait_ready()
     manager, browser = _browser()
     try:

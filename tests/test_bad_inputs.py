@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import plantrack
-from plantrack import runner
+from plantrack.batch import runner
 from conftest import ROOT
 
 CORPUS = ROOT / "tests" / "bad_inputs"

@@ -20,7 +20,7 @@ SCREENSHOTS = ROOT / "outputs" / "screenshots"
 
 @pytest.fixture(scope="module")
 def server():
-    from plantrack.dashboard_server import BackgroundServer
+    from servers import BackgroundServer
     srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
     yield srv
     srv.stop()
@@ -71,7 +71,7 @@ def test_counts_match_assess(visit):
 def test_no_code_no_traceback_no_error_text(visit):
     page, _, _ = visit
     text = page.inner_text("body")
-    for bad in ("from plantrack.dashboard import app", "Traceback", "Error loading script", "出错了", "Something went wrong"):
+    for bad in ("from plantrack.serve.app import app", "Traceback", "Error loading script", "出错了", "Something went wrong"):
         assert bad not in text
     assert page.locator(".jp-InputArea-editor:visible").count() == 0
     assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0

@@ -2,7 +2,7 @@
 import pytest
 
 import plantrack
-from plantrack import dashboard
+from plantrack.serve import app as dashboard
 from conftest import MAIN_PLAN
 
 

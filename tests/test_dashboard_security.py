@@ -10,7 +10,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from plantrack.dashboard_server import BackgroundServer, voila_command
+from plantrack.serve.server import voila_command
+from servers import BackgroundServer
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"
@@ -41,7 +42,7 @@ def test_binds_to_localhost_by_default(server):
 def test_page_carries_no_notebook_source(server):
     status, page = get(server.url)
     assert status == 200
-    assert "from plantrack.dashboard import app" not in page and "app(plan_id=plan_id" not in page
+    assert "from plantrack.serve.app import app" not in page and "app(plan_id=plan_id" not in page
 
 
 @pytest.mark.parametrize("path", ["voila/files/summary.ipynb", "voila/files/notebooks/summary.ipynb",

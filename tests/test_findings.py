@@ -1,5 +1,5 @@
 import plantrack
-from plantrack.checks import normalise_name
+from plantrack.judge.findings import normalise_name
 
 
 def kinds(found):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import plantrack
-from plantrack import runner
+from plantrack.batch import runner
 from conftest import ROOT, MAIN_PLAN
 
 pytestmark = pytest.mark.notebook
@@ -48,7 +48,7 @@ def test_reports_show_the_sectors_targets_and_offline_charts(full_run):
         for name in group["name_zh"]:
             assert name in notebook and name in page, (sector, name)
     page = (out / "commerce.html").read_text(encoding="utf-8")
-    assert "from plantrack.report import" not in page and "report.targets_table()" not in page   # no code cells
+    assert "from plantrack.present.report import" not in page and "report.targets_table()" not in page   # no code cells
     assert 'class="vega-lite-spec"' in page and "<svg" in page                                   # the charts' specs
     assert "cdnjs" not in page and "<script src=\"http" not in page                              # nothing from a CDN
 

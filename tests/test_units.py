@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from plantrack import units
+from plantrack.data import units
 
 
 @pytest.mark.parametrize("from_unit,to_unit,factor", [

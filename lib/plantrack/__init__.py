@@ -5,11 +5,19 @@
     plantrack.assess(plan)      # one row per target: actual, rates, status, trajectory
     plantrack.findings(plan)    # where the sources disagree
 """
-from .errors import DataError
-from .data import Plan, list_plans, load_plan
-from .progress import Trajectory, assess, status_counts, trajectory
-from .checks import findings
-from .ingestion import ingest
+from plantrack.errors import DataError
+from plantrack.data.package import Plan, list_plans, load_plan
+from plantrack.judge.progress import Trajectory, assess, status_counts, trajectory
+from plantrack.judge.findings import findings
+from plantrack.data.ingest import ingest
 
-__all__ = ["DataError", "Plan", "Trajectory", "assess", "findings", "ingest", "list_plans", "load_plan", "status_counts", "trajectory"]
+__all__ = ["DataError", "charts", "Plan", "Trajectory", "assess", "findings", "ingest", "list_plans", "load_plan", "status_counts", "trajectory"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # plantrack.charts on first use only: Altair is slow to import and most callers never draw.
+    if name == "charts":
+        from plantrack.present import charts
+        return charts
+    raise AttributeError(f"module 'plantrack' has no attribute {name!r}")

@@ -1,15 +1,18 @@
-"""The `plantrack` command."""
+"""The `plantrack` command: argument parsing and printing only; the work is done in the layers."""
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 
-from .errors import DataError
+from plantrack.config import DEFAULT_PLAN, LANGUAGES, ROOT, ensure_kernel, outputs_root
+from plantrack.errors import DataError
 
 
 def _cmd_plans(args) -> int:
-    from .data import list_plans, load_plan
+    from plantrack.data.package import list_plans, load_plan
     for plan_id in list_plans():
         plan = load_plan(plan_id)
         print(f"{plan_id}\t{plan.title_zh}\t{plan.title_en}")
@@ -17,8 +20,8 @@ def _cmd_plans(args) -> int:
 
 
 def _cmd_check(args) -> int:
-    from .data import list_plans, load_plan
-    from .checks import findings
+    from plantrack.data.package import list_plans, load_plan
+    from plantrack.judge.findings import findings
     plan_ids = [args.plan] if args.plan else list_plans()
     report = []
     for plan_id in plan_ids:
@@ -40,8 +43,8 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_assess(args) -> int:
-    from .data import load_plan
-    from .progress import assess
+    from plantrack.data.package import load_plan
+    from plantrack.judge.progress import assess
     table = assess(load_plan(args.plan), as_of=args.as_of)
     if args.format == "csv":
         table.to_csv(sys.stdout, index=False)
@@ -49,6 +52,47 @@ def _cmd_assess(args) -> int:
         cols = ["indicator_id", "target_year", "target_stated", "actual_stated", "computed_rate",
                 "reported_rate", "status", "trajectory_status"]
         print(table[cols].to_string(index=False))
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from plantrack.batch.runner import run
+    if not args.all and not args.sector:
+        raise DataError("say which sectors: --all, or --sector S (repeatable)")
+    manifest = run(args.plan, None if args.all else args.sector, lang=args.lang, jobs=args.jobs,
+                   outputs=Path(args.outputs))
+    out = Path(args.outputs) / args.plan
+    print(f"{manifest['ok']} ok, {manifest['failed']} failed — {out / 'index.html'}")
+    return 1 if manifest["failed"] else 0
+
+
+def _cmd_lab(args) -> int:
+    ensure_kernel()
+    os.execvp(sys.executable, [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}",
+                               *(["--no-browser"] if args.no_browser else [])])
+
+
+def _cmd_dashboard(args) -> int:
+    from plantrack.data.package import plan_dir
+    from plantrack.serve.server import voila_command
+    if args.plan:
+        plan_dir(args.plan)   # an unknown plan is a clear error before anything starts
+        os.environ["PLANTRACK_PLAN"] = args.plan
+    ensure_kernel()
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"plantrack: warning: serving on {args.host}, reachable from other machines", file=sys.stderr)
+    url = f"http://{'127.0.0.1' if args.host in ('127.0.0.1', 'localhost') else args.host}:{args.port}/"
+    print(f"plantrack dashboard: open {url}  (Ctrl+C to stop)", flush=True)
+    command = voila_command(args.port, args.host, args.pool_size, not args.no_preheat, args.open)
+    os.execv(command[0], command)
+
+
+def _cmd_ingest(args) -> int:
+    from plantrack.data.ingest import ingest
+    result = ingest(args.plan, args.file, replace=args.replace, dry_run=args.dry_run)
+    print(result.summary())
+    if args.dry_run:
+        print("dry run: nothing was written")
     return 0
 
 
@@ -61,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate plan data and print its findings")
     check.add_argument("plan", nargs="?", help="plan id (default: every plan)")
     check.add_argument("--format", choices=["text", "json"], default="text")
-    check.add_argument("--lang", choices=["zh", "en"], default="en")
+    check.add_argument("--lang", choices=LANGUAGES, default="en")
     check.set_defaults(func=_cmd_check)
 
     assess = sub.add_parser("assess", help="print the assessment table of a plan")
@@ -70,10 +114,35 @@ def build_parser() -> argparse.ArgumentParser:
     assess.add_argument("--format", choices=["text", "csv"], default="text")
     assess.set_defaults(func=_cmd_assess)
 
-    from . import dashboard_server, ingestion, runner
-    runner.add_cli(sub)
-    dashboard_server.add_cli(sub)
-    ingestion.add_cli(sub)
+    run = sub.add_parser("run", help="run the sector reports with Papermill (outputs/<plan>/)")
+    group = run.add_mutually_exclusive_group()
+    group.add_argument("--all", action="store_true", help="every sector of the plan")
+    group.add_argument("--sector", action="append", help="one sector (repeatable)")
+    run.add_argument("--plan", default=DEFAULT_PLAN)
+    run.add_argument("--lang", choices=LANGUAGES, default=None)
+    run.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
+    run.add_argument("--outputs", default=str(outputs_root()))
+    run.set_defaults(func=_cmd_run)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with the plantrack kernel")
+    lab.add_argument("--no-browser", action="store_true")
+    lab.set_defaults(func=_cmd_lab)
+
+    dashboard = sub.add_parser("dashboard", help="serve the Voilà dashboard (http://127.0.0.1:8866/)")
+    dashboard.add_argument("--port", type=int, default=8866)
+    dashboard.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
+    dashboard.add_argument("--plan", default=None, help="plan shown first")
+    dashboard.add_argument("--pool-size", type=int, default=1, help="preheated kernels kept warm")
+    dashboard.add_argument("--no-preheat", action="store_true", help="start a kernel per visit instead")
+    dashboard.add_argument("--open", action="store_true", help="open a browser")
+    dashboard.set_defaults(func=_cmd_dashboard)
+
+    ingest = sub.add_parser("ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)")
+    ingest.add_argument("file")
+    ingest.add_argument("--plan", required=True)
+    ingest.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
+    ingest.add_argument("--replace", action="store_true", help="replace existing (indicator, year, source) rows")
+    ingest.set_defaults(func=_cmd_ingest)
     return parser
 
 

@@ -16,13 +16,13 @@ import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from . import charts
-from .checks import findings
-from .data import list_plans, load_plan, plan_dir, plan_title
-from .errors import DataError
-from .i18n import METHOD_TEXT, t
-from .progress import LEVEL_STATUSES, assess
-from .report import cell, rate, value_with_unit
+from plantrack.present import charts
+from plantrack.judge.findings import findings
+from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title
+from plantrack.errors import DataError
+from plantrack.present.messages import METHOD_TEXT, t
+from plantrack.judge.progress import LEVEL_STATUSES, assess
+from plantrack.present.report import cell, rate, value_with_unit
 
 SVG = {"renderer": "svg"}
 STYLE = """<style>
@@ -52,7 +52,7 @@ def _computed(plan_id: str, content_hash: str):
 
 
 def plan_tables(plan_id: str):
-    from .data import plan_dir, _read_descriptor, content_hash
+    from plantrack.data.package import plan_dir, _read_descriptor, content_hash
     directory = plan_dir(plan_id)
     return _computed(plan_id, content_hash(directory, _read_descriptor(directory)))
 
@@ -410,7 +410,7 @@ export default bundle.default;
 def charts_offline() -> None:
     """JupyterChart's JavaScript with no CDN: under Voilà, one file the server serves for every
     chart; elsewhere (JupyterLab), the bundle inline in each chart."""
-    from .dashboard_server import served_chart_bundle_url
+    from plantrack.serve.server import served_chart_bundle_url
     url = served_chart_bundle_url()
     if url:
         alt.JupyterChart._esm = CHART_MODULE % json.dumps(url)

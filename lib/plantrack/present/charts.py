@@ -7,7 +7,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from .i18n import t
+from plantrack.present.messages import t
 
 STATUS_COLOURS = {"achieved": "#2e7d32", "not_achieved": "#c62828", "no_data": "#9e9e9e",
                   "not_comparable": "#ef6c00"}
@@ -161,7 +161,7 @@ def status_counts_chart(assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str
 
 def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None = None) -> alt.Chart:
     """One indicator's values over the years (in its unit), with its targets marked."""
-    from .progress import comparable_actuals, pair_factors
+    from plantrack.judge.progress import comparable_actuals, pair_factors
 
     indicators = plan.indicators.set_index("indicator_id")
     unit = indicators.at[indicator_id, "unit"]

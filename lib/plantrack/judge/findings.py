@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from . import units
+from plantrack.data import units
 
 RATE_TOLERANCE_PP = 1.5     # reported rates are rounded to whole percents
 JUMP_FACTOR = 3.0           # a value more than 3x (or under 1/3) the previous year's
@@ -146,7 +146,7 @@ def _wording(plan, add):
 
 
 def _units(plan, indicators, add):
-    from .progress import pair_factors
+    from plantrack.judge.progress import pair_factors
     for table in ("targets", "actuals"):
         frame = getattr(plan, table)
         year_col = "target_year" if table == "targets" else "year"
@@ -169,7 +169,7 @@ def _units(plan, indicators, add):
 
 
 def _jumps_and_magnitudes(plan, indicators, add):
-    from .progress import comparable_actuals, pair_factors, primary_targets
+    from plantrack.judge.progress import comparable_actuals, pair_factors, primary_targets
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])

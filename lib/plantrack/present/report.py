@@ -5,12 +5,12 @@ import html
 
 import pandas as pd
 
-from . import charts
-from .checks import findings
-from .data import load_plan
-from .errors import DataError
-from .i18n import METHOD_TEXT, check_lang, t
-from .progress import assess
+from plantrack.present import charts
+from plantrack.judge.findings import findings
+from plantrack.data.package import load_plan
+from plantrack.errors import DataError
+from plantrack.present.messages import METHOD_TEXT, check_lang, t
+from plantrack.judge.progress import assess
 
 CSS = """<style>
 .plantrack table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
@@ -26,7 +26,7 @@ CSS = """<style>
 
 def check_params(plan_id, sector, lang, as_of):
     """Validate a report's parameters; a DataError says what was wrong and what is allowed."""
-    from .data import list_plans
+    from plantrack.data.package import list_plans
     if not isinstance(plan_id, str) or plan_id not in list_plans():
         raise DataError(f"unknown plan_id {plan_id!r}; allowed: {', '.join(list_plans())}")
     check_lang(lang)

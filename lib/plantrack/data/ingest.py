@@ -22,9 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import units
-from .data import load_plan, plan_dir, plan_lock
-from .errors import DataError
+from plantrack.data import units
+from plantrack.data.package import load_plan, plan_dir, plan_lock
+from plantrack.errors import DataError
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
@@ -260,7 +260,7 @@ def _rewrite_csv(path: Path, drop: set, key_columns: tuple, new_rows: list[dict]
 
 def ingest(plan_id: str, data, *, replace: bool = False, dry_run: bool = False) -> IngestResult:
     """Validate a sheet of actuals and append it to the plan's data package (all or nothing)."""
-    from .checks import findings
+    from plantrack.judge.findings import findings
 
     directory = plan_dir(plan_id)
     with plan_lock(directory, wait=10 if dry_run else 0):
@@ -322,20 +322,3 @@ def _check_then_swap(directory: Path, texts: dict[str, str]) -> None:
             os.replace(tmp, directory / file_name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _cmd_ingest(args) -> int:
-    result = ingest(args.plan, args.file, replace=args.replace, dry_run=args.dry_run)
-    print(result.summary())
-    if args.dry_run:
-        print("dry run: nothing was written")
-    return 0
-
-
-def add_cli(sub) -> None:
-    parser = sub.add_parser("ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)")
-    parser.add_argument("file")
-    parser.add_argument("--plan", required=True)
-    parser.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    parser.add_argument("--replace", action="store_true", help="replace existing (indicator, year, source) rows")
-    parser.set_defaults(func=_cmd_ingest)

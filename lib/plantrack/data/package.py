@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from . import units
+from plantrack.config import data_root
+from plantrack.errors import DataError
+from plantrack.data import units
 
 RESOURCES = ("sources", "sectors", "indicators", "targets", "actuals", "tasks", "evidence", "rates")
 REQUIRED_COLUMNS = {
@@ -35,12 +36,6 @@ CACHE_VERSION = "2"   # bump when the cached tables change shape
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     columns = [c for c in CATEGORICAL.get(name, ()) if c in frame]
     return frame.astype({c: "category" for c in columns}) if columns else frame
-
-
-def data_root() -> Path:
-    """Where plans live: $PLANTRACK_DATA, else the repository's data/plans."""
-    env = os.environ.get("PLANTRACK_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "data" / "plans"
 
 
 def list_plans() -> list[str]:

@@ -19,29 +19,14 @@ from pathlib import Path
 
 import yaml
 
-from .errors import DataError
+from plantrack.errors import DataError
 
-ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "sector.ipynb"
-PARAMS_DIR = ROOT / "params"
-OUTPUTS = ROOT / "outputs"
-KERNEL = "plantrack"
-DEFAULT_PLAN = "zhejiang-internet-plus-2016"
+from plantrack.config import DEFAULT_PLAN, PARAMS_DIR, ensure_kernel, outputs_root
+from plantrack.config import SECTOR_NOTEBOOK as NOTEBOOK
+
+OUTPUTS = outputs_root()
+TEMPLATES = Path(__file__).resolve().parents[1] / "present" / "templates"
 PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(None))}
-
-
-def ensure_kernel() -> str:
-    """Install this environment's kernelspec as 'plantrack' when it is missing or points elsewhere."""
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-    try:
-        spec = KernelSpecManager().get_kernel_spec(KERNEL)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() or spec.argv[0] == sys.executable:
-            return KERNEL
-    except NoSuchKernel:
-        pass
-    from ipykernel.kernelspec import install
-    install(kernel_name=KERNEL, display_name="Python 3 (plantrack)", prefix=sys.prefix)
-    return KERNEL
 
 
 def read_params(path: Path) -> dict:
@@ -94,7 +79,7 @@ def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Pat
 
 def validate_params_file(path: Path) -> dict:
     """A params file checked as the notebook would check it (types, plan, sector, language)."""
-    from .report import check_params
+    from plantrack.present.report import check_params
     params = read_params(Path(path))
     params = {"plan_id": DEFAULT_PLAN, "lang": "zh", "as_of": None, **params}
     try:
@@ -164,7 +149,7 @@ def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
 def export_html(notebook_path: Path) -> str:
     from nbconvert import HTMLExporter
     exporter = HTMLExporter(template_name="plantrack_report",
-                            extra_template_basedirs=[str(Path(__file__).parent / "templates")],
+                            extra_template_basedirs=[str(TEMPLATES)],
                             exclude_input=True, exclude_markdown=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_filename(str(notebook_path))
@@ -193,7 +178,7 @@ def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: 
         jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path = PARAMS_DIR,
         notebook: Path = NOTEBOOK, progress=True) -> dict:
     """Run the sector reports; returns the manifest (also written to outputs/<plan>/manifest.json)."""
-    from .data import load_plan, plan_lock, write_atomic
+    from plantrack.data.package import load_plan, plan_lock, write_atomic
 
     plan = load_plan(plan_id)
     work = plan_jobs(plan, sectors, lang, params_dir)
@@ -238,7 +223,7 @@ def _terminate(signum, frame):
 
 
 def _manifest(plan, out: Path, results: list[dict], started) -> dict:
-    from .progress import assess
+    from plantrack.judge.progress import assess
     previous = {}
     if (out / "manifest.json").is_file():
         try:
@@ -260,7 +245,7 @@ def _manifest(plan, out: Path, results: list[dict], started) -> dict:
 
 
 def index_page(plan, manifest: dict, out: Path) -> str:
-    from .i18n import t
+    from plantrack.present.messages import t
     rows = []
     for s in manifest["sectors"]:
         name = html.escape(plan.sector_name(s["sector"], "zh") + " / " + plan.sector_name(s["sector"], "en"))
@@ -274,34 +259,3 @@ def index_page(plan, manifest: dict, out: Path) -> str:
             f"<h1>{html.escape(plan.title_zh)}<br><small>{html.escape(plan.title_en)}</small></h1>"
             f"<p>Data {manifest['data_hash']} · finished {manifest['finished']} · {manifest['ok']} ok, {manifest['failed']} failed</p>"
             "<table><tr><th>Sector</th><th>Targets</th><th>Run</th><th>Time</th></tr>" + "".join(rows) + "</table>")
-
-
-def _cmd_run(args) -> int:
-    if not args.all and not args.sector:
-        raise DataError("say which sectors: --all, or --sector S (repeatable)")
-    manifest = run(args.plan, None if args.all else args.sector, lang=args.lang, jobs=args.jobs,
-                   outputs=Path(args.outputs))
-    out = Path(args.outputs) / args.plan
-    print(f"{manifest['ok']} ok, {manifest['failed']} failed — {out / 'index.html'}")
-    return 1 if manifest["failed"] else 0
-
-
-def _cmd_lab(args) -> int:
-    ensure_kernel()
-    os.execvp(sys.executable, [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}",
-                               *(["--no-browser"] if args.no_browser else [])])
-
-
-def add_cli(sub) -> None:
-    run_parser = sub.add_parser("run", help="run the sector reports with Papermill (outputs/<plan>/)")
-    group = run_parser.add_mutually_exclusive_group()
-    group.add_argument("--all", action="store_true", help="every sector of the plan")
-    group.add_argument("--sector", action="append", help="one sector (repeatable)")
-    run_parser.add_argument("--plan", default=DEFAULT_PLAN)
-    run_parser.add_argument("--lang", choices=["zh", "en"], default=None)
-    run_parser.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
-    run_parser.add_argument("--outputs", default=str(OUTPUTS))
-    run_parser.set_defaults(func=_cmd_run)
-    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with the plantrack kernel")
-    lab.add_argument("--no-browser", action="store_true")
-    lab.set_defaults(func=_cmd_lab)

@@ -100,7 +100,7 @@ def t(key: str, lang: str = "zh") -> str:
 
 
 def check_lang(lang: str) -> str:
-    from .errors import DataError
+    from plantrack.errors import DataError
     if lang not in LANGS:
         raise DataError(f"unknown language '{lang}'; allowed: zh, en")
     return lang

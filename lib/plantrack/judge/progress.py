@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import units
+from plantrack.data import units
 
 APPROX_TOLERANCE = 0.10     # '~' (左右): within 10% below the target counts as reached
 ON_TRACK, NEEDS_ACCELERATION, LIMITED = 0.95, 0.6, 0.0          # ratio thresholds

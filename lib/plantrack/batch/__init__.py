@@ -1,0 +1,1 @@
+"""Batch layer: the Papermill runner and its engines."""

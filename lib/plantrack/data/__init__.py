@@ -1,0 +1,1 @@
+"""Data layer: load and validate a plan's Frictionless package (package), units (pint), ingest."""

@@ -1,0 +1,1 @@
+"""Judging layer: level, trajectory and projection of each target (progress); where sources disagree (findings)."""

@@ -1,0 +1,1 @@
+"""Presentation layer: charts (Altair), messages (zh/en catalogue), HTML templates, sector reports."""

@@ -1,0 +1,1 @@
+"""Serving layer: the Voila dashboard app and the server that hosts it."""

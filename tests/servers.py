@@ -1,0 +1,91 @@
+"""The test and benchmark harness: Voila started the way `plantrack dashboard` starts it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from plantrack.config import SUMMARY_NOTEBOOK as SUMMARY
+from plantrack.serve.server import voila_command
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class BackgroundServer:
+    """Voilà started the way `plantrack dashboard` starts it, for tests and benchmarks."""
+
+    def __init__(self, *, preheat: bool = True, pool_size: int = 1, notebook: Path = SUMMARY, log_path: Path | None = None,
+                 env: dict | None = None):
+        import subprocess
+        import tempfile
+        from plantrack.config import ensure_kernel
+        ensure_kernel()
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.preheat = preheat
+        self.log_path = log_path or Path(tempfile.mkstemp(prefix="voila-", suffix=".log")[1])
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(voila_command(self.port, "127.0.0.1", pool_size, preheat, False, notebook),
+                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+                                        env={**os.environ, **(env or {})})
+
+    def wait_ready(self, timeout: float = 180.0) -> "BackgroundServer":
+        """Until the page answers and, with preheating, the pool holds a warm kernel."""
+        import time
+        import urllib.request
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Voilà exited: {self.log_path.read_text()[-2000:]}")
+            log = self.log_path.read_text(errors="replace")
+            if not self.preheat or "is filled with" in log:
+                try:
+                    urllib.request.urlopen(self.url + "voila/static/voila.js", timeout=5)
+                except OSError:
+                    time.sleep(0.3)
+                    continue
+                if self.preheat:
+                    self._wait_idle(deadline)   # the warm kernel has finished running the notebook
+                return self
+            time.sleep(0.3)
+        raise TimeoutError(f"Voilà was not ready after {timeout} s: {self.log_path}")
+
+    def _wait_idle(self, deadline: float) -> None:
+        """Until Voilà and its kernels stop using CPU for a second (the preheated notebook has run)."""
+        import time
+        import psutil
+        root = psutil.Process(self.process.pid)
+        previous = None
+        while time.monotonic() < deadline:
+            try:
+                procs = [root, *root.children(recursive=True)]
+                used = sum(sum(p.cpu_times()[:2]) for p in procs)
+            except psutil.Error:
+                used = None
+            if previous is not None and used is not None and used - previous < 0.05:
+                return
+            previous = used
+            time.sleep(1.0)
+
+    def wait_refilled(self, timeout: float = 180.0) -> None:
+        """With preheating: until the pool has a warm kernel again after a visit used one."""
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and "is filled with" not in self.log_path.read_text(errors="replace").rsplit("Using pre-heated kernel", 1)[-1]:
+            time.sleep(0.3)
+        self._wait_idle(deadline)
+
+    def stop(self) -> None:
+        import signal
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, OSError):
+            pass
+        except Exception:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self._log.close()
