@@ -134,7 +134,7 @@ def bench_interaction(changes: int) -> dict:
     """
     import plantrack
     from servers import BackgroundServer
-    from plantrack.present.messages import t
+    from plantrack.messages import t
     plan = plantrack.load_plan(PLAN)
     assessed = plantrack.assess(plan)
     sectors = [s for s in plan.sector_ids() if (assessed["sector"] == s).any()]

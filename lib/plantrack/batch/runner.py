@@ -245,7 +245,7 @@ def _manifest(plan, out: Path, results: list[dict], started) -> dict:
 
 
 def index_page(plan, manifest: dict, out: Path) -> str:
-    from plantrack.present.messages import t
+    from plantrack.messages import t
     rows = []
     for s in manifest["sectors"]:
         name = html.escape(plan.sector_name(s["sector"], "zh") + " / " + plan.sector_name(s["sector"], "en"))

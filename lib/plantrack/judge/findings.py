@@ -10,7 +10,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from plantrack.config import LANGUAGES
 from plantrack.data import units
+from plantrack.judge.progress import completion_rate, rate_threshold
+from plantrack.messages import t
 
 RATE_TOLERANCE_PP = 1.5     # reported rates are rounded to whole percents
 JUMP_FACTOR = 3.0           # a value more than 3x (or under 1/3) the previous year's
@@ -32,16 +35,17 @@ def _fmt(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1e4 else f"{x:,.0f}"
 
 
-def _rate(actual: float, target: float, direction: str) -> float:
-    return (actual / target if direction == "higher" else target / actual) * 100.0
-
-
 def findings(plan) -> pd.DataFrame:
     """All findings for a plan, most severe first."""
     indicators = plan.indicators.set_index("indicator_id")
     rows: list[dict] = []
 
-    def add(indicator_id, kind, severity, zh, en, sources, year=None):
+    def add(indicator_id, kind, severity, fields, sources, year=None, template=None):
+        # The message comes from the catalogue (finding.<kind>); a field given per language is a dict.
+        text = {lang: t(template or f"finding.{kind}", lang,
+                        **{k: (v[lang] if isinstance(v, dict) else v) for k, v in fields.items()})
+                for lang in LANGUAGES}
+        zh, en = text["zh"], text["en"]
         # looked up per finding: a plan may have many indicators and few findings
         sector, name_zh, name_en = (indicators.loc[indicator_id, ["sector", "name_zh", "name_en"]]
                                     if indicator_id in indicators.index else ("", indicator_id, indicator_id))
@@ -82,18 +86,18 @@ def _reported_rates(plan, indicators, add):
         except units.UnitError:
             continue  # reported as a unit finding instead
         direction = indicators.at[a.indicator_id, "direction"]
-        threshold = target["value"]
+        threshold = float(rate_threshold(target["comparator"], target["value"], target["value_high"],
+                                         direction == "higher"))
         if actual <= 0 or threshold <= 0:
             continue
-        computed = _rate(actual, threshold, direction)
+        computed = float(completion_rate(actual, threshold, direction == "higher"))
         if abs(computed - a.reported_rate) <= RATE_TOLERANCE_PP:
             continue
         relative = abs(computed - a.reported_rate) / max(abs(a.reported_rate), 1e-9)
         pair = f"{_fmt(actual)} / {_fmt(threshold)}" if direction == "higher" else f"{_fmt(threshold)} / {_fmt(actual)}"
         add(a.indicator_id, "rate_mismatch", "error" if relative > 0.10 else "warning",
-            f"{a.year}年报告的完成率为{_fmt(a.reported_rate)}%，但按{pair}{target['unit']}计算应为{computed:.1f}%。",
-            f"The reported {a.year} completion rate is {_fmt(a.reported_rate)}%, but {pair} "
-            f"({target['unit']}) gives {computed:.1f}%.",
+            dict(year=a.year, reported=_fmt(a.reported_rate), pair=pair, unit=target["unit"],
+                 computed=f"{computed:.1f}"),
             [a.source, target["source"]], a.year)
 
 
@@ -114,12 +118,11 @@ def _targets_between_sources(plan, add):
             power_of_ten = ratio > 0 and math.isfinite(ratio) and abs(math.log10(ratio) - round(math.log10(ratio))) < 0.01 \
                 and round(math.log10(ratio)) != 0
             severity = "error" if power_of_ten else "warning"
-            hint_zh = f"（相差{ratio:g}倍，疑为数量级错误）" if power_of_ten else ""
-            hint_en = f" (a factor of {ratio:g}: likely a magnitude error)" if power_of_ten else ""
+            hint = ({lang: t("finding.target_mismatch.magnitude_hint", lang, ratio=f"{ratio:g}") for lang in LANGUAGES}
+                    if power_of_ten else dict.fromkeys(LANGUAGES, ""))
             add(indicator_id, "target_mismatch", severity,
-                f"{year}年目标在《{first['source']}》中为{first['stated']}，在《{other.source}》中为{other.stated}{other.unit}{hint_zh}。",
-                f"The {year} target is {first['stated']} in {first['source']} but {other.stated} {other.unit} "
-                f"in {other.source}{hint_en}.",
+                dict(year=year, source_a=first["source"], stated_a=first["stated"], source_b=other.source,
+                     stated_b=other.stated, unit_b=other.unit, hint=hint),
                 [first["source"], other.source], int(year))
 
 
@@ -138,10 +141,8 @@ def _wording(plan, add):
                 continue
             seen.add(core)
             add(indicator_id, "wording_change", "warning",
-                f"指标名称不一致：《{reference['source']}》称“{reference['name_as_stated']}”，"
-                f"《{other.source}》称“{other.name_as_stated}”，口径可能不同。",
-                f"The indicator's wording changes: {reference['source']} says “{reference['name_as_stated']}”, "
-                f"{other.source} says “{other.name_as_stated}”; the definition may differ.",
+                dict(source_a=reference["source"], name_a=reference["name_as_stated"], source_b=other.source,
+                     name_b=other.name_as_stated),
                 [reference["source"], other.source])
 
 
@@ -159,13 +160,12 @@ def _units(plan, indicators, add):
             both_money = units.currency_of(r.unit) and units.currency_of(unit)
             rate = units.currency_rate(r.unit, unit, year, plan.rates) if both_money else None
             kind = "currency_mismatch" if both_money else "unit_mismatch"
-            zh_tail = "，已按rates.csv中的汇率换算" if rate else "，无汇率，无法比较"
-            en_tail = ", converted with the rate in rates.csv" if rate else "; no exchange rate, so it cannot be compared"
+            tail = "finding.unit_mismatch.converted" if rate else "finding.unit_mismatch.no_rate"
             add(r.indicator_id, kind, "info" if rate else "warning",
-                f"{year}年的{'目标' if table == 'targets' else '实际值'}以“{r.unit}”表述，而指标单位为“{unit}”{zh_tail}。",
-                f"The {year} {'target' if table == 'targets' else 'actual'} is stated in {r.unit} but the "
-                f"indicator is in {unit}{en_tail}.",
-                [r.source], int(year))
+                dict(year=year, unit=r.unit, indicator_unit=unit,
+                     what={lang: t(f"finding.what.{table}", lang) for lang in LANGUAGES},
+                     tail={lang: t(tail, lang) for lang in LANGUAGES}),
+                [r.source], int(year), template="finding.unit_mismatch")
 
 
 def _jumps_and_magnitudes(plan, indicators, add):
@@ -186,9 +186,8 @@ def _jumps_and_magnitudes(plan, indicators, add):
                                      previous_value[jump], previous_source[jump]):
         unit = unit_of[r.indicator_id]
         add(r.indicator_id, "implausible_jump", "warning",
-            f"从{int(py)}年的{_fmt(pv)}{unit}到{r.year}年的{_fmt(r.value_converted)}{unit}，变化{ratio_:.2f}倍，需核实单位或口径。",
-            f"From {_fmt(pv)} {unit} in {int(py)} to {_fmt(r.value_converted)} {unit} in {r.year}: a factor of "
-            f"{ratio_:.2f}; check the unit or the definition.", [ps, r.source], int(r.year))
+            dict(year_a=int(py), value_a=_fmt(pv), unit=unit, year_b=r.year, value_b=_fmt(r.value_converted),
+                 ratio=f"{ratio_:.2f}"), [ps, r.source], int(r.year))
     targets = primary_targets(plan)
     targets = targets[~targets["indicator_id"].isin(ranks)]
     pairs = targets.merge(actuals, left_on=["indicator_id", "target_year"], right_on=["indicator_id", "year"],
@@ -200,8 +199,6 @@ def _jumps_and_magnitudes(plan, indicators, add):
         ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
     for r, ratio_ in zip(pairs[odd].itertuples(index=False), ratio[odd]):
-        shown = f"{r.stated_a}{r.unit_a if r.stated_a.replace('.', '').isdigit() else ''}"
         add(r.indicator_id, "implausible_magnitude", "error",
-            f"{r.year}年实际值{shown}是目标{r.stated_t}的{ratio_:.1f}倍，量级可疑。",
-            f"The {r.year} actual ({_fmt(r.value_a)} {r.unit_a}) is {ratio_:.1f} times the target "
-            f"({r.stated_t}): the magnitude is implausible.", [r.source_a, r.source_t], int(r.year))
+            dict(year=r.year, stated_t=r.stated_t, value=_fmt(r.value_a), unit=r.unit_a,
+                 ratio=f"{ratio_:.1f}"), [r.source_a, r.source_t], int(r.year))

@@ -30,6 +30,19 @@ TRAJECTORY_STATUSES = ("target_achieved", "on_track", "needs_acceleration", "lim
                        "deterioration", "insufficient_data")
 
 
+def rate_threshold(comparator, low, high, higher):
+    """The value a target's completion rate is measured against: its value, or for a range
+    (2—3) its lower bound when higher is better and its upper bound when lower is better."""
+    return np.where((np.asarray(comparator) == "range") & ~np.asarray(higher, dtype=bool), high, low)
+
+
+def completion_rate(actual, threshold, higher):
+    """The completion rate in percent: actual ÷ threshold when higher is better, threshold ÷
+    actual when lower is better (ranks). The one rate rule: assess, findings and every view use it."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(higher, np.divide(actual, threshold), np.divide(threshold, actual)) * 100.0
+
+
 @dataclass(frozen=True)
 class Trajectory:
     status: str
@@ -312,9 +325,7 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     higher = (out["direction"] == "higher").to_numpy(dtype=bool, na_value=False)
     comparator = targets["comparator"].to_numpy()
     low, high = targets["value"].to_numpy(dtype=float), targets["value_high"].to_numpy(dtype=float)
-    threshold = np.where((comparator == "range") & ~higher, high, low)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(higher, actual / threshold, threshold / actual)
+    ratio = completion_rate(actual, rate_threshold(comparator, low, high, higher), higher) / 100.0
     needed = np.where(comparator == "~", 1.0 - APPROX_TOLERANCE, 1.0)
     has_actual, comparable = used >= 0, ~np.isnan(actual)
     out["computed_rate"] = np.where(comparable, np.round(ratio * 100.0, 2), np.nan)

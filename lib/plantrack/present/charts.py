@@ -7,7 +7,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from plantrack.present.messages import t
+from plantrack.messages import t
 
 STATUS_COLOURS = {"achieved": "#2e7d32", "not_achieved": "#c62828", "no_data": "#9e9e9e",
                   "not_comparable": "#ef6c00"}

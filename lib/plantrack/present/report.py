@@ -9,7 +9,7 @@ from plantrack.present import charts
 from plantrack.judge.findings import findings
 from plantrack.data.package import load_plan
 from plantrack.errors import DataError
-from plantrack.present.messages import METHOD_TEXT, check_lang, t
+from plantrack.messages import check_lang, t
 from plantrack.judge.progress import assess
 
 CSS = """<style>
@@ -79,7 +79,7 @@ class SectorReport:
               f"<p>{cell(self.plan.title(lang))} — {t('report_for', lang)}"
               f"{' · ' + t('as_of', lang) + ' ' + str(self.as_of) if self.as_of else ''}</p>"
               f"<p><b>{summary or t('no_targets', lang)}</b></p>"
-              f"<p class='muted'>{cell(METHOD_TEXT[lang])} {t('generated', lang)}: {self.plan.content_hash}</p>")
+              f"<p class='muted'>{cell(t("method_text", lang))} {t('generated', lang)}: {self.plan.content_hash}</p>")
 
     def plan_words(self):
         tasks = self.plan.tasks[self.plan.tasks["sector"] == self.sector]

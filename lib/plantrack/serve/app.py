@@ -20,7 +20,7 @@ from plantrack.present import charts
 from plantrack.judge.findings import findings
 from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title
 from plantrack.errors import DataError
-from plantrack.present.messages import METHOD_TEXT, t
+from plantrack.messages import t
 from plantrack.judge.progress import LEVEL_STATUSES, assess
 from plantrack.present.report import cell, rate, value_with_unit
 
@@ -314,7 +314,7 @@ class Dashboard:
             self._quiet = False
         self.title.value = (f"<h1 class='pt-title'>{cell(plan.title(lang))}</h1><p class='pt-muted'>"
                             f"{cell(plan.issuer if lang == 'zh' else plan.issuer_en)} · {cell(plan.issued)} · "
-                            f"{cell(METHOD_TEXT[lang])}</p>")
+                            f"{cell(t("method_text", lang))}</p>")
         self.card_heading.value = f"<h2>{t('indicator_card', lang)}</h2>"
 
     def rows(self) -> pd.DataFrame:
