@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import datetime as dt
-import html
 import json
 import multiprocessing
 import os
@@ -244,18 +243,12 @@ def _manifest(plan, out: Path, results: list[dict], started) -> dict:
             "sectors": sectors}
 
 
-def index_page(plan, manifest: dict, out: Path) -> str:
-    from plantrack.messages import t
-    rows = []
-    for s in manifest["sectors"]:
-        name = html.escape(plan.sector_name(s["sector"], "zh") + " / " + plan.sector_name(s["sector"], "en"))
-        report = f"{s['sector']}.html"
-        link = f'<a href="{html.escape(report)}">{name}</a>' if (out / report).is_file() else name
-        counts = " · ".join(f"{t(k, 'en')} {v}" for k, v in s.get("counts", {}).items()) or "no numeric target"
-        state = "ok" if s["status"] == "ok" else f"FAILED: {html.escape(s.get('error') or '')}"
-        rows.append(f"<tr><td>{link}</td><td>{html.escape(counts)}</td><td>{state}</td><td>{s['duration_s']} s</td></tr>")
-    return ("<!doctype html><meta charset='utf-8'><title>plantrack reports</title>"
-            "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 10px;border-bottom:1px solid #ddd}</style>"
-            f"<h1>{html.escape(plan.title_zh)}<br><small>{html.escape(plan.title_en)}</small></h1>"
-            f"<p>Data {manifest['data_hash']} · finished {manifest['finished']} · {manifest['ok']} ok, {manifest['failed']} failed</p>"
-            "<table><tr><th>Sector</th><th>Targets</th><th>Run</th><th>Time</th></tr>" + "".join(rows) + "</table>")
+def index_page(plan, manifest: dict, out: Path, lang: str = "en") -> str:
+    """The run's index: every sector, its counts and whether it ran (escaped by the template)."""
+    from plantrack.present.html import render, stylesheet
+    sectors = [dict(s, name=f"{plan.sector_name(s['sector'], 'zh')} / {plan.sector_name(s['sector'], 'en')}",
+                    report=f"{s['sector']}.html" if (out / f"{s['sector']}.html").is_file() else None,
+                    counts=list(s.get("counts", {}).items()), error=s.get("error") or "")
+               for s in manifest["sectors"]]
+    return render("runs_index.html.j2", plan=plan, manifest=manifest, sectors=sectors, lang=lang,
+                  stylesheet=stylesheet())

@@ -8,9 +8,9 @@ import altair as alt
 import pandas as pd
 
 from plantrack.messages import t
+from plantrack.present import style
 
-STATUS_COLOURS = {"achieved": "#2e7d32", "not_achieved": "#c62828", "no_data": "#9e9e9e",
-                  "not_comparable": "#ef6c00"}
+STATUS_COLOURS = {s: style.colour(s) for s in style.LEVEL_STATUSES}   # the one palette
 RATE_CAP = 300.0     # bars past 300% are drawn at 300% so the others stay readable; tooltips say the truth
 FONT = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 

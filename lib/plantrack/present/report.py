@@ -1,28 +1,15 @@
 """The sector report: what notebooks/sector.ipynb shows, one section per call."""
 from __future__ import annotations
 
-import html
-
-import pandas as pd
 
 from plantrack.present import charts
 from plantrack.judge.findings import findings
 from plantrack.data.package import load_plan
 from plantrack.errors import DataError
-from plantrack.messages import check_lang, t
+from plantrack.messages import check_lang
+from plantrack.present.html import render, stylesheet, text, value_with_unit
+from plantrack.present.style import LEVEL_STATUSES
 from plantrack.judge.progress import assess
-
-CSS = """<style>
-.plantrack table{border-collapse:collapse;font-size:13px;margin:6px 0 14px}
-.plantrack th,.plantrack td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left !important;vertical-align:top}
-.plantrack th{background:#f3f5f7}
-.plantrack blockquote{border-left:3px solid #90a4ae;margin:4px 0 10px;padding:2px 10px;color:#37474f}
-.plantrack .status-achieved{color:#2e7d32;font-weight:600}.plantrack .status-not_achieved{color:#c62828;font-weight:600}
-.plantrack .status-no_data{color:#757575}.plantrack .status-not_comparable{color:#ef6c00;font-weight:600}
-.plantrack .sev-error{color:#c62828;font-weight:600}.plantrack .sev-warning{color:#ef6c00}
-.plantrack .muted{color:#607d8b;font-size:12px}
-</style>"""
-
 
 def check_params(plan_id, sector, lang, as_of):
     """Validate a report's parameters; a DataError says what was wrong and what is allowed."""
@@ -38,25 +25,9 @@ def check_params(plan_id, sector, lang, as_of):
     return plan
 
 
-def cell(x) -> str:
-    """A value as HTML text; empty for a missing value."""
-    return "" if x is None or (isinstance(x, float) and pd.isna(x)) or x is pd.NA else html.escape(str(x))
-
-
 def _html(body: str):
     from IPython.display import HTML, display
-    display(HTML(f'{CSS}<div class="plantrack">{body}</div>'))
-
-
-def value_with_unit(value, unit) -> str:
-    """13 and '万亿元' -> '13万亿元'; empty when there is no value."""
-    if value is None or pd.isna(value):
-        return ""
-    return f"{value:,.10g}{'' if pd.isna(unit) else unit}"
-
-
-def rate(x) -> str:
-    return "" if pd.isna(x) else f"{x:.1f}%"
+    display(HTML(f'<style>{stylesheet()}</style><div class="plantrack">{body}</div>'))
 
 
 class SectorReport:
@@ -70,43 +41,32 @@ class SectorReport:
         indicators = self.plan.indicators
         self.monitoring = indicators[(indicators["sector"] == sector) & (indicators["kind"] == "monitoring")]
 
+    def _rows(self, frame):
+        """A table's rows as dicts, with the name in the report's language (the templates escape)."""
+        return [dict(r, name=r[f"name_{self.lang}"]) for r in frame.to_dict("records")]
+
     def header(self):
-        lang = self.lang
         counts = self.assessed["status"].value_counts()
-        summary = " · ".join(f"{t(s, lang)} {counts.get(s, 0)}" for s in ("achieved", "not_achieved", "no_data", "not_comparable")
-                             if counts.get(s, 0))
-        _html(f"<h1>{cell(self.plan.sector_name(self.sector, lang))}</h1>"
-              f"<p>{cell(self.plan.title(lang))} — {t('report_for', lang)}"
-              f"{' · ' + t('as_of', lang) + ' ' + str(self.as_of) if self.as_of else ''}</p>"
-              f"<p><b>{summary or t('no_targets', lang)}</b></p>"
-              f"<p class='muted'>{cell(t("method_text", lang))} {t('generated', lang)}: {self.plan.content_hash}</p>")
+        _html(render("report/header.html.j2", lang=self.lang, as_of=self.as_of,
+                     sector_name=self.plan.sector_name(self.sector, self.lang), plan_title=self.plan.title(self.lang),
+                     counts=[(s, counts[s]) for s in LEVEL_STATUSES if counts.get(s, 0)],
+                     content_hash=self.plan.content_hash))
 
     def plan_words(self):
         tasks = self.plan.tasks[self.plan.tasks["sector"] == self.sector]
         if tasks.empty:
             return
-        departments = cell(tasks["departments"].dropna().iloc[0]) if tasks["departments"].notna().any() else ""
-        body = "".join(f"<blockquote>{cell(q)}</blockquote>" for q in tasks["quote"])
-        _html(f"<h2>{t('plan_words', self.lang)}</h2>{body}"
-              + (f"<p class='muted'>{t('departments', self.lang)}: {departments}</p>" if departments else ""))
+        departments = tasks["departments"].dropna()
+        _html(render("report/plan_words.html.j2", lang=self.lang, quotes=list(tasks["quote"]),
+                     departments=departments.iloc[0] if len(departments) else ""))
 
     def targets_table(self):
-        lang = self.lang
-        if self.assessed.empty:
-            _html(f"<h2>{t('targets_heading', lang)}</h2><p>{t('no_targets', lang)}</p>")
-            return
-        rows = "".join(
-            f"<tr><td>{cell(r[f'name_{lang}'])}</td><td>{cell(r.target_year)}</td><td>{cell(r.target_stated)}</td>"
-            f"<td>{cell(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td><td>{rate(r.computed_rate)}</td>"
-            f"<td>{rate(r.reported_rate)}</td><td class='status-{r.status}'>{t(r.status, lang)}</td>"
-            f"<td>{t(r.trajectory_status, lang)}</td><td>{cell(r.actual_source) or cell(r.target_source)}</td></tr>"
-            f"<tr><td colspan='9' class='muted'>{t('target', lang)}: “{cell(r.target_quote)}”"
-            + (f"<br>{t('actual', lang)}: “{cell(r.actual_quote)}”" if isinstance(r.actual_quote, str) else "")
-            + "</td></tr>"
-            for _, r in self.assessed.iterrows())
-        head = "".join(f"<th>{t(k, lang)}</th>" for k in ("indicator", "target_year", "target", "actual", "computed_rate",
-                                                          "reported_rate", "status", "trajectory", "source"))
-        _html(f"<h2>{t('targets_heading', lang)}</h2><table><tr>{head}</tr>{rows}</table>")
+        rows = self._rows(self.assessed)
+        for r in rows:
+            r["actual"] = value_with_unit(r["actual_value"], r["actual_unit"])
+            r["source"] = text(r["actual_source"]) or text(r["target_source"])
+            r["actual_quote"] = text(r["actual_quote"])
+        _html(render("report/targets.html.j2", lang=self.lang, rows=rows))
 
     def achievement_chart(self):
         if not self.assessed.empty:
@@ -118,39 +78,26 @@ class SectorReport:
             charts.show_static(charts.indicator_chart(self.plan, indicator_id, self.lang, self.as_of))
 
     def monitoring_table(self):
-        lang = self.lang
         if self.monitoring.empty:
             return
         actuals = self.plan.actuals
         if self.as_of is not None:
             actuals = actuals[actuals["year"] <= self.as_of]
-        actuals = actuals.merge(self.monitoring[["indicator_id", f"name_{lang}"]], on="indicator_id")
-        rows = "".join(f"<tr><td>{cell(r[f'name_{lang}'])}</td><td>{cell(r.year)}</td><td>{cell(r.stated)}</td>"
-                       f"<td>{cell(r.source)}</td><td class='muted'>“{cell(r.quote)}”</td></tr>" for _, r in actuals.iterrows())
-        head = "".join(f"<th>{t(k, lang)}</th>" for k in ("indicator", "year", "value", "source", "quote"))
-        _html(f"<h2>{t('monitoring_heading', lang)}</h2><table><tr>{head}</tr>{rows}</table>")
+        actuals = actuals.merge(self.monitoring[["indicator_id", f"name_{self.lang}"]], on="indicator_id")
+        _html(render("report/monitoring.html.j2", lang=self.lang, rows=self._rows(actuals)))
 
     def tasks_and_evidence(self):
-        lang = self.lang
         tasks = self.plan.tasks[self.plan.tasks["sector"] == self.sector]
         if tasks.empty:
             return
         evidence = self.plan.evidence
-        parts = []
-        for _, task in tasks.iterrows():
-            quotes = evidence.loc[evidence["task_id"] == task.task_id, "quote"]
-            said = "".join(f"<blockquote>{cell(q)}</blockquote>" for q in quotes) or f"<p class='muted'>{t('no_evidence', lang)}</p>"
-            parts.append(f"<h3>{cell(task.number)}. {cell(task[f'title_{lang}'])}</h3>"
-                         f"<p class='muted'>{t('evidence', lang)}</p>{said}")
-        _html(f"<h2>{t('tasks_heading', lang)}</h2>{''.join(parts)}")
+        items = [dict(number=task.number, title=task[f"title_{self.lang}"],
+                      evidence=list(evidence.loc[evidence["task_id"] == task.task_id, "quote"]))
+                 for _, task in tasks.iterrows()]
+        _html(render("report/tasks.html.j2", lang=self.lang, tasks=items))
 
     def findings_table(self):
-        lang = self.lang
-        if self.findings.empty:
-            _html(f"<h2>{t('findings', lang)}</h2><p>{t('no_findings', lang)}</p>")
-            return
-        rows = "".join(f"<tr><td class='sev-{r.severity}'>{t(r.severity, lang)}</td><td>{cell(r[f'name_{lang}'])}</td>"
-                       f"<td>{t(r.kind, lang)}</td><td>{cell(r[f'message_{lang}'])}</td></tr>"
-                       for _, r in self.findings.iterrows())
-        head = "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
-        _html(f"<h2>{t('findings', lang)}</h2><table><tr>{head}</tr>{rows}</table>")
+        rows = self._rows(self.findings)
+        for r in rows:
+            r["message"] = r[f"message_{self.lang}"]
+        _html(render("report/findings.html.j2", lang=self.lang, rows=rows))

@@ -22,7 +22,7 @@ from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title
 from plantrack.errors import DataError
 from plantrack.messages import t
 from plantrack.judge.progress import LEVEL_STATUSES, assess
-from plantrack.present.report import cell, rate, value_with_unit
+from plantrack.present.html import cell, rate, value_with_unit
 
 SVG = {"renderer": "svg"}
 STYLE = """<style>
@@ -314,7 +314,7 @@ class Dashboard:
             self._quiet = False
         self.title.value = (f"<h1 class='pt-title'>{cell(plan.title(lang))}</h1><p class='pt-muted'>"
                             f"{cell(plan.issuer if lang == 'zh' else plan.issuer_en)} · {cell(plan.issued)} · "
-                            f"{cell(t("method_text", lang))}</p>")
+                            f"{cell(t('method_text', lang))}</p>")
         self.card_heading.value = f"<h2>{t('indicator_card', lang)}</h2>"
 
     def rows(self) -> pd.DataFrame:

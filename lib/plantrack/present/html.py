@@ -1,0 +1,72 @@
+"""HTML from Jinja2 templates (autoescaped): the sector reports, the run index, the dashboard's
+HTML parts and the static site share these templates, one stylesheet and one palette."""
+from __future__ import annotations
+
+import functools
+import json
+import math
+from pathlib import Path
+
+import jinja2
+from markupsafe import Markup
+
+from plantrack.messages import t
+from plantrack.present import style
+
+TEMPLATES = Path(__file__).with_name("templates") / "html"
+
+
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x)) or str(x) in ("<NA>", "nan", "NaT")
+
+
+def number(x) -> str:
+    """13 -> '13', 16718.8 -> '16,718.8'; empty for a missing value."""
+    return "" if _missing(x) else f"{float(x):,.10g}"
+
+
+def rate(x) -> str:
+    return "" if _missing(x) else f"{float(x):.1f}%"
+
+
+def value_with_unit(value, unit) -> str:
+    """13 and '万亿元' -> '13万亿元'; empty when there is no value."""
+    return "" if _missing(value) else f"{number(value)}{'' if _missing(unit) else unit}"
+
+
+def text(x) -> str:
+    return "" if _missing(x) else str(x)
+
+
+def script_json(value) -> Markup:
+    """JSON safe inside <script>: no '</script>', '<!--', '&' or line separators can end or hide it."""
+    raw = json.dumps(value, ensure_ascii=False, default=str)
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        raw = raw.replace(char, escaped)
+    return Markup(raw)
+
+
+@functools.cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),   # CSS is ours
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(t=t, style=style, colour=style.colour, symbol=style.symbol)
+    env.filters.update(number=number, rate=rate, text=text, script_json=script_json)
+    env.globals["value_with_unit"] = value_with_unit
+    env.globals["missing"] = _missing
+    return env
+
+
+def render(template: str, **context) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def stylesheet() -> str:
+    return render("plantrack.css.j2")
+
+
+def cell(x) -> str:
+    """A value as escaped HTML text; empty for a missing value (for HTML built outside templates)."""
+    return str(jinja2.utils.markupsafe.escape(text(x)))
