@@ -1,6 +1,5 @@
 """The evaluation's 2017/2018 figures are in the data: tests/data/evaluation_figures.csv lists every
 figure of seed 002 (a count, rate or amount) and says where it went; measures and corrections hold."""
-import os
 import re
 from pathlib import Path
 
@@ -19,8 +18,7 @@ LIBRARY_GAP = re.compile(r"unit `([^`]+)`.*not readable by plantrack\.units")
 
 
 def _seed_text() -> str:
-    seeds = Path(os.environ["PLANTRACK_SEEDS"]) if "PLANTRACK_SEEDS" in os.environ else seeds_or_skip()
-    return (seeds / EVALUATION).read_text(encoding="utf-8")
+    return (seeds_or_skip() / EVALUATION).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +105,7 @@ def test_each_correction_picks_exactly_one_row(plan):
 
 
 def test_corrections_quote_their_evidence(plan):
-    seeds = Path(os.environ["PLANTRACK_SEEDS"]) if "PLANTRACK_SEEDS" in os.environ else seeds_or_skip()
+    seeds = seeds_or_skip()
     corrections = pd.read_csv(PLANS / MAIN_PLAN / "corrections.csv", dtype=str, keep_default_na=False)
     files = plan.sources.set_index("source_id")["file"]
     for c in corrections.itertuples():
