@@ -71,5 +71,8 @@ def make_plan(tmp_path):
         }
         for resource, rows in defaults.items():
             write_csv(directory / f"{resource}.csv", rows, fields_of(resource))
+        for resource in descriptor["resources"]:      # any other resource (measures, corrections): empty
+            if resource["name"] not in defaults:
+                write_csv(directory / resource["path"], [], [f["name"] for f in resource["schema"]["fields"]])
         return directory
     return make
