@@ -30,7 +30,7 @@ PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
 # Columns of few distinct values repeated over many rows: categorical, so that a million actuals
 # are matched to their indicators and units by integer codes, not by hashing a million strings.
 CATEGORICAL = {"targets": ("indicator_id", "unit", "source"), "actuals": ("indicator_id", "unit", "source")}
-CACHE_VERSION = "2"   # bump when the cached tables change shape
+CACHE_VERSION = "3"   # bump when the cached tables change shape
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -265,7 +265,7 @@ def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     tables = None
     if use_cache and (cache / "ok").is_file():
         try:
-            tables = {name: pd.read_parquet(cache / f"{name}.parquet") for name in RESOURCES}
+            tables = {r["name"]: pd.read_parquet(cache / f"{r['name']}.parquet") for r in descriptor["resources"]}
         except Exception:  # a damaged cache is only a cache: validate again
             tables = None
     if tables is None:

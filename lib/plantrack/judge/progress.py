@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from plantrack.data import units
+from plantrack.judge.projection import project_ends
 
 APPROX_TOLERANCE = 0.10     # '~' (左右): within 10% below the target counts as reached
 ON_TRACK, NEEDS_ACCELERATION, LIMITED = 0.95, 0.6, 0.0          # ratio thresholds
@@ -253,6 +254,89 @@ def primary_targets(plan) -> pd.DataFrame:
     return targets.drop_duplicates(["indicator_id", "target_year"])
 
 
+def level_targets(plan) -> pd.DataFrame:
+    """The targets the level is judged against: the plan's own (primary_targets), except that a
+    target with no actual of its measure in its year, where another source restates it in a
+    measure that has one, is judged against that restatement (same measure on both sides; the
+    confidence says the definition differs from the plan's)."""
+    targets = primary_targets(plan)
+    ids = plan.targets["indicator_id"].astype(str)
+    alternatives = plan.targets[ids.str.contains("::", regex=False).to_numpy()]
+    if alternatives.empty:
+        return targets
+    actuals = plan.actuals
+    alt_ids = set(alternatives["indicator_id"].astype(str))
+    observed = actuals[actuals["indicator_id"].astype(str).isin(alt_ids).to_numpy()]
+    have = set(zip(observed["indicator_id"].astype(str), observed["year"].astype(int)))
+    primary_ids = targets["indicator_id"].astype(str)
+    own = actuals[actuals["indicator_id"].astype(str).isin(set(primary_ids)).to_numpy()]
+    have_own = set(zip(own["indicator_id"].astype(str), own["year"].astype(int)))
+    rows = []
+    for position, (series_id, year) in enumerate(zip(primary_ids, targets["target_year"].astype(int))):
+        row = targets.iloc[[position]]
+        if (series_id, year) not in have_own:
+            swap = alternatives[(alternatives["indicator_id"].astype(str).str.split("::").str[0] == series_id)
+                                & (alternatives["target_year"] == year)]
+            swap = swap[[(i, year) in have for i in swap["indicator_id"].astype(str)]]
+            if len(swap):
+                row = swap.iloc[[0]]
+        rows.append(row)
+    chosen = pd.concat(rows, ignore_index=True)
+    chosen["indicator_id"] = chosen["indicator_id"].astype(str).astype("category")
+    return chosen
+
+
+CONFIDENCE_LEVELS = ("high", "medium", "low")
+RATE_DISAGREEMENT_PP = 5.0     # reported and computed rates further apart than this lower confidence
+
+
+def with_confidence(table: pd.DataFrame, plan, actuals: pd.DataFrame, used: np.ndarray) -> pd.DataFrame:
+    """confidence (high/medium/low) and confidence_reasons for each row: high when several sources
+    agree, medium with one source; each of these lowers it one step: a correction applied, reported
+    and computed rates disagree, the year basis estimated; a definition other than the plan
+    target's makes it low. No actual: low."""
+    n = len(table)
+    level = np.where(table["actual_year"].notna().to_numpy(), 1, 2)      # medium; no actual: low
+    reasons = [[] if has else ["no actual for the target year"] for has in table["actual_year"].notna()]
+    # Several sources for the same series and year that agree (within 1%) -> high.
+    chosen = used >= 0
+    if chosen.any():
+        rows = actuals.iloc[used[chosen]]
+        keys = set(zip(rows["indicator_id"].astype(str), rows["year"].astype(int)))
+        ids = actuals["indicator_id"].astype(str)
+        same = actuals[ids.isin({k[0] for k in keys}).to_numpy()]
+        groups = {k: g for k, g in same.groupby([same["indicator_id"].astype(str), same["year"].astype(int)])}
+        for i, (position, row) in zip(np.flatnonzero(chosen), rows.iterrows()):
+            group = groups.get((str(row["indicator_id"]), int(row["year"])))
+            others = group[group["source"].astype(str) != str(row["source"])] if group is not None else ()
+            if len(others) and np.allclose(others["value"].to_numpy(dtype=float), float(row["value"]), rtol=0.01):
+                level[i] = 0
+                reasons[i].append("several sources agree")
+            else:
+                reasons[i].append("one source")
+            basis = row.get("year_basis")
+            if isinstance(basis, str) and basis in ("report", "inferred", "section"):
+                level[i] = min(level[i] + 1, 2)
+                reasons[i].append(f"year basis estimated ({basis})")
+    measure = table["measure"].astype(str).to_numpy()
+    differs = measure != table["indicator_id"].astype(str).to_numpy()
+    gap = (table["computed_rate"] - table["reported_rate"]).abs().to_numpy(dtype=float)
+    corrected_ = table["actual_correction"].notna().to_numpy() | table["target_correction"].notna().to_numpy()
+    for i in range(n):
+        if corrected_[i]:
+            level[i] = min(level[i] + 1, 2)
+            reasons[i].append("a correction applied")
+        if gap[i] > RATE_DISAGREEMENT_PP:
+            level[i] = min(level[i] + 1, 2)
+            reasons[i].append("reported and computed rates disagree")
+        if differs[i]:
+            level[i] = 2
+            reasons[i].append(f"definition differs from the plan target's ({measure[i]})")
+    table["confidence"] = pd.array([CONFIDENCE_LEVELS[k] for k in level], dtype="string")
+    table["confidence_reasons"] = pd.array(["; ".join(r) for r in reasons], dtype="string")
+    return table
+
+
 def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None = None,
                        indicator_id: str | None = None) -> pd.DataFrame:
     """Actuals (of one indicator, if given) with value_converted into the given unit of their
@@ -292,7 +376,14 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     The actuals are handled as arrays of positions and codes; only the rows a target uses are
     ever copied whole, so a million actual rows cost a few vectorised passes.
     """
-    targets = primary_targets(plan)
+    from plantrack.judge.measures import by_measure, corrected
+    if isinstance(plan, (list, tuple)):     # several plans: one table, told apart by plan_id
+        return pd.concat([assess(p, as_of) for p in plan], ignore_index=True)
+    if isinstance(plan, str):
+        from plantrack.data.package import load_plan
+        plan = load_plan(plan)
+    plan = by_measure(corrected(plan))
+    targets = level_targets(plan)
     indicators = plan.indicators.set_index("indicator_id")
     at = _indicator_codes(targets["indicator_id"], indicators.index)
     target_year = targets["target_year"].to_numpy(dtype=np.int64)
@@ -359,7 +450,18 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
         out[f"trajectory_{name}"] = found[name].to_numpy()
     for name in ("trajectory_base_year", "trajectory_current_year"):
         out[name] = pd.array(out[name], dtype="Int64")
-    return pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS})
+    out.update(project_ends(goals["by"], goals["bv"], goals["cy"], goals["cv"], goals["target"],
+                            goals["target_year"], higher))
+    # Series ids back to the indicator and its measure (see judge/measures.py).
+    series = pd.Series(out["indicator_id"], dtype="string")
+    out["indicator_id"] = _string(series.str.split("::", n=1).str[0].array)
+    out["measure"] = _string(series.str.split("::", n=1).str[-1].array)
+    out["target_correction"] = (pd.array(targets["correction_id"], dtype="string") if "correction_id" in targets
+                                else pd.array([pd.NA] * len(targets), dtype="string"))
+    out["actual_correction"] = (_string(actuals["correction_id"].array.take(used, allow_fill=True))
+                                if "correction_id" in actuals else pd.array([pd.NA] * len(targets), dtype="string"))
+    table = pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS if column in out})
+    return with_confidence(table, plan, actuals, used)
 
 
 ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
@@ -370,7 +472,9 @@ ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "
                     "computed_rate", "reported_rate", "status", "status_note",
                     "trajectory_status", "trajectory_ratio", "trajectory_cagr_observed",
                     "trajectory_cagr_required", "trajectory_base_year", "trajectory_current_year",
-                    "trajectory_reason"]
+                    "trajectory_reason", "measure", "target_correction", "actual_correction",
+                    "projection_value", "projection_gap", "projection_reaches", "projection_method",
+                    "projection_reason"]
 
 
 def _chosen_rows(ind: np.ndarray, year: np.ndarray, has_rate: np.ndarray, indicators: int) -> tuple[np.ndarray, int]:

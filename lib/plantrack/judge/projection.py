@@ -1,0 +1,98 @@
+"""Projection (ESCAP's anticipated progress): where the target year lies after the latest
+observation, continue the observed growth to the target year and draw the path the target
+required.
+
+Observations are the series' years from the base year on (the first observed year is the base
+when the base year has no value). With every value and the target above zero the growth is
+compound: g = (v_last / v_first) ** (1 / (y_last - y_first)) - 1, projected = v_last * (1 + g) **
+(target_year - y_last), and the required path v(y) = v_first * (target / v_first) ** ((y - y_first) /
+(target_year - y_first)). Otherwise both are straight lines through the first point.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Projection:
+    projected: float | None          # the value the observed pace reaches by the target year
+    gap: float | None                # projected - target
+    reaches: bool | None             # projected meets the target for the indicator's direction
+    method: str | None               # "growth" (compound) or "linear"
+    required_path: dict = field(default_factory=dict)   # {year: value} from y_first to target_year
+    first_year: int | None = None
+    last_year: int | None = None
+    reason: str = ""                 # why there is no projection, when there is none
+
+
+def _none(reason: str) -> Projection:
+    return Projection(None, None, None, None, {}, reason=reason)
+
+
+def projection(years, values, *, base_year=None, target, target_year, direction: str = "higher") -> Projection:
+    """Project a series to the target year; see the module's docstring for the method.
+
+    years, values: the observations (a repeated year keeps its last value; NaN is skipped).
+    direction: "higher" (higher is better) or "lower". Never raises on degenerate input: a
+    Projection with projected=None says why.
+    """
+    points = {}
+    for y, v in zip(years, values):
+        if y is None or v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        points[int(y)] = float(v)
+    if base_year is not None and int(base_year) in points:
+        points = {y: v for y, v in points.items() if y >= int(base_year)}
+    elif base_year is not None:
+        later = {y: v for y, v in points.items() if y >= int(base_year)}
+        points = later   # no value in the base year: the first observed year (from it on) is the base
+    if target is None or target_year is None or (isinstance(target, float) and math.isnan(target)):
+        return _none("no target")
+    if len(points) < 2:
+        return _none("fewer than two years with values")
+    y_first, y_last = min(points), max(points)
+    v_first, v_last = points[y_first], points[y_last]
+    target, target_year = float(target), int(target_year)
+    if target_year <= y_last:
+        return _none("the target year is not after the latest observation")
+    if min(points.values()) > 0 and target > 0:
+        growth = (v_last / v_first) ** (1.0 / (y_last - y_first)) - 1.0
+        projected = v_last * (1.0 + growth) ** (target_year - y_last)
+        path = {y: v_first * (target / v_first) ** ((y - y_first) / (target_year - y_first))
+                for y in range(y_first, target_year + 1)}
+        method = "growth"
+    else:
+        slope = (v_last - v_first) / (y_last - y_first)
+        projected = v_last + slope * (target_year - y_last)
+        path = {y: v_first + (target - v_first) * (y - y_first) / (target_year - y_first)
+                for y in range(y_first, target_year + 1)}
+        method = "linear"
+    higher = direction in ("higher", "positive")
+    reaches = projected >= target if higher else projected <= target
+    return Projection(projected, projected - target, bool(reaches), method, path, y_first, y_last)
+
+
+def project_ends(by, bv, cy, cv, target, target_year, higher) -> dict[str, np.ndarray]:
+    """projection() on many series at once, from each series' first (by, bv) and latest (cy, cv)
+    observation: the columns assess() adds (the path is drawn by the charts from the same rule)."""
+    by, bv, cy, cv = (np.asarray(a, dtype=float) for a in (by, bv, cy, cv))
+    target, ty = np.asarray(target, dtype=float), np.asarray(target_year, dtype=float)
+    higher = np.asarray(higher, dtype=bool)
+    with np.errstate(all="ignore"):
+        usable = ~np.isnan(bv) & ~np.isnan(cv) & (cy > by) & ~np.isnan(target) & (ty > cy)
+        growth_ok = usable & (bv > 0) & (cv > 0) & (target > 0)
+        g = (cv / bv) ** (1.0 / (cy - by)) - 1.0
+        compound = cv * (1.0 + g) ** (ty - cy)
+        straight = cv + (cv - bv) / (cy - by) * (ty - cy)
+        projected = np.where(growth_ok, compound, np.where(usable, straight, np.nan))
+    reaches = np.where(higher, projected >= target, projected <= target)
+    reason = np.select([np.isnan(target), np.isnan(bv) | np.isnan(cv) | ~(cy > by), ~(ty > cy)],
+                       ["no target", "fewer than two years with values",
+                        "the target year is not after the latest observation"], default="")
+    return {"projection_value": projected, "projection_gap": projected - target,
+            "projection_reaches": np.where(usable, reaches, None),
+            "projection_method": np.where(growth_ok, "growth", np.where(usable, "linear", None)),
+            "projection_reason": reason}
