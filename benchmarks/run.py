@@ -195,7 +195,8 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
     descriptor = json.loads((template / "datapackage.json").read_text(encoding="utf-8"))
     descriptor["name"] = directory.name
     (directory / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
-    for name in ("tasks", "evidence", "rates"):
+    written = {"sources", "sectors", "indicators", "targets", "actuals"}
+    for name in [r["name"] for r in descriptor["resources"] if r["name"] not in written]:
         header = (template / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0]
         (directory / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
     pd.DataFrame([dict(source_id="synthetic", file="synthetic.txt", title_zh="合成数据", title_en="Synthetic",

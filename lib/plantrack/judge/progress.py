@@ -266,22 +266,34 @@ def level_targets(plan) -> pd.DataFrame:
         return targets
     actuals = plan.actuals
     alt_ids = set(alternatives["indicator_id"].astype(str))
-    observed = actuals[actuals["indicator_id"].astype(str).isin(alt_ids).to_numpy()]
+    observed = actuals[actuals["indicator_id"].isin(alt_ids).to_numpy()]
     have = set(zip(observed["indicator_id"].astype(str), observed["year"].astype(int)))
     primary_ids = targets["indicator_id"].astype(str)
-    own = actuals[actuals["indicator_id"].astype(str).isin(set(primary_ids)).to_numpy()]
+    bases = set(alternatives["indicator_id"].astype(str).str.split("::").str[0])
+    candidates = np.flatnonzero(primary_ids.isin(bases).to_numpy())
+    if not len(candidates):
+        return targets
+    own = actuals[actuals["indicator_id"].isin(bases).to_numpy()]
     have_own = set(zip(own["indicator_id"].astype(str), own["year"].astype(int)))
-    rows = []
-    for position, (series_id, year) in enumerate(zip(primary_ids, targets["target_year"].astype(int))):
-        row = targets.iloc[[position]]
+    swapped = []
+    for position in candidates:                      # few: indicators restated in another measure
+        series_id, year = primary_ids.iloc[position], int(targets["target_year"].iloc[position])
+        row = None
         if (series_id, year) not in have_own:
             swap = alternatives[(alternatives["indicator_id"].astype(str).str.split("::").str[0] == series_id)
                                 & (alternatives["target_year"] == year)]
             swap = swap[[(i, year) in have for i in swap["indicator_id"].astype(str)]]
             if len(swap):
                 row = swap.iloc[[0]]
-        rows.append(row)
-    chosen = pd.concat(rows, ignore_index=True)
+        swapped.append(row)
+    if all(r is None for r in swapped):
+        return targets
+    pieces = [targets.iloc[[i]] if r is None else r for i, r in zip(candidates, swapped)]
+    keep = np.ones(len(targets), dtype=bool)
+    keep[candidates] = False
+    order = np.concatenate([np.flatnonzero(keep), candidates])   # back into the plan's order below
+    chosen = pd.concat([targets[keep], *pieces], ignore_index=True)
+    chosen = chosen.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     chosen["indicator_id"] = chosen["indicator_id"].astype(str).astype("category")
     return chosen
 
@@ -290,50 +302,46 @@ CONFIDENCE_LEVELS = ("high", "medium", "low")
 RATE_DISAGREEMENT_PP = 5.0     # reported and computed rates further apart than this lower confidence
 
 
-def with_confidence(table: pd.DataFrame, plan, actuals: pd.DataFrame, used: np.ndarray) -> pd.DataFrame:
+def with_confidence(table: pd.DataFrame, actuals: pd.DataFrame, used: np.ndarray, ind: np.ndarray,
+                    converted: np.ndarray) -> pd.DataFrame:
     """confidence (high/medium/low) and confidence_reasons for each row: high when several sources
-    agree, medium with one source; each of these lowers it one step: a correction applied, reported
-    and computed rates disagree, the year basis estimated; a definition other than the plan
-    target's makes it low. No actual: low."""
-    n = len(table)
-    level = np.where(table["actual_year"].notna().to_numpy(), 1, 2)      # medium; no actual: low
-    reasons = [[] if has else ["no actual for the target year"] for has in table["actual_year"].notna()]
-    # Several sources for the same series and year that agree (within 1%) -> high.
-    chosen = used >= 0
-    if chosen.any():
-        rows = actuals.iloc[used[chosen]]
-        keys = set(zip(rows["indicator_id"].astype(str), rows["year"].astype(int)))
-        ids = actuals["indicator_id"].astype(str)
-        same = actuals[ids.isin({k[0] for k in keys}).to_numpy()]
-        groups = {k: g for k, g in same.groupby([same["indicator_id"].astype(str), same["year"].astype(int)])}
-        for i, (position, row) in zip(np.flatnonzero(chosen), rows.iterrows()):
-            group = groups.get((str(row["indicator_id"]), int(row["year"])))
-            others = group[group["source"].astype(str) != str(row["source"])] if group is not None else ()
-            if len(others) and np.allclose(others["value"].to_numpy(dtype=float), float(row["value"]), rtol=0.01):
-                level[i] = 0
-                reasons[i].append("several sources agree")
-            else:
-                reasons[i].append("one source")
-            basis = row.get("year_basis")
-            if isinstance(basis, str) and basis in ("report", "inferred", "section"):
-                level[i] = min(level[i] + 1, 2)
-                reasons[i].append(f"year basis estimated ({basis})")
+    agree (within 1%), medium with one source; each of these lowers it one step: a correction
+    applied, reported and computed rates disagreeing by more than RATE_DISAGREEMENT_PP points, a
+    year basis estimated (report/inferred/section); a definition other than the plan target's
+    makes it low. No actual: low."""
+    n, has = len(table), used >= 0
+    years = actuals["year"].to_numpy(dtype=np.int64)
+    # Several rows for the series and year of the row used: counted with one bincount over codes.
+    agree = np.zeros(n, dtype=bool)
+    if has.any() and len(actuals):
+        span = int(years.max() - years.min() + 1)
+        key = np.where(ind >= 0, ind * span + (years - years.min()), -1)
+        counts = np.bincount(key[key >= 0], minlength=int(key.max()) + 2 if len(key) else 1)
+        several = np.flatnonzero(has)[counts[key[used[has]]] > 1]
+        sources = actuals["source"].astype(str).to_numpy()
+        for i in several:                                   # few: only keys with several rows
+            same = np.flatnonzero(key == key[used[i]])
+            others = same[sources[same] != sources[used[i]]]
+            agree[i] = len(others) > 0 and np.allclose(converted[others], converted[used[i]], rtol=0.01)
+    basis = (np.append(actuals["year_basis"].astype(str).to_numpy(), "")[used] if "year_basis" in actuals
+             else np.full(n, ""))          # used == -1 (no actual) picks the appended ""
+    estimated = has & np.isin(basis, ["report", "inferred", "section"])
+    corrected_ = table["actual_correction"].notna().to_numpy() | table["target_correction"].notna().to_numpy()
+    gap = (table["computed_rate"] - table["reported_rate"]).abs().to_numpy(dtype=float)
+    disagree = np.nan_to_num(gap, nan=0.0) > RATE_DISAGREEMENT_PP
     measure = table["measure"].astype(str).to_numpy()
     differs = measure != table["indicator_id"].astype(str).to_numpy()
-    gap = (table["computed_rate"] - table["reported_rate"]).abs().to_numpy(dtype=float)
-    corrected_ = table["actual_correction"].notna().to_numpy() | table["target_correction"].notna().to_numpy()
-    for i in range(n):
-        if corrected_[i]:
-            level[i] = min(level[i] + 1, 2)
-            reasons[i].append("a correction applied")
-        if gap[i] > RATE_DISAGREEMENT_PP:
-            level[i] = min(level[i] + 1, 2)
-            reasons[i].append("reported and computed rates disagree")
-        if differs[i]:
-            level[i] = 2
-            reasons[i].append(f"definition differs from the plan target's ({measure[i]})")
-    table["confidence"] = pd.array([CONFIDENCE_LEVELS[k] for k in level], dtype="string")
-    table["confidence_reasons"] = pd.array(["; ".join(r) for r in reasons], dtype="string")
+    level = np.where(has, np.where(agree, 0, 1), 2) + estimated + corrected_ + disagree
+    level = np.where(differs, 2, np.minimum(level, 2))
+    reasons = [
+        "; ".join(r for r in (
+            ("several sources agree" if a else "one source") if h else "no actual for the target year",
+            f"year basis estimated ({b})" if e else "", "a correction applied" if c else "",
+            "reported and computed rates disagree" if d else "",
+            f"definition differs from the plan target's ({m})" if x else "") if r)
+        for h, a, e, b, c, d, x, m in zip(has, agree, estimated, basis, corrected_, disagree, differs, measure)]
+    table["confidence"] = pd.array(np.array(CONFIDENCE_LEVELS)[level], dtype="string")
+    table["confidence_reasons"] = pd.array(reasons, dtype="string")
     return table
 
 
@@ -461,7 +469,7 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     out["actual_correction"] = (_string(actuals["correction_id"].array.take(used, allow_fill=True))
                                 if "correction_id" in actuals else pd.array([pd.NA] * len(targets), dtype="string"))
     table = pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS if column in out})
-    return with_confidence(table, plan, actuals, used)
+    return with_confidence(table, actuals, used, ind, converted)
 
 
 ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
