@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import plantrack
-from plantrack import units
+from plantrack.data import units
 from conftest import MAIN_PLAN, PLANS, seeds_or_skip
 
 FIGURES = Path(__file__).parent / "data" / "evaluation_figures.csv"
