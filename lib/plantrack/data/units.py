@@ -19,16 +19,24 @@ BASE_UNITS = {
     "家": "item", "个": "item", "项": "item", "户": "item", "台": "item", "所": "item",
     "辆": "item", "件": "item", "份": "item", "条": "item", "座": "item", "套": "item",
     "笔": "item", "张": "item", "次": "item", "人次": "item", "县": "item",
+    "场": "item", "场次": "item", "家次": "item", "例": "item", "门": "item", "路": "item",
     "人": "person", "名": "person",
     "%": "percent", "％": "percent", "位": "rank", "名次": "rank", "点": "index_point",
     "Mbps": "megabit / second", "Gbps": "gigabit / second",
+    # 兆 alone is bandwidth as Chinese network speeds are written (千兆到校 = 1000 Mbps to
+    # each school, 百兆 = 100 Mbps); 兆瓦, 兆字节 ... are other words and stay unknown.
+    "兆": "megabit / second",
+    "亩": "mu",
+    "分钟": "minute", "小时": "hour", "天": "day", "日": "day",
     "升": "liter", "吨": "metric_ton",
 }
 CURRENCIES = {"CNY", "USD"}
 
 ureg = pint.UnitRegistry()
 for definition in ("CNY = [currency_CNY]", "USD = [currency_USD]", "item = [item]",
-                   "person = [person]", "rank = [rank]", "index_point = [index_point]"):
+                   "person = [person]", "rank = [rank]", "index_point = [index_point]",
+                   # The Chinese land unit: 1 亩 = 10000/15 m² (15 亩 = 1 hectare).
+                   "mu = 10000 / 15 * meter ** 2"):
     ureg.define(definition)
 
 
