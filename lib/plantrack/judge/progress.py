@@ -318,30 +318,33 @@ def with_confidence(table: pd.DataFrame, actuals: pd.DataFrame, used: np.ndarray
         key = np.where(ind >= 0, ind * span + (years - years.min()), -1)
         counts = np.bincount(key[key >= 0], minlength=int(key.max()) + 2 if len(key) else 1)
         several = np.flatnonzero(has)[counts[key[used[has]]] > 1]
-        sources = actuals["source"].astype(str).to_numpy()
+        source_codes, _ = _factorize(actuals["source"])
         for i in several:                                   # few: only keys with several rows
             same = np.flatnonzero(key == key[used[i]])
-            others = same[sources[same] != sources[used[i]]]
+            others = same[source_codes[same] != source_codes[used[i]]]
             agree[i] = len(others) > 0 and np.allclose(converted[others], converted[used[i]], rtol=0.01)
-    basis = (np.append(actuals["year_basis"].astype(str).to_numpy(), "")[used] if "year_basis" in actuals
-             else np.full(n, ""))          # used == -1 (no actual) picks the appended ""
+    basis = (np.asarray(actuals["year_basis"].array.take(used, allow_fill=True).astype(str).fillna(""), dtype=object)
+             if "year_basis" in actuals else np.full(n, "", dtype=object))
     estimated = has & np.isin(basis, ["report", "inferred", "section"])
     corrected_ = table["actual_correction"].notna().to_numpy() | table["target_correction"].notna().to_numpy()
     gap = (table["computed_rate"] - table["reported_rate"]).abs().to_numpy(dtype=float)
     disagree = np.nan_to_num(gap, nan=0.0) > RATE_DISAGREEMENT_PP
-    measure = table["measure"].astype(str).to_numpy()
-    differs = measure != table["indicator_id"].astype(str).to_numpy()
+    differs = (table["measure"] != table["indicator_id"]).to_numpy(dtype=bool, na_value=False)
     level = np.where(has, np.where(agree, 0, 1), 2) + estimated + corrected_ + disagree
     level = np.where(differs, 2, np.minimum(level, 2))
-    reasons = [
-        "; ".join(r for r in (
-            ("several sources agree" if a else "one source") if h else "no actual for the target year",
-            f"year basis estimated ({b})" if e else "", "a correction applied" if c else "",
-            "reported and computed rates disagree" if d else "",
-            f"definition differs from the plan target's ({m})" if x else "") if r)
-        for h, a, e, b, c, d, x, m in zip(has, agree, estimated, basis, corrected_, disagree, differs, measure)]
+    # Reasons by combination code (few distinct), details only where a row needs them.
+    code = has * 1 + agree * 2 + corrected_ * 4 + disagree * 8
+    phrases = np.array(["; ".join(r for r in (
+        ("several sources agree" if c & 2 else "one source") if c & 1 else "no actual for the target year",
+        "a correction applied" if c & 4 else "", "reported and computed rates disagree" if c & 8 else "") if r)
+        for c in range(16)], dtype=object)
+    reasons = phrases[code]
+    measure = table["measure"].astype(str)
+    for i in np.flatnonzero(estimated | differs):
+        reasons[i] += (f"; year basis estimated ({basis[i]})" if estimated[i] else "") + \
+            (f"; definition differs from the plan target's ({measure.iloc[i]})" if differs[i] else "")
     table["confidence"] = pd.array(np.array(CONFIDENCE_LEVELS)[level], dtype="string")
-    table["confidence_reasons"] = pd.array(reasons, dtype="string")
+    table["confidence_reasons"] = pd.array(reasons.tolist(), dtype="string")
     return table
 
 
@@ -462,8 +465,11 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
                             goals["target_year"], higher))
     # Series ids back to the indicator and its measure (see judge/measures.py).
     series = pd.Series(out["indicator_id"], dtype="string")
-    out["indicator_id"] = _string(series.str.split("::", n=1).str[0].array)
-    out["measure"] = _string(series.str.split("::", n=1).str[-1].array)
+    if plan.indicators["indicator_id"].astype(str).str.contains("::", regex=False).any():
+        out["indicator_id"] = _string(series.str.split("::", n=1).str[0].array)
+        out["measure"] = _string(series.str.split("::", n=1).str[-1].array)
+    else:
+        out["measure"] = out["indicator_id"]
     out["target_correction"] = (pd.array(targets["correction_id"], dtype="string") if "correction_id" in targets
                                 else pd.array([pd.NA] * len(targets), dtype="string"))
     out["actual_correction"] = (_string(actuals["correction_id"].array.take(used, allow_fill=True))
