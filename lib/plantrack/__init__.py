@@ -10,8 +10,10 @@ from plantrack.data.package import Plan, list_plans, load_plan
 from plantrack.judge.progress import Trajectory, assess, status_counts, trajectory
 from plantrack.judge.findings import findings
 from plantrack.data.ingest import ingest
+from plantrack.judge.projection import Projection, projection
+from plantrack.judge.research import across_plans, tidy
 
-__all__ = ["DataError", "charts", "Plan", "Trajectory", "assess", "findings", "ingest", "list_plans", "load_plan", "status_counts", "trajectory"]
+__all__ = ["DataError", "Projection", "across_plans", "charts", "projection", "tidy", "Plan", "Trajectory", "assess", "findings", "ingest", "list_plans", "load_plan", "status_counts", "trajectory"]
 __version__ = "0.1.0"
 
 

@@ -36,7 +36,20 @@ def _fmt(x: float) -> str:
 
 
 def findings(plan) -> pd.DataFrame:
-    """All findings for a plan, most severe first."""
+    """Where the sources disagree: one row per finding, most severe first.
+
+    plan: a Plan, a plan id, or a list of them (one table, told apart by plan_id).
+    Columns: plan_id, indicator_id, sector, name_zh, name_en, kind (rate_mismatch,
+    target_mismatch, wording_change, unit_mismatch, currency_mismatch, implausible_jump,
+    implausible_magnitude, self_contradiction), severity (error/warning/info), message_zh,
+    message_en (from the message catalogue), sources (comma-separated source ids), year.
+    Findings are about the figures as the sources state them (before corrections).
+    """
+    if isinstance(plan, (list, tuple)):
+        return pd.concat([findings(p) for p in plan], ignore_index=True)
+    if isinstance(plan, str):
+        from plantrack.data.package import load_plan
+        plan = load_plan(plan)
     indicators = plan.indicators.set_index("indicator_id")
     rows: list[dict] = []
 
@@ -58,6 +71,7 @@ def findings(plan) -> pd.DataFrame:
     _targets_between_sources(plan, add)
     _wording(plan, add)
     _units(plan, indicators, add)
+    _contradictions(plan, add)
     _jumps_and_magnitudes(plan, indicators, add)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
@@ -144,6 +158,39 @@ def _wording(plan, add):
                 dict(source_a=reference["source"], name_a=reference["name_as_stated"], source_b=other.source,
                      name_b=other.name_as_stated),
                 [reference["source"], other.source])
+
+
+def _contradictions(plan, add):
+    """One source giving two different figures for the same thing (indicator, measure, year)."""
+    from plantrack.judge.progress import _factorize
+    actuals = plan.actuals
+    if actuals.empty:
+        return
+    # Rows that share indicator, measure, year and source, found with integer codes (1M rows: cheap).
+    codes = [np.asarray(_factorize(actuals[c])[0], dtype=np.int64)
+             for c in ("indicator_id", "measure", "source") if c in actuals]
+    codes.append(actuals["year"].to_numpy(dtype=np.int64))
+    key = np.zeros(len(actuals), dtype=np.int64)
+    for c in codes:
+        key = key * (int(c.max()) + 2) + (c + 1)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    several = counts[inverse] > 1
+    if not several.any():
+        return
+    rows = actuals[several]
+    group_keys = ["indicator_id", "measure", "year", "source"] if "measure" in rows else ["indicator_id", "year", "source"]
+    for keys, group in rows.groupby(group_keys, sort=False, observed=True):
+        indicator_id, year, source = keys[0], keys[-2], keys[-1]
+        values = {}
+        for r in group.itertuples(index=False):
+            try:
+                values.setdefault(round(units.convert(r.value, r.unit, group["unit"].iloc[0]), 9), r.stated)
+            except units.UnitError:
+                values.setdefault((r.value, r.unit), r.stated)
+        if len(values) > 1:
+            stated = list(values.values())
+            add(indicator_id, "self_contradiction", "warning",
+                dict(year=int(year), source=source, stated_a=stated[0], stated_b=stated[1]), [source], int(year))
 
 
 def _units(plan, indicators, add):

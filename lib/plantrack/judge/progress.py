@@ -381,18 +381,52 @@ def _string(values):
     return pd.array(values.categories, dtype="string").take(values.codes, allow_fill=True)
 
 
-def assess(plan, as_of: int | None = None) -> pd.DataFrame:
-    """One row per target the plan sets: the actual used, computed vs reported rate, status, trajectory.
+def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFrame:
+    """One row per target the plan sets: the actual used, computed vs reported rate, status,
+    trajectory, projection and confidence — every number that produced a status, so it can be
+    redone by hand.
+
+    plan: a Plan, a plan id, or a list of them (one table, told apart by plan_id).
+    as_of: ignore actuals after this year (a what-if "as seen in YEAR"). The level is judged at
+    the target year, so a later value changes only the trajectory and the projection.
+    flags: add the `flags` column (the kinds of finding that touch the row; runs findings()).
+
+    Method (constants of this module):
+    - level: completion rate = actual ÷ target (target ÷ actual when lower is better, e.g. ranks;
+      a range is measured at its lower bound, its upper bound when lower is better); achieved at
+      >= 100 %, or >= (1 - APPROX_TOLERANCE) for "~" (左右); exceeding an "=" target of a
+      higher-is-better indicator counts as achieved. Only actuals of the target's measure are
+      compared (a definition is data); recorded corrections (corrections.csv) are applied first.
+      Status: achieved / not_achieved / no_data / not_comparable (units that cannot be converted).
+    - trajectory (open-sdg, after Statistics Canada): observed CAGR from the base year to the
+      latest year ÷ CAGR required to reach the target by the target year; >= ON_TRACK on_track,
+      >= NEEDS_ACCELERATION needs_acceleration, >= LIMITED limited_progress, else deterioration;
+      target_achieved when the latest value meets the target; insufficient_data with fewer than
+      two years. The level (at the target year) and the trajectory (latest value) can differ:
+      trajectory_reason says why.
+    - projection (ESCAP): see plantrack.judge.projection.
+    - confidence: see with_confidence().
+
+    Columns: plan_id, indicator_id, sector, name_zh, name_en, direction, target_year,
+    comparator, target_value, target_value_high, target_unit, target_stated, target_source,
+    target_locator, target_quote, actual_year, actual_value, actual_unit, actual_stated,
+    actual_source, actual_locator, actual_quote, actual_in_target_unit, computed_rate,
+    reported_rate, rate_gap (computed - reported, points), status, status_note,
+    trajectory_status, trajectory_ratio, trajectory_cagr_observed, trajectory_cagr_required,
+    trajectory_base_year, trajectory_current_year, trajectory_reason, measure,
+    target_correction, actual_correction, projection_value, projection_gap, projection_reaches,
+    projection_method, projection_reason, confidence, confidence_reasons, flags.
 
     The actuals are handled as arrays of positions and codes; only the rows a target uses are
     ever copied whole, so a million actual rows cost a few vectorised passes.
     """
     from plantrack.judge.measures import by_measure, corrected
     if isinstance(plan, (list, tuple)):     # several plans: one table, told apart by plan_id
-        return pd.concat([assess(p, as_of) for p in plan], ignore_index=True)
+        return pd.concat([assess(p, as_of, flags=flags) for p in plan], ignore_index=True)
     if isinstance(plan, str):
         from plantrack.data.package import load_plan
         plan = load_plan(plan)
+    stated_plan = plan
     plan = by_measure(corrected(plan))
     targets = level_targets(plan)
     indicators = plan.indicators.set_index("indicator_id")
@@ -475,7 +509,34 @@ def assess(plan, as_of: int | None = None) -> pd.DataFrame:
     out["actual_correction"] = (_string(actuals["correction_id"].array.take(used, allow_fill=True))
                                 if "correction_id" in actuals else pd.array([pd.NA] * len(targets), dtype="string"))
     table = pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS if column in out})
-    return with_confidence(table, actuals, used, ind, converted)
+    table = with_confidence(table, actuals, used, ind, converted)
+    # A level without data beside a judged trajectory: say why they differ (not a contradiction).
+    later = (table["status"] == "no_data") & table["trajectory_current_year"].notna()
+    if later.any():
+        note = ("no actual for the target year; the trajectory judges the latest value ("
+                + table.loc[later, "trajectory_current_year"].astype(str) + ")")
+        table["status_note"] = table["status_note"].astype("string")
+        table.loc[later, "status_note"] = note.to_numpy()
+    table.insert(table.columns.get_loc("reported_rate") + 1, "rate_gap", table["computed_rate"] - table["reported_rate"])
+    if flags:
+        from plantrack.judge.findings import findings
+        table["flags"] = finding_flags(table, findings(stated_plan))
+    return table
+
+
+def finding_flags(assessed: pd.DataFrame, found: pd.DataFrame) -> pd.arrays.StringArray:
+    """The kinds of finding that touch each assessed row (its indicator, in its target year, the
+    year of its actual, or undated), comma-separated; empty when none."""
+    touching: dict[str, list] = {}
+    for f in found.itertuples(index=False):
+        touching.setdefault(str(f.indicator_id), []).append((f.year, f.kind))
+    out = []
+    for indicator_id, target_year, actual_year in zip(assessed["indicator_id"], assessed["target_year"],
+                                                      assessed["actual_year"]):
+        kinds = [k for y, k in touching.get(str(indicator_id), ())
+                 if y is None or pd.isna(y) or y == target_year or (not pd.isna(actual_year) and y == actual_year)]
+        out.append(", ".join(dict.fromkeys(kinds)))
+    return pd.array(out, dtype="string")
 
 
 ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
