@@ -141,8 +141,17 @@ def _targets_between_sources(plan, add):
 
 
 def _wording(plan, add):
-    rows = pd.concat([plan.targets[["indicator_id", "name_as_stated", "source"]],
-                      plan.actuals[["indicator_id", "name_as_stated", "source"]]]).drop_duplicates()
+    from plantrack.judge.progress import _factorize
+    parts = []
+    for frame in (plan.targets, plan.actuals):     # distinct (indicator, name, source) by integer codes
+        key = np.zeros(len(frame), dtype=np.int64)
+        for column in ("indicator_id", "name_as_stated", "source"):
+            codes = np.asarray(_factorize(frame[column])[0], dtype=np.int64)
+            key = key * (int(codes.max(initial=0)) + 2) + codes + 1
+        _, first = np.unique(key, return_index=True)
+        parts.append(frame.iloc[np.sort(first)][["indicator_id", "name_as_stated", "source"]]
+                     .astype({"indicator_id": str, "source": str}))
+    rows = pd.concat(parts, ignore_index=True).drop_duplicates()
     several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
     for indicator_id, group in rows[several].groupby("indicator_id", sort=False):
         from_plan = group[group["source"] == plan.plan_source]
@@ -193,12 +202,21 @@ def _contradictions(plan, add):
                 dict(year=int(year), source=source, stated_a=stated[0], stated_b=stated[1]), [source], int(year))
 
 
+def _units_of(ids: pd.Series, indicators: pd.DataFrame) -> pd.Series:
+    """The unit of each row's indicator, by integer codes (a million rows: no string hashing)."""
+    from plantrack.judge.progress import _indicator_codes
+    position = _indicator_codes(ids, indicators.index)
+    unit_codes, unit_names = pd.factorize(indicators["unit"])
+    codes = np.where(position >= 0, np.append(unit_codes, -1)[position], -1)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=ids.index)
+
+
 def _units(plan, indicators, add):
     from plantrack.judge.progress import pair_factors
     for table in ("targets", "actuals"):
         frame = getattr(plan, table)
         year_col = "target_year" if table == "targets" else "year"
-        indicator_units = frame["indicator_id"].map(indicators["unit"])
+        indicator_units = _units_of(frame["indicator_id"], indicators)
         bad = np.isnan(pair_factors(frame["unit"].array, indicator_units.array))
         if not bad.any():
             continue
@@ -237,11 +255,16 @@ def _jumps_and_magnitudes(plan, indicators, add):
                  ratio=f"{ratio_:.2f}"), [ps, r.source], int(r.year))
     targets = primary_targets(plan)
     targets = targets[~targets["indicator_id"].isin(ranks)]
-    pairs = targets.merge(actuals, left_on=["indicator_id", "target_year"], right_on=["indicator_id", "year"],
-                          suffixes=("_t", "_a"))
+    # Only actuals in a target year can pair with a target: select them by integer keys first.
+    from plantrack.judge.progress import _indicator_codes
+    at_target = np.isin(_indicator_codes(actuals["indicator_id"], indicators.index) * 10000 + actuals["year"].to_numpy(),
+                        _indicator_codes(targets["indicator_id"], indicators.index) * 10000
+                        + targets["target_year"].to_numpy())
+    pairs = targets.merge(actuals[at_target], left_on=["indicator_id", "target_year"],
+                          right_on=["indicator_id", "year"], suffixes=("_t", "_a"))
     if pairs.empty:
         return
-    factor = pair_factors(indicators["unit"].reindex(pairs["indicator_id"]).array, pairs["unit_t"].array)
+    factor = pair_factors(_units_of(pairs["indicator_id"], indicators).array, pairs["unit_t"].array)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
