@@ -113,3 +113,14 @@ def test_params_yaml_with_wrong_types_is_rejected(tmp_path):
     with pytest.raises(plantrack.DataError) as error:
         runner.read_params(bad)
     assert "as_of" in str(error.value) and "commerce.yaml" in str(error.value)
+
+
+def test_researchers_notebook_answers_its_seven_questions(tmp_path):
+    out = tmp_path / "researchers.ipynb"
+    result = subprocess.run([PAPERMILL, str(ROOT / "notebooks" / "researchers.ipynb"), str(out)], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("commerce.png", "commerce.svg", "figures.parquet", "assessment.xlsx"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert (tmp_path / "commerce.png").read_bytes()[:4] == b"\x89PNG"
+    assert "<svg" in (tmp_path / "commerce.svg").read_text(encoding="utf-8")[:500]
