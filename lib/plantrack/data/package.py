@@ -29,8 +29,9 @@ REQUIRED_COLUMNS = {
 PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
 # Columns of few distinct values repeated over many rows: categorical, so that a million actuals
 # are matched to their indicators and units by integer codes, not by hashing a million strings.
-CATEGORICAL = {"targets": ("indicator_id", "unit", "source"), "actuals": ("indicator_id", "unit", "source")}
-CACHE_VERSION = "3"   # bump when the cached tables change shape
+CATEGORICAL = {"targets": ("indicator_id", "unit", "source"),
+               "actuals": ("indicator_id", "unit", "source", "name_as_stated", "year_basis")}
+CACHE_VERSION = "4"   # bump when the cached tables change shape
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:

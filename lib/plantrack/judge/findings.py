@@ -234,33 +234,46 @@ def _units(plan, indicators, add):
 
 
 def _jumps_and_magnitudes(plan, indicators, add):
-    from plantrack.judge.progress import comparable_actuals, pair_factors, primary_targets
+    from plantrack.judge.progress import _converted, _indicator_codes, pair_factors, primary_targets
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
-    actuals = comparable_actuals(plan, indicators["unit"])
-    actuals = actuals[actuals["value_converted"].notna() & (actuals["value_converted"] > 0)
-                      & ~actuals["indicator_id"].isin(ranks)].sort_values(["indicator_id", "year"], kind="stable")
-    same = actuals["indicator_id"].eq(actuals["indicator_id"].shift())
-    previous_value, previous_year = actuals["value_converted"].shift(), actuals["year"].shift()
-    ratio = actuals["value_converted"] / previous_value
-    jump = same & (actuals["year"] > previous_year) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
-    previous_source = actuals["source"].shift()
+    is_rank = np.append(indicators.index.isin(list(ranks)), True)          # code -1 (unknown) is skipped
+    # Arrays of codes and values (a million actuals: no frame copies); frames only for the hits.
+    all_actuals = plan.actuals
+    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates)
+    years = all_actuals["year"].to_numpy(dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
+    order = usable[np.lexsort((years[usable], ind[usable]))]              # by indicator, then year (stable)
+    i, y, v = ind[order], years[order], converted[order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = v[1:] / v[:-1]
+    jump = (i[1:] == i[:-1]) & (y[1:] > y[:-1]) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
     unit_of = indicators["unit"]
-    for r, ratio_, py, pv, ps in zip(actuals[jump].itertuples(index=False), ratio[jump], previous_year[jump],
-                                     previous_value[jump], previous_source[jump]):
-        unit = unit_of[r.indicator_id]
-        add(r.indicator_id, "implausible_jump", "warning",
-            dict(year_a=int(py), value_a=_fmt(pv), unit=unit, year_b=r.year, value_b=_fmt(r.value_converted),
-                 ratio=f"{ratio_:.2f}"), [ps, r.source], int(r.year))
+    sources = all_actuals["source"]
+    for k in np.flatnonzero(jump):
+        previous, current = order[k], order[k + 1]
+        indicator_id = indicators.index[ind[current]]
+        unit = unit_of[indicator_id]
+        add(indicator_id, "implausible_jump", "warning",
+            dict(year_a=int(years[previous]), value_a=_fmt(converted[previous]), unit=unit, year_b=int(years[current]),
+                 value_b=_fmt(converted[current]), ratio=f"{ratio[k]:.2f}"),
+            [sources.iloc[previous], sources.iloc[current]], int(years[current]))
+    ok = np.zeros(len(all_actuals), dtype=bool)
+    ok[usable] = True
     targets = primary_targets(plan)
     targets = targets[~targets["indicator_id"].isin(ranks)]
     # Only actuals in a target year can pair with a target: select them by integer keys first.
-    from plantrack.judge.progress import _indicator_codes
-    at_target = np.isin(_indicator_codes(actuals["indicator_id"], indicators.index) * 10000 + actuals["year"].to_numpy(),
-                        _indicator_codes(targets["indicator_id"], indicators.index) * 10000
-                        + targets["target_year"].to_numpy())
-    pairs = targets.merge(actuals[at_target], left_on=["indicator_id", "target_year"],
+    target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
+    target_years = targets["target_year"].to_numpy(dtype=np.int64)
+    first = min(years.min(initial=0), target_years.min(initial=0))
+    span = max(years.max(initial=0), target_years.max(initial=0)) - first + 1
+    marked = np.zeros((len(indicators) + 1) * span, dtype=bool)         # a dense mark, no hashing
+    marked[(target_ind + 1) * span + (target_years - first)] = True
+    at_target = ok & marked[(ind + 1) * span + (years - first)]
+    actuals = all_actuals[at_target].assign(value_converted=converted[at_target])
+    pairs = targets.merge(actuals, left_on=["indicator_id", "target_year"],
                           right_on=["indicator_id", "year"], suffixes=("_t", "_a"))
     if pairs.empty:
         return

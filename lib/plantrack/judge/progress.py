@@ -530,13 +530,14 @@ def finding_flags(assessed: pd.DataFrame, found: pd.DataFrame) -> pd.arrays.Stri
     touching: dict[str, list] = {}
     for f in found.itertuples(index=False):
         touching.setdefault(str(f.indicator_id), []).append((f.year, f.kind))
-    out = []
-    for indicator_id, target_year, actual_year in zip(assessed["indicator_id"], assessed["target_year"],
-                                                      assessed["actual_year"]):
-        kinds = [k for y, k in touching.get(str(indicator_id), ())
+    out = np.full(len(assessed), "", dtype=object)
+    ids = assessed["indicator_id"].astype(str)
+    for i in np.flatnonzero(ids.isin(touching.keys()).to_numpy()):      # only rows a finding names
+        target_year, actual_year = assessed["target_year"].iloc[i], assessed["actual_year"].iloc[i]
+        kinds = [k for y, k in touching[ids.iloc[i]]
                  if y is None or pd.isna(y) or y == target_year or (not pd.isna(actual_year) and y == actual_year)]
-        out.append(", ".join(dict.fromkeys(kinds)))
-    return pd.array(out, dtype="string")
+        out[i] = ", ".join(dict.fromkeys(kinds))
+    return pd.array(out.tolist(), dtype="string")
 
 
 ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
