@@ -101,8 +101,10 @@ def test_ingest_appends_keeps_old_bytes_and_stays_valid(tmp_path, plan_copy):
     check = subprocess.run([frictionless, "validate", str(plan_copy / "datapackage.json")], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout[-2000:]
     plan = plantrack.load_plan(plan_copy)
-    trajectory = plantrack.assess(plan).set_index("indicator_id").loc["online_sales", "trajectory_current_year"]
-    assert trajectory == 2019
+    added = plan.actuals[(plan.actuals["indicator_id"] == "online_sales") & (plan.actuals["year"] == 2019)]
+    assert len(added) == 1 and added["value"].iloc[0] == 2.0
+    # the sheet names no measure: the row measures the indicator's own (the plan's target's) measure
+    assert plantrack.tidy(plan).query("year == 2019 and indicator_id == 'online_sales'")["measure"].iloc[0] == "online_sales"
 
 
 def test_replace_swaps_the_row(tmp_path, plan_copy):
