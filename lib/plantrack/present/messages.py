@@ -59,6 +59,7 @@ LABELS = {
     "history_title": ("历年数值与目标", "Values over the years, with the target"),
     "counts_title": ("各领域目标完成情况", "Targets by status and sector"),
     "plan": ("规划", "Plan"),
+    "broken_plans": ("以下规划文件夹无法读取，未列入：", "These plan folders cannot be read and are left out:"),
     "language": ("语言", "Language"),
     "all": ("全部", "All"),
     "gaps": ("数据缺口（无实际值的目标）", "Data gaps (targets without an actual)"),
