@@ -76,8 +76,8 @@ def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Pat
             raise DataError(f"unknown plan_id '{clip(named)}'; known plans: {listing(known_plans)}",
                             file=str(path), column="plan_id")
         if named != plan_id:
-            if sectors is None:
-                continue      # --all: a file of another plan belongs to that plan's runs
+            if sectors is None and stem not in known:
+                continue      # --all: a file for a sector of another plan belongs to that plan's runs
             raise DataError(f"this file is for plan {named}, not {plan_id} (the plan run; give --plan {named})",
                             file=str(path), column="plan_id")
         if data["sector"] != stem:

@@ -166,7 +166,7 @@ def _read_descriptor(directory: Path) -> dict:
         if not isinstance(file, str) or not SAFE_PATH.match(file) or not isinstance(resource.get("schema"), dict) \
                 or not isinstance(resource["schema"].get("fields"), list) \
                 or not all(isinstance(f, dict) for f in resource["schema"]["fields"]):
-            raise DataError(f"resource '{clip(resource.get('name'))}' must be a CSV file of the package "
+            raise DataError(f"resource '{clip(resource.get('name'))}' ({clip(file)}) must be a CSV file of the package "
                             "(a plain file name such as targets.csv) with a schema of fields", file=str(path))
     names = {r.get("name") for r in resources}
     missing = [r for r in RESOURCES if r not in names]
