@@ -316,13 +316,14 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
 def _check_text(frame: pd.DataFrame, name: str) -> None:
     """A NUL byte or another control character anywhere in the sheet: refused first, at its row and column."""
     for column in frame.columns:
-        hits = frame[column].astype(str).str.contains(CONTROL)
-        if hits.any():
-            row = int(hits.to_numpy().argmax())
-            char = CONTROL.search(str(frame[column].iloc[row])).group()
-            what = "a NUL byte" if char == "\x00" else f"a control character (U+{ord(char):04X})"
-            raise DataError(f"{what} in the cell: not text a source states (is this a binary file?)",
-                            file=name, row=row + 2, column=column)
+        values = [str(v) for v in frame[column]]
+        if not CONTROL.search("\n".join(values)):      # one search per column: the common case
+            continue
+        row = next(i for i, v in enumerate(values) if CONTROL.search(v))
+        char = CONTROL.search(values[row]).group()
+        what = "a NUL byte" if char == "\x00" else f"a control character (U+{ord(char):04X})"
+        raise DataError(f"{what} in the cell: not text a source states (is this a binary file?)",
+                        file=name, row=row + 2, column=column)
 
 
 def _plausible_years(plan) -> tuple[int, int]:
