@@ -20,6 +20,12 @@ def snapshot(directory: Path) -> dict:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
+def short(error) -> bool:
+    """Every message stays a few hundred characters on one line, whatever the input held."""
+    text = str(error)
+    return len(text) <= 700 and "\n" not in text and "\x00" not in text and "\x1b" not in text
+
+
 def test_corpus_is_large_enough():
     assert len(EXPECTED) >= 40
     assert {p.name for p in CORPUS.iterdir()} - {"expected.yaml"} == set(EXPECTED)
@@ -32,6 +38,7 @@ def test_bad_sheet_is_rejected_with_location_and_nothing_written(name, plan_copy
     with pytest.raises(plantrack.DataError) as caught:
         plantrack.ingest(str(plan_copy), CORPUS / name)
     error = caught.value
+    assert short(error)
     assert error.file and Path(error.file).name == name, str(error)
     assert expected["contains"] in str(error), str(error)
     if expected["row"] is not None:
@@ -47,6 +54,7 @@ def test_bad_params_file_is_rejected_with_location(name):
     with pytest.raises(plantrack.DataError) as caught:
         runner.validate_params_file(CORPUS / name)
     error = caught.value
+    assert short(error)
     assert Path(error.file).name == name and expected["contains"] in str(error), str(error)
     if expected.get("column"):
         assert error.column == expected["column"]
@@ -117,3 +125,59 @@ def test_replace_swaps_the_row(tmp_path, plan_copy):
     actuals = plantrack.load_plan(plan_copy).actuals
     row = actuals[(actuals["indicator_id"] == "online_sales") & (actuals["year"] == 2017)]
     assert len(row) == 1 and row.iloc[0]["value"] == 1.3
+
+
+def test_full_width_digits_are_read_as_numbers_and_stated_as_typed(tmp_path, plan_copy):
+    sheet = tmp_path / "fullwidth.csv"
+    sheet.write_text("indicator,year,value,unit,source,quote,reported_rate\n"
+                     "maker_spaces,２０１９年,４２０,家,evaluation-2018,众创空间４２０家,１４０％\n", encoding="utf-8")
+    result = plantrack.ingest(str(plan_copy), sheet)
+    row = result.added.iloc[0]
+    assert (row.year, row.value, row.stated, row.reported_rate) == ("2019", "420", "４２０", "140")
+    actual = plantrack.load_plan(plan_copy).actuals.iloc[-1]
+    assert (actual["year"], actual["value"], actual["stated"]) == (2019, 420.0, "４２０")
+
+
+def test_zip_bomb_workbook_is_refused_before_parsing(tmp_path, plan_copy):
+    import zipfile
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        for part in range(3):     # 3 x 40 MB of spaces: ~120 MB inflated from ~120 KB
+            with archive.open(f"xl/worksheets/sheet{part + 1}.xml", "w") as handle:
+                for _ in range(40):
+                    handle.write(b" " * (1024 * 1024))
+    assert bomb.stat().st_size < 1_000_000
+    before = snapshot(plan_copy)
+    with pytest.raises(plantrack.DataError, match="expands to 126 MB; the limit is 104 MB") as caught:
+        plantrack.ingest(str(plan_copy), bomb)
+    assert short(caught.value) and snapshot(plan_copy) == before
+
+
+@pytest.mark.parametrize("suffix, columns", [("csv", 100_000), ("xlsx", 16_000)])   # .xlsx stops at 16,384
+def test_a_very_wide_sheet_gets_a_short_message(tmp_path, plan_copy, suffix, columns):
+    sheet = tmp_path / f"wide.{suffix}"
+    header = ["indicator", "year", "value", "unit", "source", "quote"] + [f"extra_{i}" for i in range(columns)]
+    if suffix == "csv":
+        sheet.write_text(",".join(header) + "\n", encoding="utf-8")
+    else:
+        import openpyxl
+        book = openpyxl.Workbook(write_only=True)
+        book.create_sheet().append(header)
+        book.save(sheet)
+    with pytest.raises(plantrack.DataError, match=f"{columns + 6:,} columns; the limit is 100") as caught:
+        plantrack.ingest(str(plan_copy), sheet)
+    assert short(caught.value) and caught.value.row == 1
+
+
+def test_billion_laughs_and_deep_yaml_get_short_messages(tmp_path):
+    from plantrack.data import safe_yaml
+    laughs = tmp_path / "laughs.yaml"
+    laughs.write_text("a: &a [" + ", ".join(["lol"] * 9) + "]\n"
+                      + "".join(f"b{i}: &a{i} [{', '.join(['*a' if i == 0 else f'*a{i - 1}'] * 9)}]\n" for i in range(9)))
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("{a: " * 3000 + "1" + "}" * 3000 + "\n")
+    for path, words in ((laughs, "aliases"), (deep, "nested more than")):
+        with pytest.raises(plantrack.DataError, match=words) as caught:
+            safe_yaml.load(path)
+        assert short(caught.value) and caught.value.file == str(path)

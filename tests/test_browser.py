@@ -1,5 +1,4 @@
 """The Voilà dashboard in real headless Chromium (Debian's package), served as readers get it."""
-import shutil
 import statistics
 import time
 from pathlib import Path

@@ -1,5 +1,4 @@
 """What a reader's browser can reach: localhost only, no source, no code execution, no data files."""
-import json
 import re
 import time
 import urllib.error

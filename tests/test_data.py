@@ -4,7 +4,6 @@ from pathlib import Path
 import subprocess
 import sys
 
-import pandas as pd
 import pytest
 
 import plantrack

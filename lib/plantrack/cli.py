@@ -8,15 +8,17 @@ import sys
 from pathlib import Path
 
 from plantrack.config import DEFAULT_PLAN, LANGUAGES, ROOT, ensure_kernel, outputs_root
-from plantrack.errors import DataError
+from plantrack.errors import DataError, clip
 
 
 def _cmd_plans(args) -> int:
-    from plantrack.data.package import list_plans, load_plan
-    for plan_id in list_plans():
-        plan = load_plan(plan_id)
-        print(f"{plan_id}\t{plan.title_zh}\t{plan.title_en}")
-    return 0
+    from plantrack.data.package import plan_title, survey_plans
+    good, broken = survey_plans()
+    for plan_id in good:
+        print(f"{plan_id}\t{plan_title(plan_id, 'zh')}\t{plan_title(plan_id, 'en')}")
+    for name, reason in broken.items():
+        print(f"plantrack: broken plan folder '{name}': {reason}", file=sys.stderr)
+    return 1 if broken else 0     # as `run`: the rest was done, and something needs attention
 
 
 def _cmd_check(args) -> int:
@@ -25,21 +27,32 @@ def _cmd_check(args) -> int:
     plan_ids = [args.plan] if args.plan else list_plans()
     report = []
     for plan_id in plan_ids:
-        plan = load_plan(plan_id)
+        try:
+            plan = load_plan(plan_id)
+        except DataError as exc:
+            if args.plan:
+                raise
+            # every plan: one invalid plan is reported and the others are still checked (exit 2 at the end)
+            report.append({"plan": plan_id, "valid": False, "error": str(exc)})
+            continue
         found = findings(plan)
         report.append({"plan": plan_id, "valid": True, "targets": len(plan.targets),
                        "actuals": len(plan.actuals), "tasks": len(plan.tasks),
                        "findings": found.to_dict(orient="records")})
+    status = 2 if any(not entry["valid"] for entry in report) else 0
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
-        return 0
+        return status
     for entry in report:
+        if not entry["valid"]:
+            print(f"plantrack: error: {entry['error']}", file=sys.stderr)
+            continue
         print(f"{entry['plan']}: valid — {entry['targets']} targets, {entry['actuals']} actuals, "
               f"{entry['tasks']} tasks, {len(entry['findings'])} findings")
         for f in entry["findings"]:
             message = f["message_zh"] if args.lang == "zh" else f["message_en"]
             print(f"  [{f['severity']}] {f['indicator_id']} {f['kind']}: {message}")
-    return 0
+    return status
 
 
 def _cmd_assess(args) -> int:
@@ -47,7 +60,8 @@ def _cmd_assess(args) -> int:
     from plantrack.judge.progress import assess
     table = assess(load_plan(args.plan), as_of=args.as_of)
     if args.format == "csv":
-        table.to_csv(sys.stdout, index=False)
+        from plantrack.present.export import to_csv
+        to_csv(table, sys.stdout)     # quotes and names that start like a formula are neutralised
     else:
         cols = ["indicator_id", "target_year", "target_stated", "actual_stated", "computed_rate",
                 "reported_rate", "status", "trajectory_status"]
@@ -73,10 +87,10 @@ def _cmd_lab(args) -> int:
 
 
 def _cmd_dashboard(args) -> int:
-    from plantrack.data.package import plan_dir
+    from plantrack.data.ids import check_plan_id
     from plantrack.serve.server import voila_command
     if args.plan:
-        plan_dir(args.plan)   # an unknown plan is a clear error before anything starts
+        check_plan_id(args.plan)   # an id from data/plans/: a clear error before anything starts
         os.environ["PLANTRACK_PLAN"] = args.plan
     ensure_kernel()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
@@ -96,6 +110,37 @@ def _cmd_ingest(args) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """A TCP port, checked before anything starts (Voilà would fail later, or bind elsewhere)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a port number (1 to 65535)") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number: ports run from 1 to 65535")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a whole number of 1 or more")
+    return number
+
+
+def _year(text: str) -> int:
+    try:
+        year = int(text)
+    except ValueError:
+        year = 0
+    if not 1949 <= year <= 2100:
+        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a year such as 2018")
+    return year
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plantrack", description="Track a plan's targets against what happened.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     assess = sub.add_parser("assess", help="print the assessment table of a plan")
     assess.add_argument("plan")
-    assess.add_argument("--as-of", type=int, default=None, help="ignore actuals after this year")
+    assess.add_argument("--as-of", type=_year, default=None, help="ignore actuals after this year")
     assess.add_argument("--format", choices=["text", "csv"], default="text")
     assess.set_defaults(func=_cmd_assess)
 
@@ -118,9 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     group = run.add_mutually_exclusive_group()
     group.add_argument("--all", action="store_true", help="every sector of the plan")
     group.add_argument("--sector", action="append", help="one sector (repeatable)")
-    run.add_argument("--plan", default=DEFAULT_PLAN)
+    run.add_argument("--plan", default=DEFAULT_PLAN, help="a plan id from data/plans/")
     run.add_argument("--lang", choices=LANGUAGES, default=None)
-    run.add_argument("--jobs", type=int, default=None, help="parallel processes (default: cores)")
+    run.add_argument("--jobs", type=_positive, default=None, help="parallel processes (default: cores)")
     run.add_argument("--outputs", default=str(outputs_root()))
     run.set_defaults(func=_cmd_run)
 
@@ -129,10 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     lab.set_defaults(func=_cmd_lab)
 
     dashboard = sub.add_parser("dashboard", help="serve the Voilà dashboard (http://127.0.0.1:8866/)")
-    dashboard.add_argument("--port", type=int, default=8866)
+    dashboard.add_argument("--port", type=_port, default=8866, help="1 to 65535 (default 8866)")
     dashboard.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
     dashboard.add_argument("--plan", default=None, help="plan shown first")
-    dashboard.add_argument("--pool-size", type=int, default=1, help="preheated kernels kept warm")
+    dashboard.add_argument("--pool-size", type=_positive, default=1, help="preheated kernels kept warm")
     dashboard.add_argument("--no-preheat", action="store_true", help="start a kernel per visit instead")
     dashboard.add_argument("--open", action="store_true", help="open a browser")
     dashboard.set_defaults(func=_cmd_dashboard)

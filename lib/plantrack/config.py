@@ -31,6 +31,12 @@ def outputs_root() -> Path:
     return Path(env) if env else ROOT / "outputs"
 
 
+def params_root() -> Path:
+    """Where `plantrack run` finds params/<sector>.yaml: $PLANTRACK_PARAMS, else the repository's params/."""
+    env = os.environ.get("PLANTRACK_PARAMS")
+    return Path(env) if env else PARAMS_DIR
+
+
 def default_plan() -> str:
     return os.environ.get("PLANTRACK_PLAN") or DEFAULT_PLAN
 

@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import datetime as dt
+import functools
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
-import yaml
+from plantrack.errors import DataError, clip, listing
 
-from plantrack.errors import DataError
-
-from plantrack.config import DEFAULT_PLAN, PARAMS_DIR, ensure_kernel, outputs_root
+from plantrack.config import DEFAULT_PLAN, ensure_kernel, outputs_root, params_root
 from plantrack.config import SECTOR_NOTEBOOK as NOTEBOOK
 
 OUTPUTS = outputs_root()
@@ -30,14 +30,8 @@ PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(N
 
 def read_params(path: Path) -> dict:
     """A params YAML as a dict of known keys with the right types, or a DataError saying what is wrong."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"cannot read the parameters: {exc}", file=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DataError(f"not valid YAML: {getattr(exc, 'problem', exc)}", file=str(path),
-                        row=mark.line + 1 if mark else None) from None
+    from plantrack.data import safe_yaml
+    data = safe_yaml.load(path)
     if not isinstance(data, dict):
         raise DataError("expected a mapping such as 'sector: commerce'", file=str(path))
     for key, value in data.items():
@@ -45,34 +39,66 @@ def read_params(path: Path) -> dict:
             raise DataError(f"unknown parameter (allowed: {', '.join(PARAM_TYPES)})", file=str(path), column=str(key))
         if not isinstance(value, PARAM_TYPES[key]) or isinstance(value, bool):
             kind = "a year or null" if key == "as_of" else "text"
-            raise DataError(f"must be {kind}, got {value!r}", file=str(path), column=key)
+            raise DataError(f"must be {kind}, got {clip(repr(value))}", file=str(path), column=key)
     if "sector" not in data:
         raise DataError("the parameter 'sector' is missing", file=str(path))
     return data
 
 
-def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Path = PARAMS_DIR) -> list[dict]:
-    """The runs to do: params/<sector>.yaml for every sector of the plan (or only those named)."""
+def _params_files(params_dir: Path) -> dict[str, Path]:
+    return {p.stem: p for p in sorted(params_dir.glob("*.yaml")) if p.is_file()} if params_dir.is_dir() else {}
+
+
+def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Path | None = None) -> list[dict]:
+    """The runs to do: params/<sector>.yaml for every sector of the plan (or only those named).
+
+    Everything is checked before anything runs, and any mistake is a DataError naming the file:
+    a sector that is not an id of the plan or of params/, a params file that does not parse, names
+    an unknown plan, another plan than the one run, or another sector than its file name.
+    """
+    from plantrack.data.ids import check_sector_id
+    from plantrack.data.package import list_plans
+    from plantrack.messages import check_lang
     plan_id = plan.plan_id
     known = plan.sector_ids()
-    files = {p.stem: p for p in sorted(params_dir.glob("*.yaml"))} if params_dir.is_dir() else {}
-    jobs = []
-    for sector in (sectors or known):
+    for sector in sectors or ():
+        check_sector_id(sector, known)      # ids first: a path is refused before any file is read
+    files = _params_files(Path(params_dir) if params_dir is not None else params_root())
+    known_plans = list_plans()
+    params = {}
+    for stem, path in files.items():
+        if sectors is not None and stem not in sectors:
+            continue          # --sector: only the files of the sectors asked for
+        data = read_params(path)
+        named = data.get("plan_id", plan_id)
+        if named not in known_plans:
+            raise DataError(f"unknown plan_id '{clip(named)}'; known plans: {listing(known_plans)}",
+                            file=str(path), column="plan_id")
+        if named != plan_id:
+            if sectors is None and stem not in known:
+                continue      # --all: a file for a sector of another plan belongs to that plan's runs
+            raise DataError(f"this file is for plan {named}, not {plan_id} (the plan run; give --plan {named})",
+                            file=str(path), column="plan_id")
+        if data["sector"] != stem:
+            raise DataError(f"sector '{clip(data['sector'])}' differs from the file's name '{stem}'",
+                            file=str(path), column="sector")
+        if stem not in plan.sector_ids():
+            raise DataError(f"unknown sector '{stem}' for plan {plan_id}; allowed: {listing(plan.sector_ids())}",
+                            file=str(path), column="sector")
         try:
-            params = read_params(files[sector]) if sector in files else {"sector": sector}
-        except DataError as exc:   # one bad params file fails its sector, not the batch
-            jobs.append({"sector": sector, "plan_id": plan_id, "lang": lang or "zh", "as_of": None, "error": str(exc)})
-            continue
-        params.setdefault("plan_id", plan_id)
-        if params["plan_id"] != plan_id:
-            continue
-        params.setdefault("lang", "zh")
-        params.setdefault("as_of", None)
+            check_lang(data.get("lang", "zh"))
+        except DataError as exc:
+            raise DataError(exc.reason, file=str(path), column="lang") from None
+        as_of = data.get("as_of")
+        if as_of is not None and not 1949 <= as_of <= 2100:
+            raise DataError(f"as_of must be a year such as 2018, or null; got {as_of}", file=str(path), column="as_of")
+        params[stem] = data
+    jobs = []
+    for sector in dict.fromkeys(sectors or known):     # a sector asked for twice runs once
+        job = {"plan_id": plan_id, "sector": sector, "lang": "zh", "as_of": None, **params.get(sector, {})}
         if lang:
-            params["lang"] = lang
-        jobs.append(params)
-    # An unknown sector is run anyway: the notebook's first cell fails naming the allowed values,
-    # and the manifest records it like any failing sector.
+            job["lang"] = lang
+        jobs.append(job)
     return jobs
 
 
@@ -89,6 +115,44 @@ def validate_params_file(path: Path) -> dict:
 
 
 _WORKER_KERNEL = {}
+PR_SET_PDEATHSIG = 1   # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies, however the parent dies (SIGKILL too).
+
+    The ProcessPool initializer of every worker; the worker's kernels get the same through
+    _KERNEL_GUARD. Elsewhere than Linux this is a no-op and only an orderly stop cleans up.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent_pid:     # the parent died before the request took effect
+        os._exit(1)
+
+
+# The kernel is the worker's child: a few lines of Python set the same parent-death signal, then
+# exec the real kernel command (the setting survives exec). No import of plantrack: it stays fast.
+_KERNEL_GUARD = ("import ctypes,os,sys\n"
+                 "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
+                 "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
+                 "os.execvp(sys.argv[2], sys.argv[2:])")
+
+
+@functools.lru_cache(maxsize=1)
+def _kernel_manager_class():
+    from jupyter_client.manager import KernelManager
+
+    class GuardedKernelManager(KernelManager):
+        """A kernel that dies with the worker that started it (Linux), even when the worker is killed."""
+
+        def format_kernel_cmd(self, extra_arguments=None):
+            command = super().format_kernel_cmd(extra_arguments)
+            if not sys.platform.startswith("linux"):
+                return command
+            return [sys.executable, "-I", "-S", "-c", _KERNEL_GUARD, str(os.getpid()), *command]
+    return GuardedKernelManager
 
 
 def _worker_kernel(kernel: str, cwd: str):
@@ -97,11 +161,10 @@ def _worker_kernel(kernel: str, cwd: str):
     Every notebook's cells define all they use (parameters first), and a kernel is restarted
     after any failure, so one sector's state never reaches another's report.
     """
-    from jupyter_client.manager import KernelManager
     from multiprocessing import util
     km = _WORKER_KERNEL.get(kernel)
     if km is None or not km.is_alive():
-        km = KernelManager(kernel_name=kernel)
+        km = _kernel_manager_class()(kernel_name=kernel)
         km.start_kernel(cwd=cwd)
         util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)  # at worker exit
         _WORKER_KERNEL[kernel] = km
@@ -174,18 +237,24 @@ class _Progress:
 
 
 def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: str | None = None,
-        jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path = PARAMS_DIR,
+        jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path | None = None,
         notebook: Path = NOTEBOOK, progress=True) -> dict:
     """Run the sector reports; returns the manifest (also written to outputs/<plan>/manifest.json)."""
     from plantrack.data.package import load_plan, plan_lock, write_atomic
 
+    from plantrack.data.ids import check_plan_id
+    from plantrack.messages import check_lang
+
+    check_plan_id(plan_id)          # an id from data/plans/, never a path: outputs/<plan> stays in outputs/
+    if lang is not None:
+        check_lang(lang)
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise DataError(f"--jobs must be a whole number of processes, 1 or more; got {clip(jobs)}")
     plan = load_plan(plan_id)
-    work = plan_jobs(plan, sectors, lang, params_dir)
+    work = plan_jobs(plan, sectors, lang, params_dir)   # every id and params file checked: nothing written yet
     out = Path(outputs) / plan_id
-    (out / ".partial").mkdir(parents=True, exist_ok=True)
     with plan_lock(plan.path):
-        for leftover in (out / ".partial").iterdir():
-            leftover.unlink()
+        _clear_staging(out)
         kernel = ensure_kernel()
         started = dt.datetime.now(dt.timezone.utc)
         display = _Progress(len(work)) if progress else None
@@ -193,7 +262,9 @@ def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: 
         workers = max(1, min(jobs or os.cpu_count() or 1, len(work) or 1))
         context = multiprocessing.get_context("spawn")
         previous = signal.signal(signal.SIGTERM, _terminate)
-        pool = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        # Workers (and their kernels) die with this process, even when it is SIGKILLed.
+        pool = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                           initializer=die_with_parent, initargs=(os.getpid(),))
         try:
             pending = [pool.submit(run_one, job, str(notebook), str(out), kernel) for job in work]
             for done in futures.as_completed(pending):
@@ -215,6 +286,19 @@ def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: 
         write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
         write_atomic(out / "index.html", index_page(plan, manifest, out))
         return manifest
+
+
+def _clear_staging(out: Path) -> None:
+    """Whatever a killed run left in outputs/<plan>/: its .partial/ staging and half-written temporaries."""
+    partial = out / ".partial"
+    if partial.is_symlink() or partial.is_file():
+        partial.unlink()
+    if partial.is_dir():
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    for leftover in out.glob(".*.tmp-*"):
+        if leftover.is_file() and not leftover.is_symlink():
+            leftover.unlink()
 
 
 def _terminate(signum, frame):

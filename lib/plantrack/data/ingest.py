@@ -17,6 +17,8 @@ import os
 import re
 import shutil
 import tempfile
+import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,16 +26,27 @@ import pandas as pd
 
 from plantrack.data import units
 from plantrack.data.package import load_plan, plan_dir, plan_lock
-from plantrack.errors import DataError
+from plantrack.errors import DataError, clip, listing
 
 MAX_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
+MAX_COLUMNS = 100
+# A workbook is a zip: its entries' declared sizes bound what openpyxl can inflate (Python's zipfile
+# stops at the declared size and fails the CRC past it), so they are checked before parsing.
+MAX_XLSX_EXPANDED = 100 * 1024 * 1024     # all entries together, uncompressed
+MAX_XLSX_RATIO = 100                      # uncompressed / compressed, for any entry over 1 MB
+MAX_XLSX_ENTRIES = 1000
+YEAR_MARGIN = 10                          # years an actual may lie outside the plan's own years
+COUNT_DIMENSIONS = ("[item]", "[person]", "[rank]")   # counted things and ranks are never negative
+# C0 control characters other than tab, newline and carriage return: never part of a sheet's text.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 REQUIRED = ["indicator", "year", "value", "unit", "source", "quote"]
 OPTIONAL = ["stated", "name_as_stated", "reported_rate", "locator", "year_basis",
             "source_file", "source_title", "source_issuer", "source_date"]
-NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-YEAR = re.compile(r"^(\d{4})(年)?$")
-RATE = re.compile(r"^([+-]?\d+(\.\d+)?)\s*%?$")
+# ASCII digits only, after NFKC (which turns full-width ２０１８ into 2018): other scripts' digits are refused.
+NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+YEAR = re.compile(r"^(\d{4})(年)?$", re.ASCII)
+RATE = re.compile(r"^([+-]?\d+(\.\d+)?)\s*%?$", re.ASCII)
 YEAR_BASIS = {"stated", "section", "evaluation_table", "inferred", "report"}
 
 
@@ -75,8 +88,13 @@ def _read_table(path: Path) -> pd.DataFrame:
                         "(split it into smaller sheets)", file=name)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
+        _check_workbook(path, name)
         try:
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl")
+            _check_width(_workbook_header(path), name)
+            # nrows: a sheet of a million tiny rows is refused after MAX_ROWS, not after reading them all
+            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl", nrows=MAX_ROWS + 1)
+        except DataError:
+            raise
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
             raise DataError(f"not a readable .xlsx workbook ({type(exc).__name__})", file=name) from None
     elif suffix == ".csv":
@@ -85,12 +103,17 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise DataError("the file is UTF-16; save it as UTF-8", file=name)
         if b"\x00" in raw[:4096]:
             raise DataError("this is not a text CSV file", file=name)
+        # A NUL later in the file is found cell by cell (prepare), with its row and column.
         try:
             text = raw.decode("utf-8-sig")   # a BOM is accepted: Excel writes one
         except UnicodeDecodeError as exc:
             line = raw[:exc.start].count(b"\n") + 1
             hint = " (it looks like GBK/GB18030)" if _is_gbk(raw) else ""
             raise DataError(f"the file is not UTF-8{hint}; save it as UTF-8", file=name, row=line) from None
+        try:    # pandas takes a minute over a header of 100,000 columns: count them first
+            _check_width(next(csv.reader(io.StringIO(text)), []), name)   # the first record only
+        except csv.Error:
+            pass  # broken quoting: _check_quoting below says where
         try:
             frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
         except pd.errors.EmptyDataError:
@@ -103,9 +126,46 @@ def _read_table(path: Path) -> pd.DataFrame:
     else:
         raise DataError(f"unsupported file type '{suffix or '(none)'}'; use .csv (UTF-8) or .xlsx", file=name)
     if len(frame) > MAX_ROWS:
-        raise DataError(f"{len(frame)} rows; the limit is {MAX_ROWS}", file=name)
+        raise DataError(f"{len(frame):,} rows; the limit is {MAX_ROWS:,}", file=name)
+    _check_width(frame.columns, name)
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _check_width(header, name: str) -> None:
+    if len(header) > MAX_COLUMNS:
+        raise DataError(f"{len(header):,} columns; the limit is {MAX_COLUMNS} (the sheet needs "
+                        f"{', '.join(REQUIRED)} and a few optional ones)", file=name, row=1)
+
+
+def _workbook_header(path: Path) -> tuple:
+    """The first row of the first sheet, streamed: nothing else is parsed."""
+    import openpyxl
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = book.worksheets[0]
+        return next(sheet.iter_rows(max_row=1, values_only=True), ())
+    finally:
+        book.close()
+
+
+def _check_workbook(path: Path, name: str) -> None:
+    """Refuse a workbook whose zip entries would inflate past the limits (a zip bomb), before parsing."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise DataError(f"not a readable .xlsx workbook ({type(exc).__name__})", file=name) from None
+    if len(entries) > MAX_XLSX_ENTRIES:
+        raise DataError(f"the workbook holds {len(entries):,} parts; the limit is {MAX_XLSX_ENTRIES:,}", file=name)
+    expanded = sum(e.file_size for e in entries)
+    if expanded > MAX_XLSX_EXPANDED:
+        raise DataError(f"the workbook expands to {expanded / 1e6:,.0f} MB; the limit is "
+                        f"{MAX_XLSX_EXPANDED // 1_000_000} MB (split it, or save it as CSV)", file=name)
+    for entry in entries:
+        if entry.file_size > 1024 * 1024 and entry.file_size > MAX_XLSX_RATIO * max(entry.compress_size, 1):
+            raise DataError(f"a part of the workbook expands {entry.file_size / max(entry.compress_size, 1):,.0f} "
+                            f"times (limit {MAX_XLSX_RATIO}): not an ordinary workbook", file=name)
 
 
 def _is_gbk(raw: bytes) -> bool:
@@ -143,12 +203,20 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
     frame = _input_frame(data, name)
     if "indicator_id" in frame.columns and "indicator" not in frame.columns:
         frame = frame.rename(columns={"indicator_id": "indicator"})
+    counts = pd.Series(list(frame.columns)).value_counts()
+    duplicated = sorted(str(c) for c in counts[counts > 1].index)
+    if duplicated:
+        raise DataError(f"column(s) {listing(duplicated)} appear more than once", file=name, row=1, column=duplicated[0])
+    for column in frame.columns:
+        if CONTROL.search(column):
+            raise DataError("the header holds a control character (a NUL byte?): not a text sheet",
+                            file=name, row=1, column=column)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise DataError(f"missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED)}", file=name, row=1)
+        raise DataError(f"missing column(s) {listing(missing)}; required: {', '.join(REQUIRED)}", file=name, row=1)
     extra = [c for c in frame.columns if c not in REQUIRED + OPTIONAL]
     if extra:
-        raise DataError(f"unknown column(s) {', '.join(extra)}; allowed: {', '.join(REQUIRED + OPTIONAL)}",
+        raise DataError(f"unknown column(s) {listing(extra)}; allowed: {', '.join(REQUIRED + OPTIONAL)}",
                         file=name, row=1, column=extra[0])
     if frame.empty:
         raise DataError("the sheet has a header but no rows", file=name)
@@ -161,6 +229,8 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
         by_name[r.name_en] = r
     known_sources = set(plan.sources["source_id"])
     existing = set(zip(plan.actuals["indicator_id"], plan.actuals["year"].astype(int), plan.actuals["source"]))
+    first, last = _plausible_years(plan)
+    _check_text(frame, name)
     rows, new_sources, seen = [], {}, {}
     for position, cells in enumerate(frame.to_dict(orient="records")):
         line = position + 2          # the header is row 1
@@ -169,36 +239,41 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
         def fail(column, message):
             raise DataError(message, file=name, row=line, column=column)
 
+        # Numbers may be typed in full-width digits (２０１８, １２３４): NFKC reads them as 2018, 1234.
+        numeric = {k: unicodedata.normalize("NFKC", cell.get(k, "")).strip() for k in ("year", "value", "reported_rate")}
         indicator = by_name.get(cell["indicator"])
         if indicator is None:
-            fail("indicator", f"unknown indicator '{cell['indicator']}' (give its id, or its exact zh/en name)")
-        year_match = YEAR.match(cell["year"])
+            fail("indicator", f"unknown indicator '{clip(cell['indicator'])}' (give its id, or its exact zh/en name)")
+        year_match = YEAR.match(numeric["year"])
         if not year_match:
-            fail("year", f"'{cell['year']}' is not a year such as 2018")
+            fail("year", f"'{clip(cell['year'])}' is not a year such as 2018")
         year = int(year_match.group(1))
-        if not 1949 <= year <= pd.Timestamp.now().year + 1:
-            fail("year", f"{year} is not a plausible year for an actual (1949 to next year)")
-        value_text = cell["value"]
+        if not first <= year <= last:
+            fail("year", f"{year} is not a plausible year for an actual of this plan ({first} to {last}: "
+                         f"the plan's years, {YEAR_MARGIN} either side, and not after next year)")
+        value_text = numeric["value"]
         if not NUMBER.match(value_text):
             if re.match(r"^[\d.]+[万亿千百]", value_text):
-                fail("value", f"'{value_text}' mixes a number and a magnitude: write the number in 'value' and "
+                fail("value", f"'{clip(value_text)}' mixes a number and a magnitude: write the number in 'value' and "
                               "the magnitude in 'unit' (e.g. value 1.2, unit 万亿元)")
             if "," in value_text or "，" in value_text:
-                fail("value", f"'{value_text}' has a separator: write the number without commas (e.g. 1234)")
-            fail("value", f"'{value_text}' is not a number")
+                fail("value", f"'{clip(value_text)}' has a separator: write the number without commas (e.g. 1234)")
+            fail("value", f"'{clip(value_text)}' is not a number")
         value = float(value_text)
         if not math.isfinite(value):
-            fail("value", f"'{value_text}' is not a finite number")
+            fail("value", f"'{clip(value_text)}' is not a finite number")
         unit = cell["unit"]
         try:
             units.convert(1.0, unit, indicator.unit, year=year, rates=plan.rates)
         except units.UnitError as exc:
             fail("unit", f"{exc} (the indicator {indicator.indicator_id} is in {indicator.unit})")
+        if value < 0 and _is_count(indicator.unit):
+            fail("value", f"{value_text} is negative, and {indicator.indicator_id} counts things ({indicator.unit})")
         source = cell["source"]
         if not source:
             fail("source", "the source is empty")
         if not re.match(r"^[a-z0-9][a-z0-9_-]*$", source):
-            fail("source", f"source id '{source}' must be lowercase letters, digits, '-' or '_'")
+            fail("source", f"source id '{clip(source)}' must be lowercase letters, digits, '-' or '_'")
         if source not in known_sources and source not in new_sources:
             if not cell.get("source_title") or not cell.get("source_file"):
                 fail("source", f"source '{source}' is new: give its source_title and source_file")
@@ -208,20 +283,21 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
         quote = cell["quote"]
         if len(quote) < 4:
             fail("quote", "every actual needs the quoted sentence that states it")
-        stated = cell.get("stated") or value_text
+        # The words that state the value: the 'stated' column, else the value cell as typed (full-width too).
+        stated = cell.get("stated") or cell["value"]
         if stated not in quote:
             fail("stated" if cell.get("stated") else "value",
-                 f"'{stated}' does not occur in the quote; give the words that state the value in a 'stated' column")
-        rate_text = cell.get("reported_rate", "")
+                 f"'{clip(stated)}' does not occur in the quote; give the words that state the value in a 'stated' column")
+        rate_text = numeric["reported_rate"]
         rate = ""
         if rate_text:
             rate_match = RATE.match(rate_text)
             if not rate_match or float(rate_match.group(1)) < 0:
-                fail("reported_rate", f"'{rate_text}' is not a completion rate such as 98 or 98%")
+                fail("reported_rate", f"'{clip(rate_text)}' is not a completion rate such as 98 or 98%")
             rate = rate_match.group(1)
         basis = cell.get("year_basis") or "stated"
         if basis not in YEAR_BASIS:
-            fail("year_basis", f"'{basis}' is not one of {', '.join(sorted(YEAR_BASIS))}")
+            fail("year_basis", f"'{clip(basis)}' is not one of {', '.join(sorted(YEAR_BASIS))}")
         key = (indicator.indicator_id, year, source)
         if key in seen:
             fail("indicator", f"the same indicator, year and source as row {seen[key]}")
@@ -235,6 +311,41 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
                          reported_rate=rate, source=source, locator=cell.get("locator", ""),
                          year_basis=basis, quote=quote))
     return pd.DataFrame(rows), list(new_sources.values())
+
+
+def _check_text(frame: pd.DataFrame, name: str) -> None:
+    """A NUL byte or another control character anywhere in the sheet: refused first, at its row and column."""
+    for column in frame.columns:
+        values = [str(v) for v in frame[column]]
+        if not CONTROL.search("\n".join(values)):      # one search per column: the common case
+            continue
+        row = next(i for i, v in enumerate(values) if CONTROL.search(v))
+        char = CONTROL.search(values[row]).group()
+        what = "a NUL byte" if char == "\x00" else f"a control character (U+{ord(char):04X})"
+        raise DataError(f"{what} in the cell: not text a source states (is this a binary file?)",
+                        file=name, row=row + 2, column=column)
+
+
+def _plausible_years(plan) -> tuple[int, int]:
+    """The years an actual of this plan may have: its own years (base, targets, actuals) widened by
+    YEAR_MARGIN, never before 1949 nor after next year."""
+    years = [int(y) for y in (plan.base_year,) if isinstance(y, int)]
+    for table, column in ((plan.targets, "target_year"), (plan.actuals, "year")):
+        values = pd.to_numeric(table[column], errors="coerce").dropna()
+        if len(values):
+            years += [int(values.min()), int(values.max())]
+    next_year = pd.Timestamp.now().year + 1
+    if not years:
+        return 1949, next_year
+    return max(1949, min(years) - YEAR_MARGIN), min(next_year, max(years) + YEAR_MARGIN)
+
+
+def _is_count(unit: str) -> bool:
+    try:
+        dimensions = str(units.parse_unit(unit).dimensionality)
+    except units.UnitError:
+        return False
+    return any(d in dimensions for d in COUNT_DIMENSIONS) and "/" not in dimensions
 
 
 def _rewrite_csv(path: Path, drop: set, key_columns: tuple, new_rows: list[dict]) -> str:
@@ -292,27 +403,52 @@ def ingest(plan_id: str, data, *, replace: bool = False, dry_run: bool = False) 
         return result
 
 
+STAGING_PREFIX = "plantrack-ingest-"
+
+
+def _staging_prefix(directory: Path) -> str:
+    return f"{STAGING_PREFIX}{directory.name}-"
+
+
 def _remove_leftovers(directory: Path) -> None:
-    """Staging files of an ingest that was killed (the originals were never touched)."""
-    for item in directory.glob(".ingest-*"):
+    """What an ingest that was killed left behind (the originals were never touched): its staging
+    copy in the temporary folder, and a renamed-in-waiting file beside the plan's own."""
+    for item in directory.glob(".ingest-*"):          # where older versions staged
         shutil.rmtree(item, ignore_errors=True)
     for item in directory.glob(".*.tmp-*"):
         item.unlink(missing_ok=True)
+    for item in Path(tempfile.gettempdir()).glob(_staging_prefix(directory) + "*"):
+        pid = item.name[len(_staging_prefix(directory)):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(item, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _check_then_swap(directory: Path, texts: dict[str, str]) -> None:
     """Validate the package as it will be, then rename each new file over the old one."""
-    staging = Path(tempfile.mkdtemp(prefix=".ingest-", dir=directory))
+    # Staged outside the plan's folder: a killed ingest never leaves a copy inside the package; the
+    # next ingest of the plan removes a stale one (its process is gone) from the temporary folder.
+    staging = Path(tempfile.mkdtemp(prefix=f"{_staging_prefix(directory)}{os.getpid()}-"))
     try:
         for item in directory.iterdir():
-            if item.is_file() and not item.name.startswith("."):
+            if item.is_file() and not item.is_symlink() and not item.name.startswith("."):
                 shutil.copy2(item, staging / item.name)
         for file_name, text in texts.items():
             (staging / file_name).write_text(text, encoding="utf-8")
         try:
             load_plan(staging, use_cache=False)
         except DataError as exc:
-            raise DataError(f"the plan would not be valid after this ingest: {exc}") from None
+            where = str(exc).replace(str(staging), str(directory))   # name the plan's file, not the staging copy
+            raise DataError(f"the plan would not be valid after this ingest: {where}") from None
         # sources first: an extra source row is harmless if we stop before the actuals.
         for file_name in sorted(texts, key=lambda n: n != "sources.csv"):
             tmp = directory / f".{file_name}.tmp-{os.getpid()}"

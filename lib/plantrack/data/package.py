@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from plantrack.config import data_root
-from plantrack.errors import DataError
+from plantrack.errors import DataError, clip, listing
 from plantrack.data import units
 
 RESOURCES = ("sources", "sectors", "indicators", "targets", "actuals", "tasks", "evidence", "rates")
@@ -32,6 +33,9 @@ PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
 CATEGORICAL = {"targets": ("indicator_id", "unit", "source"),
                "actuals": ("indicator_id", "unit", "source", "name_as_stated", "year_basis")}
 CACHE_VERSION = "4"   # bump when the cached tables change shape
+MAX_DESCRIPTOR = 1024 * 1024
+MAX_TABLE = 2 * 1024 ** 3     # a plan's CSV; the synthetic 1M-row benchmark plan is far below
+SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.csv$")
 
 
 def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -40,8 +44,38 @@ def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def list_plans() -> list[str]:
+    """The plan ids in data/plans/: folders named as an id, holding a datapackage.json."""
+    from plantrack.data.ids import is_id
     root = data_root()
-    return sorted(p.name for p in root.iterdir() if (p / "datapackage.json").is_file()) if root.is_dir() else []
+    return sorted(p.name for p in root.iterdir()
+                  if is_id(p.name) and (p / "datapackage.json").is_file()) if root.is_dir() else []
+
+
+def survey_plans() -> tuple[list[str], dict[str, str]]:
+    """Every folder in data/plans/: the ids of the plans that load, and a short reason for each one that does not.
+
+    One broken folder never hides the others (`plantrack plans`, the dashboard's plan picker).
+    """
+    from plantrack.data.ids import is_id
+    root = data_root()
+    good, broken = [], {}
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    for folder in folders:
+        name = folder.name
+        if not is_id(name):
+            broken[clip(name)] = "the folder's name is not a plan id (lowercase letters, digits, '-' or '_')"
+        elif not (folder / "datapackage.json").is_file():
+            broken[name] = "no datapackage.json in the folder"
+        else:
+            try:
+                check_plan(name)
+                good.append(name)
+            except DataError as exc:
+                broken[name] = str(exc)
+            except Exception as exc:  # noqa: BLE001 - a damaged folder is reported, not raised
+                broken[name] = clip(f"cannot be read ({type(exc).__name__}: {exc})", 300)
+    prefix = f"{root}{os.sep}"     # the reasons name files inside data/plans/ by their relative path
+    return good, {name: reason.replace(prefix, "") for name, reason in broken.items()}
 
 
 @dataclass
@@ -96,26 +130,49 @@ class Plan:
 
 
 def plan_dir(plan: str | os.PathLike) -> Path:
-    """Resolve a plan id (or a directory holding datapackage.json) to its directory."""
-    candidate = Path(plan)
-    if (candidate / "datapackage.json").is_file():
-        return candidate
-    if isinstance(plan, str) and "/" not in plan and (data_root() / plan / "datapackage.json").is_file():
-        return data_root() / plan
-    known = ", ".join(list_plans()) or "none"
-    raise DataError(f"unknown plan '{plan}'; known plans: {known}")
+    """Resolve a plan id (or, for a researcher's own package, a directory holding datapackage.json).
+
+    An id is looked up in data/plans/ first, so a folder of the same name in the current directory
+    never stands in for it. Commands that write beside a plan (`plantrack run`) take ids only
+    (data.ids.check_plan_id).
+    """
+    from plantrack.data.ids import inside, is_id
+    if is_id(plan) and (data_root() / plan / "datapackage.json").is_file():
+        return inside(data_root(), plan)
+    try:
+        candidate = Path(plan)
+        if (candidate / "datapackage.json").is_file():
+            return candidate
+    except (TypeError, ValueError, OSError):   # not a path at all (a NUL byte, a number)
+        pass
+    raise DataError(f"unknown plan '{clip(plan)}'; known plans: {listing(list_plans()) or 'none'}")
 
 
 def _read_descriptor(directory: Path) -> dict:
     path = directory / "datapackage.json"
     try:
+        if path.stat().st_size > MAX_DESCRIPTOR:
+            raise DataError(f"the descriptor is over {MAX_DESCRIPTOR // 1024} KB", file=str(path))
         descriptor = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read the package descriptor: {exc}", file=str(path)) from None
-    names = {r.get("name") for r in descriptor.get("resources", [])}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise DataError(f"cannot read the package descriptor: {type(exc).__name__}: {exc}", file=str(path)) from None
+    resources = descriptor.get("resources") if isinstance(descriptor, dict) else None
+    if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
+        raise DataError("the descriptor needs a list of resources", file=str(path))
+    if not isinstance(descriptor.get("plantrack", {}), dict):
+        raise DataError("'plantrack' must be a mapping of the plan's titles", file=str(path))
+    for resource in resources:
+        # Each resource is a CSV file inside the package: no URL, no absolute path, no '..'.
+        file = resource.get("path")
+        if not isinstance(file, str) or not SAFE_PATH.match(file) or not isinstance(resource.get("schema"), dict) \
+                or not isinstance(resource["schema"].get("fields"), list) \
+                or not all(isinstance(f, dict) for f in resource["schema"]["fields"]):
+            raise DataError(f"resource '{clip(resource.get('name'))}' ({clip(file)}) must be a CSV file of the package "
+                            "(a plain file name such as targets.csv) with a schema of fields", file=str(path))
+    names = {r.get("name") for r in resources}
     missing = [r for r in RESOURCES if r not in names]
     if missing:
-        raise DataError(f"the package has no resource {', '.join(missing)}", file=str(path))
+        raise DataError(f"the package has no resource {listing(missing)}", file=str(path))
     return descriptor
 
 
@@ -196,7 +253,13 @@ def validate_package(directory: Path, descriptor: dict) -> None:
             raise DataError("the file is missing", file=str(path))
         if path.stat().st_size == 0:
             raise DataError("the file is empty (it needs at least a header row)", file=str(path))
-    report = frictionless.validate(str(directory / "datapackage.json"))
+        if path.stat().st_size > MAX_TABLE:
+            raise DataError(f"the file is over {MAX_TABLE // 1024 // 1024} MB", file=str(path))
+    try:
+        report = frictionless.validate(str(directory / "datapackage.json"))
+    except Exception as exc:  # noqa: BLE001 - frictionless raises its own types for a damaged package
+        raise DataError(f"the package cannot be validated: {type(exc).__name__}: {exc}",
+                        file=str(directory / "datapackage.json")) from None
     if report.valid:
         return
     for task in report.tasks:
@@ -222,8 +285,13 @@ def _read_tables(directory: Path, descriptor: dict) -> dict[str, pd.DataFrame]:
     for resource in descriptor["resources"]:
         fields = resource["schema"]["fields"]
         dtypes = {f["name"]: PANDAS_TYPES.get(f.get("type", "string"), "string") for f in fields}
-        frame = pd.read_csv(directory / resource["path"], dtype=dtypes, keep_default_na=False,
-                            na_values=[""], encoding="utf-8")
+        try:
+            frame = pd.read_csv(directory / resource["path"], dtype=dtypes, keep_default_na=False,
+                                na_values=[""], encoding="utf-8")
+        except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as exc:
+            # Frictionless accepted it, pandas does not (e.g. an integer beyond 64 bits): still the user's file.
+            raise DataError(f"cannot be read as its schema says: {type(exc).__name__}: {exc}",
+                            file=str(directory / resource["path"])) from None
         tables[resource["name"]] = _typed(resource["name"], frame)
     return tables
 
@@ -257,6 +325,14 @@ def plan_title(plan: str | os.PathLike, lang: str = "zh") -> str:
     return _read_descriptor(directory).get("plantrack", {}).get(f"title_{lang}", directory.name)
 
 
+def check_plan(plan: str | os.PathLike) -> None:
+    """load_plan's verdict without its tables: cheap when this version of the plan was validated before."""
+    directory = plan_dir(plan)
+    descriptor = _read_descriptor(directory)
+    if not (_cache_dir(directory.name, content_hash(directory, descriptor)) / "ok").is_file():
+        load_plan(directory)
+
+
 def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     """Read and validate a plan's data package. Raises DataError naming file, row and column."""
     directory = plan_dir(plan)
@@ -270,12 +346,44 @@ def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
         except Exception:  # a damaged cache is only a cache: validate again
             tables = None
     if tables is None:
-        validate_package(directory, descriptor)
-        tables = _read_tables(directory, descriptor)
-        check_semantics(directory, tables)
+        if use_cache:
+            _raise_cached_error(cache, directory)
+        try:
+            validate_package(directory, descriptor)
+            tables = _read_tables(directory, descriptor)
+            check_semantics(directory, tables)
+        except DataError as exc:
+            if use_cache:   # the same files fail the same way: a plan picker need not validate them again
+                _write_cached_error(cache, directory, exc)
+            raise
         if use_cache:
             _write_cache(cache, tables)
     return Plan(directory.name, directory, descriptor.get("plantrack", {}), digest, tables)
+
+
+def _raise_cached_error(cache: Path, directory: Path) -> None:
+    try:
+        known = json.loads((cache / "error.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(known, dict) and isinstance(known.get("reason"), str):
+        file = known.get("file")
+        raise DataError(known["reason"], file=str(directory / file) if isinstance(file, str) else None,
+                        row=known.get("row") if isinstance(known.get("row"), int) else None,
+                        column=known.get("column") if isinstance(known.get("column"), str) else None)
+
+
+def _write_cached_error(cache: Path, directory: Path, exc: DataError) -> None:
+    file = None
+    if exc.file:
+        with contextlib.suppress(ValueError):
+            file = str(Path(exc.file).relative_to(directory))
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        write_atomic(cache / "error.json", json.dumps({"reason": exc.reason, "file": file, "row": exc.row,
+                                                       "column": exc.column}))
+    except OSError:
+        pass
 
 
 def _write_cache(cache: Path, tables: dict[str, pd.DataFrame]) -> None:

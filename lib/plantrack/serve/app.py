@@ -18,11 +18,12 @@ import pandas as pd
 
 from plantrack.present import charts
 from plantrack.judge.findings import findings
-from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title
+from plantrack.data.package import load_plan, plan_dir, plan_title, survey_plans
 from plantrack.errors import DataError
 from plantrack.messages import t
 from plantrack.judge.progress import LEVEL_STATUSES, assess
 from plantrack.present.html import cell, rate, value_with_unit
+from plantrack.present.export import spreadsheet_safe
 
 SVG = {"renderer": "svg"}
 STYLE = """<style>
@@ -162,7 +163,16 @@ def table_csv(rows: pd.DataFrame) -> bytes:
                "target_unit", "target_stated", "actual_year", "actual_value", "actual_unit", "computed_rate",
                "reported_rate", "status", "trajectory_status", "target_source", "target_quote", "actual_source",
                "actual_quote"]
-    return rows[columns].to_csv(index=False).encode("utf-8-sig")   # BOM: Excel opens Chinese text correctly
+    # BOM: Excel opens Chinese text correctly; spreadsheet_safe: no cell starts like a formula
+    return spreadsheet_safe(rows[columns]).to_csv(index=False).encode("utf-8-sig")
+
+
+def broken_plans_html(broken: dict, lang: str) -> str:
+    """A notice naming each plan folder that cannot be read (empty when there is none)."""
+    if not broken:
+        return ""
+    items = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(reason)}</li>" for name, reason in broken.items())
+    return f"<div class='pt-error'>{t('broken_plans', lang)}<ul>{items}</ul></div>"
 
 
 def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) -> str:
@@ -176,8 +186,13 @@ class Dashboard:
     def __init__(self, plan_id: str | None = None, lang: str = "zh"):
         charts_offline()
         self.plan_id = plan_id or os.environ.get("PLANTRACK_PLAN") or "zhejiang-internet-plus-2016"
-        plan_dir(self.plan_id)   # an unknown plan is a reader-facing sentence, before any widget exists
         self.lang = lang if lang in ("zh", "en") else "zh"
+        # One broken plan folder must not take the dashboard down: the good plans, and a notice naming it.
+        good, self.broken_plans = survey_plans()
+        self.good_plans = good
+        if self.plan_id in self.broken_plans and self.good_plans:
+            self.plan_id = self.good_plans[0]
+        plan_dir(self.plan_id)   # an unknown plan is a reader-facing sentence, before any widget exists
         self._quiet = False
         self._chart_key = None
         self.title = w.HTML()
@@ -208,6 +223,7 @@ class Dashboard:
         self.chart_button.add_class("pt-chart-download")
         self.chart_links = w.HTML()
         self.message = w.HTML().add_class("pt-message")
+        self.notice = w.HTML(broken_plans_html(self.broken_plans, self.lang)).add_class("pt-broken-plans")
         self.card_heading = w.HTML()   # other headings travel inside their section's HTML: fewer messages
 
         self.plan_select.observe(self._on_plan, "value")
@@ -221,7 +237,7 @@ class Dashboard:
                            w.VBox([self.status_select, self.year_select])], layout=w.Layout(flex_flow="row wrap")
                           ).add_class("pt-controls")
         self.widget = w.VBox([
-            w.HTML(STYLE), self.title, controls, self.message,
+            w.HTML(STYLE), self.title, controls, self.message, self.notice,
             self.cards, w.HBox([self.counts_chart, self.achievement_chart],
                                                            layout=w.Layout(flex_flow="row wrap")),
             self.downloads, w.HBox([self.chart_button, self.chart_links]),
@@ -234,7 +250,7 @@ class Dashboard:
 
     def _plan_ids(self) -> list[str]:
         """The bundled plans, and the one shown if it was given as a directory."""
-        plans = list_plans()
+        plans = self.good_plans
         return plans if self.plan_id in plans else [self.plan_id, *plans]
 
     # ---- state changes -------------------------------------------------------------
@@ -261,6 +277,7 @@ class Dashboard:
     @_guard
     def _on_lang(self, change):
         self.lang = change["new"]
+        self.notice.value = broken_plans_html(self.broken_plans, self.lang)
         self._relabel()
         self.refresh()
         self._show_card()
