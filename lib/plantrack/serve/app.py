@@ -12,6 +12,7 @@ import html
 import json
 import os
 
+from plantrack.serve import kernel as _kernel  # noqa: F401  first: what the reader's kernel loads (see there)
 import altair as alt
 import ipywidgets as w
 import pandas as pd
