@@ -86,8 +86,11 @@ def install_offline_template() -> str:
 # In the page's <head>, before Voilà's scripts open the kernel's websocket. When that socket closes
 # and the kernel is gone (culled after --idle-timeout, or the server restarted) while the tab is
 # still open, the reader is told to reload, in both languages, instead of facing dead controls.
+GONE_CHECK_S = 10
+
 KERNEL_GONE_SCRIPT = """<script>
 (function () {
+  var GONE_CHECK_MS = %d;
   var leaving = false, base = '/';
   function root() { return (document.body && document.body.dataset.baseUrl || '/voila/').replace(/voila\\/$/, ''); }
   // Voila's page sends the kernel's shutdown beacon on beforeunload; some closes (a phone
@@ -125,6 +128,16 @@ KERNEL_GONE_SCRIPT = """<script>
         .then(function (r) { if (r.status === 404) notice(); }, function () { notice(); });
     }, 1000);
   }
+  // A culled kernel's websocket stays open (jupyter_server does not close it): ask now and then.
+  window.addEventListener('load', function () {
+    var id;
+    try { id = JSON.parse(document.getElementById('jupyter-config-data').textContent).kernelId; } catch (e) { return; }
+    var timer = setInterval(function () {
+      if (leaving) return;
+      fetch(root() + 'api/kernels/' + id, {cache: 'no-store', credentials: 'same-origin'})
+        .then(function (r) { if (r.status === 404) { clearInterval(timer); notice(); } }, function () {});
+    }, GONE_CHECK_MS);
+  });
   var Native = window.WebSocket;
   function Watched(url, protocols) {
     var ws = protocols === undefined ? new Native(url) : new Native(url, protocols);
@@ -135,7 +148,7 @@ KERNEL_GONE_SCRIPT = """<script>
   ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'].forEach(function (k) { Watched[k] = Native[k]; });
   window.WebSocket = Watched;
 })();
-</script>"""
+</script>""" % (GONE_CHECK_S * 1000)
 
 
 def cull_interval(idle_timeout: int) -> int:
