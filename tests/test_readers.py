@@ -216,3 +216,50 @@ def test_idle_tab_is_culled_and_told_to_reload(browser):
         page.close(run_before_unload=True)
     finally:
         srv.stop()
+
+
+# ---- text from the data never becomes markup --------------------------------------------------
+HOSTILE = {
+    "img": "<img src=x onerror=\"window.__pwned='img'\">",
+    "script": "</script><script>window.__pwned='script'</script><!--",
+    "attr": "'\"><svg onload=\"window.__pwned='attr'\">",
+    "lines": "a\u2028b\u2029c & <!-- d",
+}
+
+
+@browser_only
+def test_text_from_the_data_never_becomes_markup(make_plan, browser):
+    directory = make_plan(
+        name="hostile",
+        sectors=[dict(sector_id="s1", order=1, name_zh=HOSTILE["img"], name_en=HOSTILE["attr"]),
+                 dict(sector_id="s2", order=2, name_zh="部门二", name_en="Sector two")],
+        indicators=[dict(indicator_id="evil", name_zh=HOSTILE["img"], name_en=HOSTILE["script"], unit="个",
+                         definition=HOSTILE["attr"])],
+        targets=[dict(indicator_id="evil", target_year=2020, comparator=">=", value=10, unit="个",
+                      quote=f"{HOSTILE['script']}目标为10{HOSTILE['lines']}")],
+        actuals=[dict(indicator_id="evil", year=2017, value=7, unit="个", quote=f"{HOSTILE['attr']}实际为7")])
+    hostile_dir = directory.with_name("hostile'\"><img src=x onerror=\"window.__pwned='dir'\">")
+    directory.rename(hostile_dir)
+    srv = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": str(hostile_dir)}).wait_ready()
+    try:
+        page = browser.new_page()
+        page.goto(srv.url)
+        page.wait_for_selector(".pt-counts, .pt-error", timeout=180_000)
+        page.select_option(".pt-indicator select", index=1)   # the only indicator
+        page.wait_for_function("() => document.querySelector('.pt-card-body').innerText.includes('目标为10')", timeout=30_000)
+        page.wait_for_timeout(1500)
+        assert page.evaluate("window.__pwned") is None
+        injected = page.evaluate("""() => Array.from(document.querySelectorAll('img[onerror], svg[onload], script'))
+            .filter(e => (e.getAttribute('onerror') || e.getAttribute('onload') || e.textContent).includes('__pwned')).length""")
+        assert injected == 0
+        text = page.inner_text("body")
+        assert HOSTILE["img"] in text and "目标为10" in text      # shown as text, literally
+        downloads = page.evaluate("() => Array.from(document.querySelectorAll('a[download]')).map(a => a.getAttribute('download'))")
+        assert downloads and all("__pwned" not in d or d.startswith("plantrack-") for d in downloads)
+        assert page.locator("a[download] img, a[download] svg").count() == 0
+        html = get(srv.url)[2]
+        for script in re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S):
+            assert "__pwned" not in script and "\u2028" not in script
+        page.close()
+    finally:
+        srv.stop()

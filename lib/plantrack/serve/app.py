@@ -168,7 +168,7 @@ def table_csv(rows: pd.DataFrame) -> bytes:
 
 def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) -> str:
     encoded = base64.b64encode(data).decode("ascii")
-    return f"<a class='{css}' download='{filename}' href='data:{mime};base64,{encoded}'>⬇ {html.escape(label)}</a>"
+    return f"<a class='{css}' download='{html.escape(filename)}' href='data:{mime};base64,{encoded}'>⬇ {html.escape(label)}</a>"
 
 
 class Dashboard:
