@@ -72,7 +72,8 @@ class Admission:
         self.starting = 0                          # pages being rendered now
         self.waiting: OrderedDict[str, float] = OrderedDict()   # ticket -> when it last asked
         self.called: dict[str, float] = {}         # ticket -> when its start slot was kept for it
-        self.start_seconds = 8.0                   # running estimate of one page's start
+        self.start_seconds = 8.0                   # running estimate of one page's start (a guess until measured)
+        self.measured = False
 
     def occupied(self) -> int:
         return len(self.readers) + self.unregistered + len(self.called) + len(self.waiting)
@@ -145,7 +146,9 @@ class Admission:
             self.unregistered -= 1
         else:
             self.readers[kernel_id] = time.monotonic()     # the grace below counts from the page's end
-            self.start_seconds = 0.7 * self.start_seconds + 0.3 * seconds
+            # the first measurement replaces the guess; later ones move the estimate gently
+            self.start_seconds = seconds if not self.measured else 0.7 * self.start_seconds + 0.3 * seconds
+            self.measured = True
         self._call_next(time.monotonic())
 
     def abandoned(self, connections: dict, grace_s: float) -> list[str]:
