@@ -17,7 +17,12 @@ from servers import BackgroundServer
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-browser_only = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+_no_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+
+
+def browser_only(test):
+    """A browser test: marked `browser` (pytest -m browser) and skipped without Chromium."""
+    return pytest.mark.browser(_no_chromium(test))
 READY = ".pt-counts"
 
 
