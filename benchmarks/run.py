@@ -285,9 +285,19 @@ def _render_in_browser(plan_path: Path) -> dict:
     return {"browser_first_chart_s": round(drawn, 2), "browser_filter_redraw_s": round(filtered, 2)}
 
 
+def bench_readers(sequential: int, concurrent: int) -> dict:
+    """Real Chromium readers against a real dashboard: benchmarks/readers.py."""
+    import asyncio
+    sys.path.insert(0, str(BENCH))
+    import readers
+    return asyncio.run(readers.run(sequential, concurrent))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="batch,dashboard,interaction,scale")
+    parser.add_argument("--only", default="batch,dashboard,interaction,scale,readers")
+    parser.add_argument("--sequential", type=int, default=50, help="readers benchmark: visits one after another")
+    parser.add_argument("--concurrent", type=int, default=30, help="readers benchmark: readers at once")
     parser.add_argument("--visits", type=int, default=5)
     parser.add_argument("--changes", type=int, default=24)
     parser.add_argument("--cold-scale", action="store_true", help="also time the first load of the 1M-row plan (slow)")
@@ -303,7 +313,8 @@ def main() -> int:
     for name, key, bench in (("batch", "batch", bench_batch),
                              ("dashboard", "dashboard_first_use", lambda: bench_dashboard(args.visits)),
                              ("interaction", "interaction", lambda: bench_interaction(args.changes)),
-                             ("scale", "scale", lambda: bench_scale(args.cold_scale))):
+                             ("scale", "scale", lambda: bench_scale(args.cold_scale)),
+                             ("readers", "readers", lambda: bench_readers(args.sequential, args.concurrent))):
         if name in chosen:
             results[key] = bench()
             # saved after each benchmark, so a later failure keeps what was measured

@@ -19,7 +19,7 @@ class BackgroundServer:
     """Voilà started the way `plantrack dashboard` starts it, for tests and benchmarks."""
 
     def __init__(self, *, preheat: bool = True, pool_size: int = 1, notebook: Path = SUMMARY, log_path: Path | None = None,
-                 env: dict | None = None):
+                 env: dict | None = None, idle_timeout: int = 600, max_readers: int = 0, max_starts: int = 0):
         import subprocess
         import tempfile
         from plantrack.config import ensure_kernel
@@ -29,7 +29,10 @@ class BackgroundServer:
         self.preheat = preheat
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="voila-", suffix=".log")[1])
         self._log = open(self.log_path, "w")
-        self.process = subprocess.Popen(voila_command(self.port, "127.0.0.1", pool_size, preheat, False, notebook),
+        self.pool_size = pool_size if preheat else 0
+        command = voila_command(self.port, "127.0.0.1", pool_size, preheat, False, notebook,
+                                idle_timeout=idle_timeout, max_readers=max_readers, max_starts=max_starts)
+        self.process = subprocess.Popen(command,
                                         stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
                                         env={**os.environ, **(env or {})})
 
@@ -89,3 +92,22 @@ class BackgroundServer:
         except Exception:
             os.killpg(self.process.pid, signal.SIGKILL)
         self._log.close()
+
+    def kernel_processes(self) -> list:
+        """The server's kernel processes (its children: pool and readers alike)."""
+        import psutil
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            return []
+
+    def tree_rss(self) -> int:
+        """Server + all kernels, bytes."""
+        import psutil
+        total = 0
+        for proc in [psutil.Process(self.process.pid), *self.kernel_processes()]:
+            try:
+                total += proc.memory_info().rss
+            except psutil.Error:
+                pass
+        return total

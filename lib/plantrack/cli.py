@@ -86,6 +86,28 @@ def _cmd_lab(args) -> int:
                                *(["--no-browser"] if args.no_browser else [])])
 
 
+def _duration(text: str) -> int:
+    """'10m', '90s', '1h' or plain seconds -> seconds (argparse turns the ValueError into a usage error)."""
+    import re
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: write e.g. 10m, 90s or 1h")
+    seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+    if not 5 <= seconds <= 7 * 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: the idle timeout must be between 5 seconds and 7 days")
+    return int(seconds)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of readers from 1 to 10000")
+    return value
+
+
 def _cmd_dashboard(args) -> int:
     from plantrack.data.ids import check_plan_id
     from plantrack.serve.server import voila_command
@@ -97,7 +119,8 @@ def _cmd_dashboard(args) -> int:
         print(f"plantrack: warning: serving on {args.host}, reachable from other machines", file=sys.stderr)
     url = f"http://{'127.0.0.1' if args.host in ('127.0.0.1', 'localhost') else args.host}:{args.port}/"
     print(f"plantrack dashboard: open {url}  (Ctrl+C to stop)", flush=True)
-    command = voila_command(args.port, args.host, args.pool_size, not args.no_preheat, args.open)
+    command = voila_command(args.port, args.host, args.pool_size, not args.no_preheat, args.open,
+                            idle_timeout=args.idle_timeout, max_readers=args.max_readers or 0)
     os.execv(command[0], command)
 
 
@@ -180,6 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--pool-size", type=_positive, default=1, help="preheated kernels kept warm")
     dashboard.add_argument("--no-preheat", action="store_true", help="start a kernel per visit instead")
     dashboard.add_argument("--open", action="store_true", help="open a browser")
+    dashboard.add_argument("--idle-timeout", type=_duration, default=600, metavar="TIME",
+                           help="free a reader's kernel after this long without activity, e.g. 10m, 90s (default 10m)")
+    dashboard.add_argument("--max-readers", type=_positive_int, default=None, metavar="N",
+                           help="readers served at once; more get a 'busy, try again' page (default: sized from this machine)")
     dashboard.set_defaults(func=_cmd_dashboard)
 
     ingest = sub.add_parser("ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)")

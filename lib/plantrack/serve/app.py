@@ -12,6 +12,7 @@ import html
 import json
 import os
 
+from plantrack.serve import kernel as _kernel  # noqa: F401  first: what the reader's kernel loads (see there)
 import altair as alt
 import ipywidgets as w
 import pandas as pd
@@ -177,7 +178,7 @@ def broken_plans_html(broken: dict, lang: str) -> str:
 
 def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) -> str:
     encoded = base64.b64encode(data).decode("ascii")
-    return f"<a class='{css}' download='{filename}' href='data:{mime};base64,{encoded}'>⬇ {html.escape(label)}</a>"
+    return f"<a class='{css}' download='{html.escape(filename)}' href='data:{mime};base64,{encoded}'>⬇ {html.escape(label)}</a>"
 
 
 class Dashboard:

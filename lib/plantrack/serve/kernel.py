@@ -1,0 +1,117 @@
+"""A reader's kernel under Voilà: what it loads, and what it answers a forged message.
+
+serve/app.py imports this module first. Under Voilà (VOILA_BASE_URL is set in the kernel's
+environment) it
+- keeps jsonschema's optional format checkers out of the kernel: Altair imports jsonschema, which
+  imports every installed format-checker package; rfc3987_syntax alone compiles a Lark grammar at
+  import (about 3 s of CPU and 20 MB per kernel) for "format" checks the dashboard never runs (its
+  specs are sent with validate=False). Marked absent in this process only, and only if not loaded;
+- makes an exception raised by a comm or widget message from the browser a one-line warning in
+  the server's log. Without this, ipywidgets shows it with IPython's showtraceback, which
+  publishes the whole traceback (file paths, source lines) to the page's websocket, and the comm
+  manager logs one: a forged message would get back what it needs to learn the code.
+In JupyterLab nothing changes.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import os
+import sys
+import threading
+
+UNUSED_FORMAT_CHECKERS = ("rfc3987_syntax", "rfc3987", "isoduration", "arrow", "webcolors", "uri_template", "fqdn",
+                          "rfc3339_validator", "rfc3986_validator")
+
+
+class ShortWarning(logging.Filter):
+    """A record with a traceback becomes one line naming the exception type."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__} (message from the browser ignored)"
+            record.args = ()
+            record.exc_info = record.exc_text = record.stack_info = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+_handling = threading.local()
+
+
+def _kernel_log() -> logging.Logger:
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+        return IPKernelApp.instance().log     # written to the server's log
+    except Exception:  # noqa: BLE001
+        return logging.getLogger("plantrack")
+
+
+def _while_handling(handler):
+    """A comm handler that marks 'handling a message from the browser' while it runs."""
+    @functools.wraps(handler)
+    def run(*args, **kwargs):
+        _handling.active = True
+        try:
+            result = handler(*args, **kwargs)
+        finally:
+            _handling.active = False
+        if inspect.isawaitable(result):
+            async def awaited():
+                _handling.active = True
+                try:
+                    return await result
+                finally:
+                    _handling.active = False
+            return awaited()
+        return result
+    run.plantrack_guarded = True
+    return run
+
+
+def _guard_comm_messages() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None or getattr(shell.showtraceback, "plantrack_guarded", False):
+        return
+    for msg_type in ("comm_open", "comm_msg", "comm_close"):
+        handler = kernel.shell_handlers.get(msg_type)
+        if handler is not None and not getattr(handler, "plantrack_guarded", False):
+            kernel.shell_handlers[msg_type] = _while_handling(handler)
+    shown = shell.showtraceback
+
+    @functools.wraps(shown)
+    def showtraceback(exc_tuple=None, *args, **kwargs):
+        if not getattr(_handling, "active", False):
+            return shown(exc_tuple, *args, **kwargs)
+        etype, value, _ = exc_tuple or sys.exc_info()
+        _kernel_log().warning("message from the browser ignored: %s: %s",
+                              getattr(etype, "__name__", etype), str(value)[:200])
+    showtraceback.plantrack_guarded = True
+    shell.showtraceback = showtraceback
+
+
+def under_voila() -> bool:
+    return "VOILA_BASE_URL" in os.environ
+
+
+def prepare() -> None:
+    if not under_voila():
+        return
+    if "jsonschema" not in sys.modules:
+        for name in UNUSED_FORMAT_CHECKERS:
+            sys.modules.setdefault(name, None)   # None: "import name" raises ImportError, jsonschema skips it
+    for name in ("Comm", "ipykernel.comm", "ipywidgets", "traitlets"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, ShortWarning) for f in logger.filters):
+            logger.addFilter(ShortWarning())
+    _guard_comm_messages()
+
+
+prepare()
