@@ -410,8 +410,8 @@ def test_browser_filters_search_and_sort(site, offline, lang):
     page.wait_for_selector("form[data-filters]:not([hidden])")
     ready = int(page.get_attribute("html", "data-ready"))
     assert ready <= 1000, f"overview interactive after {ready} ms"
-    rows = page.locator("tr[data-indicator]")
-    visible = "tr[data-indicator]:not([hidden])"
+    rows = page.locator("table[data-filterable] tr[data-indicator]")
+    visible = "table[data-filterable] tr[data-indicator]:not([hidden])"
 
     def shown():
         return page.eval_on_selector_all(visible, "rs => rs.map(r => [r.dataset.indicator, r.dataset.status])")
@@ -420,7 +420,7 @@ def test_browser_filters_search_and_sort(site, offline, lang):
     page.select_option("#f-status", "achieved")
     assert {s for _, s in shown()} == {"achieved"}
     assert len(shown()) == (assessed["status"] == "achieved").sum()
-    hidden = page.locator("tr[data-indicator][hidden]").first
+    hidden = page.locator("table[data-filterable] tr[data-indicator][hidden]").first
     assert hidden.evaluate("r => getComputedStyle(r).display") == "none"
     assert str(len(shown())) in page.inner_text("[data-shown]")
 
@@ -437,13 +437,13 @@ def test_browser_filters_search_and_sort(site, offline, lang):
     assert shown() == []
     page.fill("#f-search", "")
 
-    page.click("th:nth-child(6) button")          # computed rate, ascending; empty cells last
-    values = page.eval_on_selector_all("tr[data-indicator] td:nth-child(6)", "cs => cs.map(c => c.dataset.sortValue)")
+    page.click("table[data-filterable] th:nth-child(6) button")          # computed rate, ascending; empty cells last
+    values = page.eval_on_selector_all("table[data-filterable] tr[data-indicator] td:nth-child(6)", "cs => cs.map(c => c.dataset.sortValue)")
     numbers = [float(v) for v in values if v]
     assert numbers == sorted(numbers) and values[len(numbers):] == [""] * (len(values) - len(numbers))
-    assert page.get_attribute("th:nth-child(6)", "aria-sort") == "ascending"
-    page.click("th:nth-child(6) button")
-    values = page.eval_on_selector_all("tr[data-indicator] td:nth-child(6)", "cs => cs.map(c => c.dataset.sortValue)")
+    assert page.get_attribute("table[data-filterable] th:nth-child(6)", "aria-sort") == "ascending"
+    page.click("table[data-filterable] th:nth-child(6) button")
+    values = page.eval_on_selector_all("table[data-filterable] tr[data-indicator] td:nth-child(6)", "cs => cs.map(c => c.dataset.sortValue)")
     numbers = [float(v) for v in values if v]
     assert numbers == sorted(numbers, reverse=True)
     assert not outside and not errors

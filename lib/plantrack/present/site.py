@@ -174,6 +174,9 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def indicator_chart_spec(series: list[dict]) -> dict:
     """A Vega-Lite spec: actuals as a line, targets as diamonds, the required path dashed."""
+    years = sorted({point["year"] for point in series})
+    # whole years only: a tick per year when they are few, else integer steps
+    ticks = {"values": years} if len(years) <= 12 else {"tickMinStep": 1}
     def layer(kind, mark):
         return {"transform": [{"filter": {"field": "series", "equal": kind}}], "mark": mark}
     return {
@@ -184,7 +187,7 @@ def indicator_chart_spec(series: list[dict]) -> dict:
         "data": {"values": series},
         "encoding": {"x": {"field": "year", "type": "quantitative", "title": None,
                            "scale": {"zero": False, "nice": False, "padding": 12},
-                           "axis": {"format": "d", "tickMinStep": 1}},
+                           "axis": {"format": "d", **ticks}},
                      "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": True}}},
         "layer": [
             layer("path", {"type": "line", "color": CHART_COLOURS["path"], "strokeDash": [6, 4], "strokeWidth": 2}),
@@ -242,7 +245,11 @@ class Prepared:
     assessed_by: dict              # indicator id -> [assessed rows]
     found_by: dict                 # indicator id -> [finding rows]
     series: dict                   # indicator id -> the points its chart draws
-    evidence_by: dict              # task id -> [evidence rows]
+    sectors: dict                  # sector id -> rows, counts, tasks, findings, monitoring of its page
+    overview: list                 # the overview's rows (both languages' names in each)
+    monitoring: list               # every monitoring indicator's actuals
+    tasks: dict                    # sector id -> [tasks, each with its evidence]
+    indicator_ids: set
 
     @property
     def plan_id(self) -> str:
@@ -277,10 +284,33 @@ def prepare(plan) -> Prepared:
     assessed["confidence"] = [level for level, _ in levels]
     assessed["confidence_reasons"] = [reasons for _, reasons in levels]
     sources = {str(r["source_id"]): r for r in plan.sources.to_dict("records")}
+    found_by = _grouped(found)
+    for rows in found_by.values():
+        for r in rows:
+            r["year"] = None if _missing(r["year"]) else int(r["year"])
+    evidence_by = _grouped(plan.evidence, "task_id")
+    tasks = {}
+    for task in plan.tasks.to_dict("records"):
+        task = {k: _plain(v) for k, v in task.items()}
+        task["evidence"] = evidence_by.get(str(task["task_id"]), [])
+        tasks.setdefault(str(task["sector"]), []).append(task)
     p = Prepared(plan, assessed, found, data_changed(plan.path), sources,
-                 _grouped(plan.targets), _grouped(actuals), _grouped(assessed), _grouped(found), {},
-                 _grouped(plan.evidence, "task_id"))
+                 _grouped(plan.targets), _grouped(actuals), _grouped(assessed), found_by, {}, {}, [], [], tasks,
+                 set(plan.indicators["indicator_id"]))
     p.series = {iid: chart_series(p, iid) for iid in plan.indicators["indicator_id"]}
+    p.overview = overview_rows(p)
+    monitoring = plan.indicators[plan.indicators["kind"] == "monitoring"]
+    p.monitoring = [dict(indicator_id=r["indicator_id"], name_zh=r["name_zh"], name_en=r["name_en"], sector=r["sector"],
+                         year=int(a["year"]), stated=_stated(a["value"], a["unit"], a["stated"]), source=a["source"],
+                         quote=a["quote"])
+                    for r in monitoring.to_dict("records") for a in p.actuals_by.get(r["indicator_id"], [])]
+    for sector in plan.sector_ids():
+        # the sector report's own data preparation, once for both languages
+        report = SectorReport.from_tables(plan, sector, "zh", assessed, found)
+        p.sectors[sector] = dict(
+            rows=[row for row in p.overview if row["sector"] == sector], counts=_counts(report.assessed),
+            tasks=tasks.get(sector, []), monitoring=[m for m in p.monitoring if m["sector"] == sector],
+            findings=[r for rows in found_by.values() for r in rows if r["sector"] == sector])
     return p
 
 
@@ -315,21 +345,25 @@ def _latest(actuals: pd.DataFrame) -> dict:
     return {str(r.indicator_id): (int(r.year), _stated(r.value, r.unit, r.stated)) for r in last.itertuples(index=False)}
 
 
-def overview_rows(p: Prepared, lang: str) -> list[dict]:
+def overview_rows(p: Prepared) -> list[dict]:
+    """One row per target, for the overview and the sector pages (names in both languages)."""
     latest = _latest(p.plan.actuals)
-    names = {other: p.plan.sector_names(other) for other in LANGUAGES}
     rows = []
-    for position, r in enumerate(p.assessed.to_dict("records")):
+    for r in p.assessed.to_dict("records"):
+        r = {k: (v if k == "confidence_reasons" else _plain(v)) for k, v in r.items()}
         last = latest.get(str(r["indicator_id"]))
-        actual_year = None if _missing(r["actual_year"]) else int(r["actual_year"])
+        actual_year = None if r["actual_year"] is None else int(r["actual_year"])
+        rate = r["computed_rate"]
         rows.append(dict(
-            r, position=position, name=r[f"name_{lang}"], sector_name=names[lang].get(r["sector"], r["sector"]),
-            target=_stated(r["target_value"], r["target_unit"], r["target_stated"]),
+            r, target=_stated(r["target_value"], r["target_unit"], r["target_stated"]),
             actual=_stated(r["actual_value"], r["actual_unit"], r["actual_stated"]), actual_year=actual_year,
             latest=last if last and (actual_year is None or last[0] > actual_year) else None,
-            search=" ".join(str(x) for x in (r["indicator_id"], r["name_zh"], r["name_en"],
-                                             names["zh"].get(r["sector"], ""), names["en"].get(r["sector"], ""))).lower(),
+            bar=None if rate is None else min(float(rate), 150.0) / 1.5,      # 150% fills the bar; 100% at 2/3
         ))
+    names = {lang: p.plan.sector_names(lang) for lang in LANGUAGES}
+    for r in rows:
+        r["search"] = " ".join(str(x) for x in (r["indicator_id"], r["name_zh"], r["name_en"],
+                                                names["zh"].get(r["sector"], ""), names["en"].get(r["sector"], ""))).lower()
     return rows
 
 
@@ -455,27 +489,19 @@ def plan_pages(p: Prepared, lang: str) -> list[Page]:
     base = f"{lang}/{pid}"
     home = [(t("site.home", lang), f"{lang}/index.html"), (plan.title(lang), f"{base}/index.html")]
     sector_names = plan.sector_names(lang)
-    sectors = [dict(id=s, name=sector_names.get(s, s), path=f"{base}/{s}/index.html",
-                    count=int((p.assessed["sector"] == s).sum())) for s in plan.sector_ids()]
+    sectors = [dict(id=s, name=sector_names.get(s, s), path=f"{base}/{s}/index.html", count=len(p.sectors[s]["rows"]))
+               for s in plan.sector_ids()]
     pages = [Page(f"{base}/index.html", lang, "overview.html.j2", plan.title(lang), home[:2], p,
-                  rows=overview_rows(p, lang), sectors=sectors,
+                  rows=p.overview, sectors=sectors, sector_names=sector_names,
                   statuses=[s for s in style.LEVEL_STATUSES if (p.assessed["status"] == s).any()],
                   trajectory_statuses=[s for s in style.STATUS_STYLE if s not in style.LEVEL_STATUSES],
-                  monitoring=_monitoring_rows(p, None, lang), downloads=_plan_downloads(pid))]
+                  monitoring=p.monitoring, downloads=_plan_downloads(pid))]
     for s in sectors:
-        report = SectorReport.from_tables(plan, s["id"], lang, p.assessed, p.found)
-        rows = report._rows(report.assessed)
-        for r in rows:
-            r["target"] = _stated(r["target_value"], r["target_unit"], r["target_stated"])
-            r["actual"] = _stated(r["actual_value"], r["actual_unit"], r["actual_stated"])
-            r["bar"] = None if _missing(r["computed_rate"]) else min(float(r["computed_rate"]), 150.0) / 1.5
-        tasks = plan.tasks[plan.tasks["sector"] == s["id"]]
+        data = p.sectors[s["id"]]
         pages.append(Page(s["path"], lang, "sector.html.j2", s["name"], home + [(s["name"], s["path"])], p,
-                          sector=s, rows=rows, counts=_counts(report.assessed),
-                          tasks=_task_items(p, tasks, lang), findings=_finding_rows(p, report.findings, lang),
-                          monitoring=_monitoring_rows(p, s["id"], lang)))
-    indicators = plan.indicators
-    for r in indicators.to_dict("records"):
+                          sector=s, rows=data["rows"], counts=data["counts"], tasks=data["tasks"],
+                          findings=data["findings"], monitoring=data["monitoring"]))
+    for r in plan.indicators.to_dict("records"):
         path = f"{base}/indicator/{r['indicator_id']}/index.html"
         sector = r["sector"]
         crumbs = home + [(sector_names.get(sector, sector), f"{base}/{sector}/index.html"), (r[f"name_{lang}"], path)]
@@ -483,12 +509,10 @@ def plan_pages(p: Prepared, lang: str) -> list[Page]:
                           **_indicator_context(p, r, lang)))
     pages.append(Page(f"{base}/findings/index.html", lang, "findings.html.j2", t("findings", lang),
                       home + [(t("findings", lang), f"{base}/findings/index.html")], p,
-                      findings=_finding_rows(p, p.found, lang)))
-    by_sector = [dict(name=sector_names.get(s, s), id=s, tasks=_task_items(p, plan.tasks[plan.tasks["sector"] == s], lang))
-                 for s in plan.sector_ids()]
+                      findings=[r for rows in p.found_by.values() for r in rows]))
     pages.append(Page(f"{base}/tasks/index.html", lang, "tasks.html.j2", t("tasks_heading", lang),
                       home + [(t("tasks_heading", lang), f"{base}/tasks/index.html")], p,
-                      sectors=[s for s in by_sector if s["tasks"]]))
+                      sectors=[dict(id=s["id"], name=s["name"], tasks=p.tasks[s["id"]]) for s in sectors if s["id"] in p.tasks]))
     return pages
 
 
@@ -501,32 +525,6 @@ def _plan_downloads(pid: str) -> dict:
     return {"package": f"downloads/{pid}/{pid}-datapackage.zip", "overview": f"downloads/{pid}/{pid}-overview.csv"}
 
 
-def _monitoring_rows(p: Prepared, sector: str | None, lang: str) -> list[dict]:
-    indicators = p.plan.indicators
-    chosen = indicators[(indicators["kind"] == "monitoring") & ((indicators["sector"] == sector) if sector else True)]
-    return [dict(indicator_id=r["indicator_id"], name=r[f"name_{lang}"], year=int(a["year"]),
-                 stated=_stated(a["value"], a["unit"], a["stated"]), source=a["source"], quote=a["quote"])
-            for r in chosen.to_dict("records") for a in p.actuals_by.get(r["indicator_id"], [])]
-
-
-def _task_items(p: Prepared, tasks: pd.DataFrame, lang: str) -> list[dict]:
-    evidence = p.evidence_by
-    return [dict(number=text(task["number"]), title=text(task.get(f"title_{lang}")) or text(task.get("title_zh")),
-                 quote=text(task["quote"]), departments=text(task.get("departments")), source=task.get("source"),
-                 evidence=evidence.get(str(task["task_id"]), []))
-            for task in tasks.to_dict("records")]
-
-
-def _finding_rows(p: Prepared, found, lang: str) -> list[dict]:
-    """Findings (a DataFrame or records) for a table in `lang`."""
-    records = found.to_dict("records") if isinstance(found, pd.DataFrame) else found
-    names = p.plan.sector_names(lang)
-    known = p.series
-    return [dict(r, name=r[f"name_{lang}"], message=r[f"message_{lang}"], sector_name=names.get(r["sector"], r["sector"]),
-                 year=None if _missing(r["year"]) else int(r["year"]), linked=r["indicator_id"] in known)
-            for r in records]
-
-
 def _indicator_context(p: Prepared, indicator: dict, lang: str) -> dict:
     iid, pid = indicator["indicator_id"], p.plan_id
     series = p.series[iid]
@@ -535,7 +533,7 @@ def _indicator_context(p: Prepared, indicator: dict, lang: str) -> dict:
         indicator=indicator, sector_name=p.plan.sector_name(indicator["sector"], lang),
         sector_path=f"{lang}/{pid}/{indicator['sector']}/index.html",
         targets=p.targets_by.get(iid, []), actuals=p.actuals_by.get(iid, []), assessed=p.assessed_by.get(iid, []),
-        findings=_finding_rows(p, p.found_by.get(iid, []), lang),
+        findings=p.found_by.get(iid, []),
         chart=f"downloads/{pid}/indicator/{iid}.svg" if series else None,
         chart_rows=sorted(series, key=lambda s: (s["year"], order.index(s["series"]))),
         has_path=any(s["series"] == "path" for s in series),
