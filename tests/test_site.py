@@ -495,7 +495,19 @@ def test_phone_layout_nothing_wider_than_the_screen(site, browser, lang):
                 assert width <= 390
             if kind == "indicator":
                 assert page.evaluate("document.querySelector('figure.chart img').getBoundingClientRect().right") <= 390
-            Path(site.parent / "shots").mkdir(exist_ok=True)
-            page.screenshot(path=str(site.parent / "shots" / f"{lang}-{kind}.png"), full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+def test_print_layout_drops_the_controls_and_keeps_the_content(site, offline):
+    page, _, _ = offline
+    page.goto((site / "en" / MAIN_PLAN / "index.html").resolve().as_uri())
+    page.wait_for_selector("form[data-filters]:not([hidden])")
+    page.emulate_media(media="print")
+    displayed = "s => getComputedStyle(document.querySelector(s)).display !== 'none'"
+    assert not page.evaluate(displayed, "form[data-filters]")
+    assert not page.evaluate(displayed, ".lang-switch")
+    assert page.evaluate(displayed, "table[data-filterable]") and page.evaluate(displayed, ".site-footer")
+    assert len(page.pdf()) > 10_000          # it prints

@@ -414,6 +414,7 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
                "stated": text(r["stated"]), "source": text(r["source"])}
               for r in p.actuals_by.get(indicator_id, []) if not _missing(r["value_converted"])]
     factors = pair_factors([r["unit"] for r in targets], [unit] * len(targets)) if targets else []
+    factor_of = {r["unit"]: f for r, f in zip(targets, factors)}      # pint is slow: each unit converted once
     seen = set()
     for r, factor in zip(targets, factors):
         if _missing(r["value"]) or _missing(factor):
@@ -431,7 +432,9 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
         base = r["trajectory_base_year"]
         if _missing(base) or int(base) not in by_year or int(base) >= int(r["target_year"]):
             continue
-        factor = pair_factors([r["target_unit"]], [unit])[0]
+        factor = factor_of.get(r["target_unit"])
+        if factor is None:
+            factor = pair_factors([r["target_unit"]], [unit])[0]
         goal = r["target_value_high"] if (r["comparator"] == "range" and r["direction"] == "lower") else r["target_value"]
         if _missing(goal) or _missing(factor):
             continue
