@@ -8,6 +8,7 @@ import shutil
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
+import urllib.parse
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -145,6 +146,37 @@ def test_crawl_from_index_reaches_every_page_with_no_broken_or_outside_link(site
             if target.suffix == ".html":
                 todo.append(target.relative_to(site.resolve()).as_posix())
     assert seen == set(pages), sorted(set(pages) - seen)[:5]                      # no orphan page
+
+
+def test_the_same_site_works_from_a_static_server(site):
+    """Served by python's http.server on localhost: every page and every file it links answers 200."""
+    import functools
+    import http.server
+    import threading
+    import urllib.request
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    handler.log_message = lambda *a: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        seen, todo = set(), [base + "index.html"]
+        while todo:
+            url = todo.pop()
+            if url in seen:
+                continue
+            seen.add(url)
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.status == 200, url
+                body = response.read()
+            if url.endswith(".html"):
+                for _, link in Page(body.decode("utf-8")).links:
+                    if not link.startswith("#"):
+                        todo.append(urllib.parse.urljoin(url, link))
+        assert len([u for u in seen if u.endswith(".html")]) == len(list(site.rglob("*.html")))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def test_html_lang_and_a_switch_to_the_same_page_in_the_other_language(site):
