@@ -77,7 +77,27 @@ def _cmd_run(args) -> int:
                    outputs=Path(args.outputs))
     out = Path(args.outputs) / args.plan
     print(f"{manifest['ok']} ok, {manifest['failed']} failed — {out / 'index.html'}")
-    return 1 if manifest["failed"] else 0
+    published = 0
+    if args.all and not args.no_publish:
+        # The static site is built from the data, not from the notebooks: publish even if a sector failed.
+        published = _publish(None, Path(args.outputs) / "site")
+    return 1 if manifest["failed"] or published else 0
+
+
+def _publish(plans, out) -> int:
+    import time
+
+    from plantrack.present.site import publish
+    started = time.monotonic()
+    site = publish(plans, out)
+    target = Path(out) if out else outputs_root() / "site"
+    print(f"published {len(site['plans'])} plan(s), {site['pages']} pages in {time.monotonic() - started:.1f} s — "
+          f"{target / 'index.html'}")
+    return 0
+
+
+def _cmd_publish(args) -> int:
+    return _publish(args.plans or None, args.out)
 
 
 def _cmd_lab(args) -> int:
@@ -190,7 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=LANGUAGES, default=None)
     run.add_argument("--jobs", type=_positive, default=None, help="parallel processes (default: cores)")
     run.add_argument("--outputs", default=str(outputs_root()))
+    run.add_argument("--no-publish", action="store_true", help="with --all: do not rebuild the static site")
     run.set_defaults(func=_cmd_run)
+
+    publish = sub.add_parser("publish", help="build the static bilingual site (default outputs/site/)")
+    publish.add_argument("plans", nargs="*", metavar="PLAN", help="plan ids (default: every plan in data/plans)")
+    publish.add_argument("--out", default=None, help="the site's folder (default: outputs/site)")
+    publish.set_defaults(func=_cmd_publish)
 
     lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with the plantrack kernel")
     lab.add_argument("--no-browser", action="store_true")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
 
 import jinja2
@@ -38,6 +39,29 @@ def text(x) -> str:
     return "" if _missing(x) else str(x)
 
 
+# Script runs for marking the other language's passages (lang attributes, WCAG 3.1.2): CJK
+# characters with the digits and punctuation between them, and Latin words (ids, "APP", "CSV").
+_CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
+_RUNS = {
+    "en": re.compile(f"[“‘]?[0-9.,%+~-]*[{_CJK}](?:[{_CJK}“”‘’0-9.,%+~ \t-]*[{_CJK}])?[0-9.,%]*[”’]?"),
+    "zh": re.compile(r"[A-Za-z](?:[A-Za-z0-9'’&./+ -]*[A-Za-z0-9])?"),
+}
+_OTHER = {"en": "zh", "zh": "en"}
+
+
+def mark_lang(value, lang: str) -> Markup:
+    """Escaped text in which every passage of the other language is wrapped in <span lang=...>:
+    on an English page Chinese runs get lang="zh", on a Chinese page Latin runs get lang="en"."""
+    escape = jinja2.utils.markupsafe.escape
+    raw, out, last = text(value), [], 0
+    for match in _RUNS[lang].finditer(raw):      # runs found in the raw text, each piece escaped
+        out.append(str(escape(raw[last:match.start()])))
+        out.append(f'<span lang="{_OTHER[lang]}">{escape(match.group())}</span>')
+        last = match.end()
+    out.append(str(escape(raw[last:])))
+    return Markup("".join(out))
+
+
 def script_json(value) -> Markup:
     """JSON safe inside <script>: no '</script>', '<!--', '&' or line separators can end or hide it."""
     raw = json.dumps(value, ensure_ascii=False, default=str)
@@ -56,6 +80,7 @@ def environment() -> jinja2.Environment:
     env.filters.update(number=number, rate=rate, text=text, script_json=script_json)
     env.globals["value_with_unit"] = value_with_unit
     env.globals["missing"] = _missing
+    env.filters["mark_lang"] = mark_lang
     return env
 
 

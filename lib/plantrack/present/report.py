@@ -1,8 +1,6 @@
 """The sector report: what notebooks/sector.ipynb shows, one section per call."""
 from __future__ import annotations
 
-
-from plantrack.present import charts
 from plantrack.judge.findings import findings
 from plantrack.data.package import load_plan
 from plantrack.errors import DataError
@@ -32,13 +30,21 @@ def _html(body: str):
 
 class SectorReport:
     def __init__(self, plan_id: str, sector: str, lang: str = "zh", as_of: int | None = None):
-        self.plan = check_params(plan_id, sector, lang, as_of)
-        self.sector, self.lang, self.as_of = sector, lang, as_of
-        assessed = assess(self.plan, as_of=as_of)
+        plan = check_params(plan_id, sector, lang, as_of)
+        self._prepare(plan, sector, lang, as_of, assess(plan, as_of=as_of), findings(plan))
+
+    @classmethod
+    def from_tables(cls, plan, sector: str, lang: str, assessed, found, as_of: int | None = None) -> "SectorReport":
+        """A report from a plan's assessment and findings computed once (the site builds every sector from them)."""
+        report = cls.__new__(cls)
+        report._prepare(plan, sector, lang, as_of, assessed, found)
+        return report
+
+    def _prepare(self, plan, sector, lang, as_of, assessed, found):
+        self.plan, self.sector, self.lang, self.as_of = plan, sector, lang, as_of
         self.assessed = assessed[assessed["sector"] == sector]
-        found = findings(self.plan)
         self.findings = found[found["sector"] == sector]
-        indicators = self.plan.indicators
+        indicators = plan.indicators
         self.monitoring = indicators[(indicators["sector"] == sector) & (indicators["kind"] == "monitoring")]
 
     def _rows(self, frame):
@@ -69,10 +75,12 @@ class SectorReport:
         _html(render("report/targets.html.j2", lang=self.lang, rows=rows))
 
     def achievement_chart(self):
+        from plantrack.present import charts   # Altair is slow to import: only where a chart is drawn
         if not self.assessed.empty:
             charts.show_static(charts.achievement_chart(self.assessed, self.lang))
 
     def indicator_charts(self):
+        from plantrack.present import charts
         ids = list(dict.fromkeys(self.assessed["indicator_id"]))
         for indicator_id in ids:
             charts.show_static(charts.indicator_chart(self.plan, indicator_id, self.lang, self.as_of))
