@@ -8,7 +8,6 @@ import shutil
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
-import urllib.parse
 from urllib.parse import unquote, urlparse
 
 import pytest
