@@ -9,7 +9,8 @@ Reports time-to-interactive p50/p95 of admitted readers, 503s, other errors, liv
 after the last tab closed, server-tree RSS (server + all kernels) at start, peak and end, and RSS
 (and USS: what a kernel alone holds) per kernel. Also run by benchmarks/run.py (--only readers).
 
-The machine may have few cores: all readers share one Chromium, and every wait is bounded.
+The machine may have few cores: all readers share one Chromium (a context each, as separate
+browsers would have), and every wait is bounded.
 """
 from __future__ import annotations
 
@@ -67,7 +68,10 @@ def percentile(values, q):
 
 async def visit(browser, url: str, timeout_s: float, keep_open: bool = False):
     """One reader: ('dashboard', seconds) / ('busy', seconds) / ('error', reason); the page if kept."""
-    page = await browser.new_page()
+    # A context per reader, as separate browsers would be: Chromium allows 6 connections per host
+    # per profile, and a dashboard page holds one while it streams.
+    context = await browser.new_context()
+    page = await context.new_page()
     started = time.monotonic()
     outcome = None
     try:
@@ -82,8 +86,13 @@ async def visit(browser, url: str, timeout_s: float, keep_open: bool = False):
         outcome = ("error", f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}")
     if keep_open:
         return outcome, page
-    await page.close()          # fires pagehide: the page's shutdown beacon frees the kernel
+    await close(page)
     return outcome, None
+
+
+async def close(page) -> None:
+    await page.close()          # fires pagehide: the page's shutdown beacon frees the kernel
+    await page.context.close()
 
 
 async def wait_kernels_settle(server, seconds: float) -> int:
@@ -125,7 +134,7 @@ async def run(sequential: int, concurrent: int, settle_s: float = 30.0) -> dict:
             all_answered_s = time.monotonic() - started
             held = kernel_memory(server)
             for _, page in pairs:
-                await page.close()
+                await close(page)
             outcomes = [o for o, _ in pairs]
             kernels = await wait_kernels_settle(server, settle_s)
             fresh, _ = await visit(browser, server.url, 120)

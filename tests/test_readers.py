@@ -268,3 +268,12 @@ def test_text_from_the_data_never_becomes_markup(make_plan, browser):
         page.close()
     finally:
         srv.stop()
+
+
+def test_only_the_dashboard_page_asks_for_a_kernel():
+    """/favicon.ico and the like never count as a reader (a busy or queue page's browser asks for one)."""
+    import inspect
+    from plantrack.serve.readers import BUSY_PAGE, QUEUE_PAGE, ReaderPageHandler
+    source = inspect.getsource(ReaderPageHandler.get)
+    assert source.index("if path:") < source.index("admission.ask")
+    assert '<link rel="icon" href="data:,">' in BUSY_PAGE and '<link rel="icon" href="data:,">' in QUEUE_PAGE

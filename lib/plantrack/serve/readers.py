@@ -171,6 +171,7 @@ def _page_env():
 
 BUSY_PAGE = """<!DOCTYPE html>
 <html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>人数已满 · Dashboard busy</title>
 <style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#263238}
 h1{font-size:22px}p{font-size:17px;line-height:1.6}.en{color:#455a64}</style></head>
@@ -184,6 +185,7 @@ h1{font-size:22px}p{font-size:17px;line-height:1.6}.en{color:#455a64}</style></h
 
 QUEUE_PAGE = """<!DOCTYPE html>
 <html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>排队中 · Waiting for the dashboard</title>
 <style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#263238}
 h1{font-size:22px}p{font-size:17px;line-height:1.6}.en{color:#455a64}</style></head>
@@ -224,6 +226,9 @@ class ReaderPageHandler(TornadoVoilaHandler):
 
     @tornado.web.authenticated
     async def get(self, path=None):
+        if path:   # not the dashboard (e.g. /favicon.ico): Voilà redirects it to its file handler
+            await super().get(path=path)
+            return
         admission: Admission = self.settings["plantrack_admission"]
         admission.prune(self.kernel_manager.list_kernel_ids())
         state, ticket = admission.ask(self.get_query_argument("ticket", None))
