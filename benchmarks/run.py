@@ -1,6 +1,6 @@
 """plantrack benchmarks: each cost as a ratio to its floor measured in the same run.
 
-    python benchmarks/run.py [--only batch,dashboard,interaction,scale] [--visits 5] [--changes 24]
+    python benchmarks/run.py [--only batch,dashboard,interaction,scale,cluster] [--visits 5] [--changes 24]
 
 Prints a table and writes outputs/bench/results.json. These are measurements, not tests:
 machines here are noisy, so only ratios within one run are compared.
@@ -286,6 +286,12 @@ def _render_in_browser(plan_path: Path) -> dict:
     return {"browser_first_chart_s": round(drawn, 2), "browser_filter_redraw_s": round(filtered, 2)}
 
 
+def _bench_cluster() -> dict:
+    sys.path.insert(0, str(BENCH))
+    from cluster import bench_cluster      # benchmarks/cluster.py: also runs on its own
+    return bench_cluster()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="batch,dashboard,interaction,scale")
@@ -304,7 +310,8 @@ def main() -> int:
     for name, key, bench in (("batch", "batch", bench_batch),
                              ("dashboard", "dashboard_first_use", lambda: bench_dashboard(args.visits)),
                              ("interaction", "interaction", lambda: bench_interaction(args.changes)),
-                             ("scale", "scale", lambda: bench_scale(args.cold_scale))):
+                             ("scale", "scale", lambda: bench_scale(args.cold_scale)),
+                             ("cluster", "cluster", _bench_cluster)):
         if name in chosen:
             results[key] = bench()
             # saved after each benchmark, so a later failure keeps what was measured
