@@ -72,7 +72,7 @@ def _scratch() -> Path:
     if folder is None or not folder.is_dir():
         folder = Path(tempfile.mkdtemp(prefix=f"plantrack-worker-{os.getpid()}-"))
         from multiprocessing import util
-        util.Finalize(folder, shutil.rmtree, args=(str(folder), True), exitpriority=5)   # at worker exit
+        util.Finalize(None, shutil.rmtree, args=(str(folder), True), exitpriority=5)   # at worker exit
         _local.scratch = folder
     return folder
 
