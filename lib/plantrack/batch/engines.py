@@ -84,7 +84,10 @@ class DaskEngine:
 
     @property
     def dashboard_link(self) -> str | None:
-        return self.client.dashboard_link if self.client is not None else None
+        try:
+            return self.client.dashboard_link if self.client is not None else None
+        except KeyError:            # a scheduler without its dashboard (no bokeh there)
+            return None
 
     def __enter__(self):
         from distributed import Client
@@ -110,7 +113,7 @@ class DaskEngine:
                                         key=f"plantrack-{job['plan_id']}-{job['sector']}-{os.urandom(4).hex()}")
             by_key[future.key] = task
             self.futures.append(future)
-        for future in as_completed(self.futures):
+        for future in as_completed(self.futures, loop=self.client.loop):   # not a default client
             task = by_key[future.key]
             if future.status == "cancelled":      # e.g. the scheduler restarted under us
                 yield _failed(task, RuntimeError("cancelled by the Dask scheduler"), 1)
