@@ -1,6 +1,6 @@
 """plantrack benchmarks: each cost as a ratio to its floor measured in the same run.
 
-    python benchmarks/run.py [--only batch,dashboard,interaction,scale] [--visits 5] [--changes 24]
+    python benchmarks/run.py [--only batch,dashboard,interaction,scale,cluster] [--visits 5] [--changes 24]
 
 Prints a table and writes outputs/bench/results.json. These are measurements, not tests:
 machines here are noisy, so only ratios within one run are compared.
@@ -293,9 +293,15 @@ def bench_readers(sequential: int, concurrent: int) -> dict:
     return asyncio.run(readers.run(sequential, concurrent))
 
 
+def _bench_cluster() -> dict:
+    sys.path.insert(0, str(BENCH))
+    from cluster import bench_cluster      # benchmarks/cluster.py: also runs on its own
+    return bench_cluster()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="batch,dashboard,interaction,scale,readers")
+    parser.add_argument("--only", default="batch,dashboard,interaction,scale,readers,cluster")
     parser.add_argument("--sequential", type=int, default=50, help="readers benchmark: visits one after another")
     parser.add_argument("--concurrent", type=int, default=30, help="readers benchmark: readers at once")
     parser.add_argument("--visits", type=int, default=5)
@@ -314,7 +320,8 @@ def main() -> int:
                              ("dashboard", "dashboard_first_use", lambda: bench_dashboard(args.visits)),
                              ("interaction", "interaction", lambda: bench_interaction(args.changes)),
                              ("scale", "scale", lambda: bench_scale(args.cold_scale)),
-                             ("readers", "readers", lambda: bench_readers(args.sequential, args.concurrent))):
+                             ("readers", "readers", lambda: bench_readers(args.sequential, args.concurrent)),
+                             ("cluster", "cluster", _bench_cluster)):
         if name in chosen:
             results[key] = bench()
             # saved after each benchmark, so a later failure keeps what was measured

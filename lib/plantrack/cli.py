@@ -70,18 +70,23 @@ def _cmd_assess(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from plantrack.batch.runner import run
-    if not args.all and not args.sector:
-        raise DataError("say which sectors: --all, or --sector S (repeatable)")
-    manifest = run(args.plan, None if args.all else args.sector, lang=args.lang, jobs=args.jobs,
-                   outputs=Path(args.outputs))
-    out = Path(args.outputs) / args.plan
-    print(f"{manifest['ok']} ok, {manifest['failed']} failed — {out / 'index.html'}")
+    from plantrack.batch.engines import scheduler_address
+    from plantrack.batch.runner import run_plans
+    if not (args.all or args.sector or args.all_plans):
+        raise DataError("say which sectors: --all, --sector S (repeatable), or --all-plans")
+    if args.all_plans and args.plan:
+        raise DataError("--all-plans runs every plan: give it or --plan, not both")
+    scheduler = scheduler_address(args.scheduler)       # --scheduler, else $PLANTRACK_SCHEDULER
+    plans = None if args.all_plans else [args.plan or DEFAULT_PLAN]
+    manifests = run_plans(plans, args.sector, lang=args.lang, jobs=args.jobs, outputs=Path(args.outputs),
+                          scheduler=scheduler)
+    for plan_id, manifest in manifests.items():
+        print(f"{plan_id}: {manifest['ok']} ok, {manifest['failed']} failed — {Path(args.outputs) / plan_id / 'index.html'}")
     published = 0
-    if args.all and not args.no_publish:
+    if (args.all or args.all_plans) and not args.no_publish:
         # The static site is built from the data, not from the notebooks: publish even if a sector failed.
         published = _publish(None, Path(args.outputs) / "site")
-    return 1 if manifest["failed"] or published else 0
+    return 1 if any(m["failed"] for m in manifests.values()) or published else 0
 
 
 def _publish(plans, out) -> int:
@@ -206,9 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     group = run.add_mutually_exclusive_group()
     group.add_argument("--all", action="store_true", help="every sector of the plan")
     group.add_argument("--sector", action="append", help="one sector (repeatable)")
-    run.add_argument("--plan", default=DEFAULT_PLAN, help="a plan id from data/plans/")
+    group.add_argument("--all-plans", action="store_true", help="every sector of every plan, as one batch")
+    run.add_argument("--plan", default=None, help=f"a plan id from data/plans/ (default {DEFAULT_PLAN})")
     run.add_argument("--lang", choices=LANGUAGES, default=None)
-    run.add_argument("--jobs", type=_positive, default=None, help="parallel processes (default: cores)")
+    run.add_argument("--jobs", type=_positive, default=None, help="parallel processes (default: cores; local only)")
+    run.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                     help="run on this Dask cluster (default: $PLANTRACK_SCHEDULER, else local processes)")
     run.add_argument("--outputs", default=str(outputs_root()))
     run.add_argument("--no-publish", action="store_true", help="with --all: do not rebuild the static site")
     run.set_defaults(func=_cmd_run)

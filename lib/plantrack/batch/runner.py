@@ -1,21 +1,20 @@
 """`plantrack run`: execute the sector notebook with Papermill for many sectors, in parallel.
 
-Each sector runs into outputs/<plan>/.partial/ and is moved into place only when it succeeded,
-so outputs/ always holds a whole report: the new one or the previous one. The manifest and the
-index page are written the same way (temporary file, then rename).
+The run logic lives here: which jobs, writing what the workers return, the manifest and index.
+Where notebooks execute is an engine (engines.py: the local process pool, or a Dask cluster);
+what a worker does is worker.py. Each returned report is written to outputs/<plan>/.partial/ and
+renamed into place only when the sector succeeded, so outputs/ always holds a whole report: the
+new one or the previous one. The manifest and the index page are written the same way.
 """
 from __future__ import annotations
 
-import concurrent.futures as futures
+import contextlib
 import datetime as dt
-import functools
 import json
-import multiprocessing
 import os
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 
 from plantrack.errors import DataError, clip, listing
@@ -24,7 +23,6 @@ from plantrack.config import DEFAULT_PLAN, ensure_kernel, outputs_root, params_r
 from plantrack.config import SECTOR_NOTEBOOK as NOTEBOOK
 
 OUTPUTS = outputs_root()
-TEMPLATES = Path(__file__).resolve().parents[1] / "present" / "templates"
 PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(None))}
 
 
@@ -114,178 +112,139 @@ def validate_params_file(path: Path) -> dict:
     return params
 
 
-_WORKER_KERNEL = {}
-PR_SET_PDEATHSIG = 1   # linux/prctl.h
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies, however the parent dies (SIGKILL too).
-
-    The ProcessPool initializer of every worker; the worker's kernels get the same through
-    _KERNEL_GUARD. Elsewhere than Linux this is a no-op and only an orderly stop cleans up.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    if os.getppid() != parent_pid:     # the parent died before the request took effect
-        os._exit(1)
-
-
-# The kernel is the worker's child: a few lines of Python set the same parent-death signal, then
-# exec the real kernel command (the setting survives exec). No import of plantrack: it stays fast.
-_KERNEL_GUARD = ("import ctypes,os,sys\n"
-                 "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
-                 "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
-                 "os.execvp(sys.argv[2], sys.argv[2:])")
-
-
-@functools.lru_cache(maxsize=1)
-def _kernel_manager_class():
-    from jupyter_client.manager import KernelManager
-
-    class GuardedKernelManager(KernelManager):
-        """A kernel that dies with the worker that started it (Linux), even when the worker is killed."""
-
-        def format_kernel_cmd(self, extra_arguments=None):
-            command = super().format_kernel_cmd(extra_arguments)
-            if not sys.platform.startswith("linux"):
-                return command
-            return [sys.executable, "-I", "-S", "-c", _KERNEL_GUARD, str(os.getpid()), *command]
-    return GuardedKernelManager
-
-
-def _worker_kernel(kernel: str, cwd: str):
-    """One kernel per worker process, reused for each notebook it runs: imports are paid once.
-
-    Every notebook's cells define all they use (parameters first), and a kernel is restarted
-    after any failure, so one sector's state never reaches another's report.
-    """
-    from multiprocessing import util
-    km = _WORKER_KERNEL.get(kernel)
-    if km is None or not km.is_alive():
-        km = _kernel_manager_class()(kernel_name=kernel)
-        km.start_kernel(cwd=cwd)
-        util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)  # at worker exit
-        _WORKER_KERNEL[kernel] = km
-    return km
-
-
-def run_one(job: dict, notebook: str, out_dir: str, kernel: str) -> dict:
-    """Execute one sector (in a worker process). Never raises: the result says what happened."""
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    out, partial = Path(out_dir), Path(out_dir) / ".partial"
-    sector = job["sector"]
-    started = time.monotonic()
-    executed = partial / f"{sector}.ipynb"
-    result = {"sector": sector, "lang": job["lang"], "as_of": job["as_of"], "status": "failed",
-              "error": job.get("error"), "failing_cell": None}
-    if result["error"]:
-        result["duration_s"] = 0.0
-        return result
-    try:
-        km = _worker_kernel(kernel, str(Path(notebook).parent))
-        pm.execute_notebook(notebook, str(executed), parameters=job, kernel_name=kernel, progress_bar=False,
-                            log_output=False, km=km)
-        page = export_html(executed)
-        (partial / f"{sector}.html").write_text(page, encoding="utf-8")
-        os.replace(executed, out / f"{sector}.ipynb")
-        os.replace(partial / f"{sector}.html", out / f"{sector}.html")
-        (out / f"{sector}.failed.ipynb").unlink(missing_ok=True)
-        result.update(status="ok", notebook=f"{sector}.ipynb", html=f"{sector}.html")
-    except PapermillExecutionError as exc:
-        result.update(error=f"{exc.ename}: {exc.evalue}".strip(), failing_cell=exc.exec_count)
-    except Exception as exc:  # a kernel that died, a full disk...: recorded, the batch goes on
-        result.update(error=f"{type(exc).__name__}: {exc}")
-    if result["status"] == "failed" and kernel in _WORKER_KERNEL:
-        _WORKER_KERNEL.pop(kernel).shutdown_kernel(now=True)   # the next sector gets a fresh kernel
-    if result["status"] == "failed" and executed.exists():
-        os.replace(executed, out / f"{sector}.failed.ipynb")   # kept, marked failed by Papermill
-        result["failed_notebook"] = f"{sector}.failed.ipynb"
-    result["duration_s"] = round(time.monotonic() - started, 2)
-    return result
-
-
-def export_html(notebook_path: Path) -> str:
-    from nbconvert import HTMLExporter
-    exporter = HTMLExporter(template_name="plantrack_report",
-                            extra_template_basedirs=[str(TEMPLATES)],
-                            exclude_input=True, exclude_markdown=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
-    body, _ = exporter.from_filename(str(notebook_path))
-    return body
-
-
 class _Progress:
-    """A one-line display on a terminal; plain log lines when not a TTY (cron, CI)."""
+    """A tqdm bar on a terminal; plain log lines when not a TTY (cron, CI). Failures always get a line."""
 
-    def __init__(self, total: int, stream=sys.stderr):
+    def __init__(self, total: int, stream=sys.stderr, label_plans: bool = False):
         self.total, self.done, self.stream, self.tty = total, 0, stream, stream.isatty()
+        self.label_plans = label_plans
+        self.bar = None
+        if self.tty:
+            from tqdm import tqdm
+            self.bar = tqdm(total=total, file=stream, unit="sector", dynamic_ncols=True, leave=True)
 
-    def update(self, result: dict) -> None:
+    def note(self, text: str) -> None:
+        self._line(text)
+
+    def update(self, result: dict, plan_id: str) -> None:
         self.done += 1
-        line = f"[{self.done}/{self.total}] {result['sector']}: {result['status']} ({result['duration_s']:.1f} s)"
+        name = f"{plan_id}/{result['sector']}" if self.label_plans else result["sector"]
+        line = f"[{self.done}/{self.total}] {name}: {result['status']} ({result['duration_s']:.1f} s)"
         if result["error"]:
             line += f" — {result['error'][:200]}"
-        if self.tty:
-            self.stream.write("\r\033[K" + line + ("\n" if self.done == self.total or result["error"] else ""))
+        if self.bar is None:
+            self._line(line)
+            return
+        if result["error"]:
+            self._line(line)
+        self.bar.set_postfix_str(f"{name}: {result['status']}", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
         else:
-            self.stream.write(f"{dt.datetime.now().isoformat(timespec='seconds')} plantrack run: {line}\n")
-        self.stream.flush()
+            self.stream.write(f"{dt.datetime.now().isoformat(timespec='seconds')} plantrack run: {text}\n")
+            self.stream.flush()
 
 
 def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: str | None = None,
         jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path | None = None,
-        notebook: Path = NOTEBOOK, progress=True) -> dict:
+        notebook: Path = NOTEBOOK, progress=True, scheduler: str | None = None) -> dict:
     """Run the sector reports; returns the manifest (also written to outputs/<plan>/manifest.json)."""
-    from plantrack.data.package import load_plan, plan_lock, write_atomic
+    return run_plans([plan_id], sectors, lang=lang, jobs=jobs, outputs=outputs, params_dir=params_dir,
+                     notebook=notebook, progress=progress, scheduler=scheduler)[plan_id]
 
+
+def run_plans(plan_ids: list[str] | None = None, sectors: list[str] | None = None, *, lang: str | None = None,
+              jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path | None = None,
+              notebook: Path = NOTEBOOK, progress=True, scheduler: str | None = None) -> dict[str, dict]:
+    """Run the sectors of several plans (default: every plan) as one batch; a manifest per plan.
+
+    On the local process pool, or on the Dask cluster whose scheduler is given (tcp://HOST:PORT).
+    Workers return each executed notebook and its HTML; they are written here, atomically, so the
+    reports and manifests are the same whichever engine ran them.
+    """
+    from plantrack.batch.engines import engine
+    from plantrack.batch.worker import plan_files
     from plantrack.data.ids import check_plan_id
+    from plantrack.data.package import list_plans, load_plan, plan_lock, write_atomic
     from plantrack.messages import check_lang
 
-    check_plan_id(plan_id)          # an id from data/plans/, never a path: outputs/<plan> stays in outputs/
+    plan_ids = list(dict.fromkeys(list_plans() if plan_ids is None else plan_ids))
+    for plan_id in plan_ids:
+        check_plan_id(plan_id)      # an id from data/plans/, never a path: outputs/<plan> stays in outputs/
     if lang is not None:
         check_lang(lang)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
         raise DataError(f"--jobs must be a whole number of processes, 1 or more; got {clip(jobs)}")
-    plan = load_plan(plan_id)
-    work = plan_jobs(plan, sectors, lang, params_dir)   # every id and params file checked: nothing written yet
-    out = Path(outputs) / plan_id
-    with plan_lock(plan.path):
-        _clear_staging(out)
-        kernel = ensure_kernel()
-        started = dt.datetime.now(dt.timezone.utc)
-        display = _Progress(len(work)) if progress else None
-        results = []
-        workers = max(1, min(jobs or os.cpu_count() or 1, len(work) or 1))
-        context = multiprocessing.get_context("spawn")
-        previous = signal.signal(signal.SIGTERM, _terminate)
-        # Workers (and their kernels) die with this process, even when it is SIGKILLed.
-        pool = futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                           initializer=die_with_parent, initargs=(os.getpid(),))
-        try:
-            pending = [pool.submit(run_one, job, str(notebook), str(out), kernel) for job in work]
-            for done in futures.as_completed(pending):
-                result = done.result()
-                results.append(result)
+    plans = {plan_id: load_plan(plan_id) for plan_id in plan_ids}
+    # every id and params file of every plan checked: nothing written yet
+    work = {plan_id: plan_jobs(plan, sectors, lang, params_dir) for plan_id, plan in plans.items()}
+    source = Path(notebook).read_text(encoding="utf-8")
+    total = sum(len(w) for w in work.values())
+    workers = max(1, min(jobs or os.cpu_count() or 1, total or 1))
+    outs = {plan_id: Path(outputs) / plan_id for plan_id in plans}
+    results = {plan_id: [] for plan_id in plans}
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with contextlib.ExitStack() as stack:
+            for plan_id in sorted(plans):   # one order for every run: two batches never wait on each other
+                stack.enter_context(plan_lock(plans[plan_id].path))
+            # Connected (or the pool made) before outputs/ is touched: an unreachable cluster writes nothing.
+            runner = stack.enter_context(engine(scheduler, workers))
+            for out in outs.values():
+                _clear_staging(out)
+            kernel = ensure_kernel()
+            started = dt.datetime.now(dt.timezone.utc)
+            tasks = []
+            for plan_id, plan in plans.items():
+                # To a cluster goes the plan's own files: every worker reports on the data hashed here.
+                shipped = plan_files(plan.path) if scheduler else None
+                tasks += [{"job": job, "notebook": source, "kernel": kernel, "cwd": str(Path(notebook).parent),
+                           "plan_files": shipped, "plan_hash": plan.content_hash} for job in work[plan_id]]
+            display = _Progress(total, label_plans=len(plans) > 1) if progress else None
+            if display and scheduler:
+                display.note(f"Dask cluster {scheduler}, dashboard: {runner.dashboard_link or 'none (no bokeh on the scheduler)'}")
+            for result in runner.results(tasks):
+                plan_id = result.pop("plan_id")
+                results[plan_id].append(_store(outs[plan_id], result))
                 if display:
-                    display.update(result)
-            pool.shutdown()
-        except BaseException:
-            # Stopped (SIGTERM, Ctrl+C): end the workers now. Their kernels notice their parent is
-            # gone and exit; finished reports are already in place, unfinished ones never were.
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        manifest = _manifest(plan, out, results, started)
-        write_atomic(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-        write_atomic(out / "index.html", index_page(plan, manifest, out))
-        return manifest
+                    display.update(result, plan_id)
+            if display:
+                display.close()
+            manifests = {}
+            for plan_id, plan in plans.items():
+                manifest = _manifest(plan, outs[plan_id], results[plan_id], started)
+                write_atomic(outs[plan_id] / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
+                write_atomic(outs[plan_id] / "index.html", index_page(plan, manifest, outs[plan_id]))
+                manifests[plan_id] = manifest
+            return manifests
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _store(out: Path, result: dict) -> dict:
+    """Write what a worker returned: through .partial/, then renamed into place (whole files only)."""
+    sector, partial = result["sector"], out / ".partial"
+    notebook, page = result.pop("notebook_text", None), result.pop("html_text", None)
+    failed = result.pop("failed_notebook_text", None)
+    if result["status"] == "ok":
+        (partial / f"{sector}.ipynb").write_text(notebook, encoding="utf-8")
+        (partial / f"{sector}.html").write_text(page, encoding="utf-8")
+        os.replace(partial / f"{sector}.ipynb", out / f"{sector}.ipynb")
+        os.replace(partial / f"{sector}.html", out / f"{sector}.html")
+        (out / f"{sector}.failed.ipynb").unlink(missing_ok=True)
+        result.update(notebook=f"{sector}.ipynb", html=f"{sector}.html")
+    elif failed is not None:
+        (partial / f"{sector}.failed.ipynb").write_text(failed, encoding="utf-8")
+        os.replace(partial / f"{sector}.failed.ipynb", out / f"{sector}.failed.ipynb")
+        result["failed_notebook"] = f"{sector}.failed.ipynb"
+    return result
 
 
 def _clear_staging(out: Path) -> None:
