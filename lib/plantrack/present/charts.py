@@ -23,8 +23,10 @@ def _themed(chart: alt.Chart, fit: bool = False) -> alt.Chart:
     label_limit = {"expr": "max(90, containerSize()[0] * 0.4)"} if fit else 260
     if fit:
         chart = chart.properties(width="container")
-    return (chart.properties(autosize=autosize)
-            .configure(font=FONT).configure_view(stroke=None).configure_axis(labelLimit=label_limit))
+    themed = (chart.properties(autosize=autosize)
+              .configure(font=FONT).configure_view(stroke=None).configure_axis(labelLimit=label_limit))
+    # a title no wider than a phone's screen (Vega does not wrap titles)
+    return themed.configure_title(fontSize=13, anchor="start") if fit else themed
 
 
 def for_export(chart: alt.Chart, title: str, lines: list[str]) -> dict:
@@ -215,6 +217,7 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     unit = unit_name(stated_unit, lang)
     actuals = comparable_actuals(plan, indicators["unit"], as_of, indicator_id)
     actuals = actuals[actuals["value_converted"].notna()]
+
     def said(frame):   # the value in words: as stated (zh), else number + translated unit
         if lang == "zh":
             return frame["stated"].astype(str)
@@ -223,12 +226,12 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     points = pd.DataFrame({"year": actuals["year"].astype(int), "value": actuals["value_converted"],
                            "kind": t("actual", lang), "source": actuals["source"], "stated": said(actuals)})
     targets = plan.targets[plan.targets["indicator_id"] == indicator_id]
-    factors = pair_factors(targets["unit"].array, [unit] * len(targets))
+    factors = pair_factors(targets["unit"].array, [stated_unit] * len(targets))
     marks = pd.DataFrame({"year": targets["target_year"].astype(int), "value": targets["value"] * factors,
                           "kind": t("target", lang), "source": targets["source"], "stated": said(targets)}).dropna()
     data = pd.concat([points, marks], ignore_index=True)
     tooltip = [alt.Tooltip("year:O", title=t("year", lang)), alt.Tooltip("value:Q", title=f"{t('value', lang)} ({unit})"),
-               alt.Tooltip("stated:N", title=t("value", lang)), alt.Tooltip("source:N", title=t("source", lang))]
+               alt.Tooltip("stated:N", title=t("stated_as", lang)), alt.Tooltip("source:N", title=t("source", lang))]
     base = alt.Chart(data).encode(x=alt.X("year:O", title=t("year", lang), axis=alt.Axis(labelAngle=0)),
                                   y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True)))
     line = base.transform_filter(alt.datum.kind == t("actual", lang)).mark_line(point=True, color="#1565c0") \
@@ -236,7 +239,7 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     target = base.transform_filter(alt.datum.kind == t("target", lang)) \
         .mark_point(shape="diamond", size=140, filled=True, color="#c62828").encode(tooltip=tooltip)
     name = indicators.at[indicator_id, f"name_{lang}"]
-    chart = alt.layer(target, line).properties(width=420, height=220, title=f"{name} — {t('history_title', lang)}")
+    chart = alt.layer(target, line).properties(width=420, height=220, title=[str(name), t("history_title", lang)])
     return _themed(chart, fit)
 
 

@@ -42,7 +42,8 @@ NO_SECTOR = "\u0000"       # the charts' sector filter when the reader cleared e
 
 
 def page_style() -> str:
-    return render("dashboard/style.html.j2", stylesheet=stylesheet())
+    from markupsafe import Markup
+    return render("dashboard/style.html.j2", stylesheet=Markup(stylesheet()))   # our CSS: not escaped
 
 
 @functools.lru_cache(maxsize=8)
@@ -357,6 +358,7 @@ class Dashboard:
                 self.indicator_select.value = asked["indicator"]
         finally:
             self._quiet = False
+        self._chart_key = None      # the page reads a chart's params from its spec: send it anew
         self.refresh()
         self._show_card()
         return self
