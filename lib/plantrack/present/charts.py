@@ -239,7 +239,9 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     target = base.transform_filter(alt.datum.kind == t("target", lang)) \
         .mark_point(shape="diamond", size=140, filled=True, color="#c62828").encode(tooltip=tooltip)
     name = indicators.at[indicator_id, f"name_{lang}"]
-    chart = alt.layer(target, line).properties(width=420, height=220, title=[str(name), t("history_title", lang)])
+    # an empty layer would leave an unlabelled mark group in the SVG (axe: svg-img-alt)
+    layers = [layer for layer, rows in ((target, len(marks)), (line, len(points))) if rows]
+    chart = alt.layer(*(layers or [line])).properties(width=420, height=220, title=[str(name), t("history_title", lang)])
     return _themed(chart, fit)
 
 

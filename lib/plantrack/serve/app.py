@@ -661,8 +661,9 @@ class Dashboard:
             return
         card = indicator_card(self.plan, self.assessed, self.found, self.notes, indicator_id, lang)
         self.card.value = render("dashboard/card.html.j2", lang=lang, **card)
-        show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, lang, fit=True))
+        # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
+        show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, lang, fit=True))
         points = "; ".join([f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
                            + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]])
         words = t("chart_alt.indicator", lang, name=card["info"]["name"], points=points or "—")
