@@ -163,11 +163,14 @@ def bench_interaction(changes: int) -> dict:
             else:
                 sector = sectors[i % len(sectors)]
                 checks = [[".pt-achievement svg", names.at[first[sector], f"name_{lang}"]]]
-                absent = names.at[first[previous], f"name_{lang}"] if previous and previous != sector else ""
+                absent = ""      # after Clear the chart holds no bar: the chosen sector's first bar shows the change
                 previous = sector
+                # the sector filter is a list of checkboxes: Clear (untimed), then one tap is the change
+                page.locator(".pt-sector-clear").click()
+                page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0")
                 page.evaluate(arm)
                 started = time.monotonic()
-                page.select_option(".pt-sector select", label=plan.sector_name(sector, lang))
+                page.locator(f".pt-sector-{sector} input").click()
             page.wait_for_function(shows, arg=[checks, absent], polling="raf", timeout=60_000)
             walls.append(time.monotonic() - started)
             times.append(page.evaluate("window.__shown") / 1000)
@@ -274,7 +277,7 @@ def _render_in_browser(plan_path: Path) -> dict:
         drawn = time.monotonic() - started
         title = page.inner_html(".pt-achievement svg")
         started = time.monotonic()
-        page.select_option(".pt-sector select", index=0)
+        page.locator(".pt-sector-box input").first.click()      # untick the first sector
         page.wait_for_function("t => { const s = document.querySelector('.pt-achievement svg');"
                                " return s && s.innerHTML !== t; }", arg=title, timeout=300_000)
         filtered = time.monotonic() - started

@@ -15,10 +15,29 @@ RATE_CAP = 300.0     # bars past 300% are drawn at 300% so the others stay reada
 FONT = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
 
 
-def _themed(chart: alt.Chart) -> alt.Chart:
-    # resize: lay the view out again on every update, as labels change length with the language
-    return (chart.properties(autosize=alt.AutoSizeParams(type="pad", resize=True))
-            .configure(font=FONT).configure_view(stroke=None).configure_axis(labelLimit=260))
+def _themed(chart: alt.Chart, fit: bool = False) -> alt.Chart:
+    # resize: lay the view out again on every update, as labels change length with the language.
+    # fit: the chart takes its container's width (a phone's screen, not a fixed 520 px), and long
+    # axis labels get at most 40% of it.
+    autosize = alt.AutoSizeParams(type="fit-x" if fit else "pad", contains="padding", resize=True)
+    label_limit = {"expr": "max(90, containerSize()[0] * 0.4)"} if fit else 260
+    if fit:
+        chart = chart.properties(width="container")
+    themed = (chart.properties(autosize=autosize)
+              .configure(font=FONT).configure_view(stroke=None).configure_axis(labelLimit=label_limit))
+    # a title no wider than a phone's screen (Vega does not wrap titles)
+    return themed.configure_title(fontSize=13, anchor="start") if fit else themed
+
+
+def for_export(chart: alt.Chart, title: str, lines: list[str]) -> dict:
+    """A chart for a PNG/SVG file: fixed width, with its title, the filters, the source and the
+    date written into the picture (a file travels without the page around it)."""
+    spec = chart.to_dict(validate=False)
+    spec["width"] = 520
+    spec["autosize"] = {"type": "pad", "contains": "padding"}
+    spec["title"] = {"text": title, "subtitle": lines, "anchor": "start", "subtitleColor": style.MUTED}
+    spec.setdefault("config", {}).setdefault("axis", {})["labelLimit"] = 260
+    return spec
 
 
 MAX_BARS = 80   # more targets than this are drawn as a distribution, aggregated in pandas first
@@ -79,14 +98,21 @@ def _percent(field: str) -> str:
     return f"(isValid(datum.{field}) ? format(datum.{field}, '.1f') + '%' : '—')"
 
 
-def achievement_chart(assessed: pd.DataFrame, lang: str = "zh") -> alt.Chart:
+PICK = "pick"   # the click selection on the achievement bars: the dashboard opens that indicator
+
+
+def achievement_chart(assessed: pd.DataFrame, lang: str = "zh", notes: pd.DataFrame | None = None,
+                      fit: bool = False) -> alt.Chart:
     """Every target's achievement (computed rate) against the 100% line, coloured by status.
 
-    With more than MAX_BARS targets it shows how many targets fall in each 10% band instead:
-    the browser gets a few dozen aggregated rows, never one mark per target.
+    notes (optional, aligned with assessed): per language, the target and actual in words with
+    their units (target_zh/target_en, actual_zh/actual_en), the warning of a finding on the row
+    (warning_zh/warning_en, empty if none) and a confidence mark (confidence_zh/confidence_en);
+    the tooltip shows them. With more than MAX_BARS targets it shows how many targets fall in
+    each 10% band instead: the browser gets a few dozen aggregated rows, never one mark per target.
     """
     if len(assessed) > MAX_BARS:
-        return _achievement_distribution(assessed, lang)
+        return _achievement_distribution(assessed, lang, fit)
     years = assessed["target_year"].astype(str)
     data = pd.DataFrame({
         "order": range(len(assessed)),
@@ -99,26 +125,45 @@ def achievement_chart(assessed: pd.DataFrame, lang: str = "zh") -> alt.Chart:
         "rate": assessed["computed_rate"].clip(upper=RATE_CAP).fillna(0.0).to_numpy(),
         "computed": assessed["computed_rate"].round(1).to_numpy(),
         "reported": assessed["reported_rate"].to_numpy(),
-        "target": assessed["target_stated"].to_numpy(),
-        "actual": assessed["actual_stated"].to_numpy(),
     })
-    tooltip = _tooltip({"indicator": "datum.name", "target": "datum.target",
-                        "actual": f"(isValid(datum.actual) ? datum.actual : {_words('no_data')})",
-                        "computed_rate": _percent("computed"), "reported_rate": _percent("reported"),
-                        "status": "datum.status"})
-    bars = alt.Chart(data).mark_bar(height=16, tooltip=tooltip).encode(
+    for language in ("zh", "en"):
+        for column, fallback in (("target", assessed["target_stated"]), ("actual", assessed["actual_stated"]),
+                                 ("warning", pd.Series("", index=assessed.index)),
+                                 ("confidence", pd.Series("", index=assessed.index))):
+            source = notes[f"{column}_{language}"] if notes is not None else fallback
+            data[f"{column}_{language}"] = pd.Series(source).astype(object).where(pd.Series(source).notna(), None).to_numpy()
+    fields = {"indicator": "datum.name", "target": _in_lang("datum.target_zh", "datum.target_en"),
+              "actual": f"(isValid({_in_lang('datum.actual_zh', 'datum.actual_en')}) && "
+                        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} != '' ? "
+                        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} : {_words('no_data')})",
+              "computed_rate": _percent("computed"), "reported_rate": _percent("reported"),
+              "status": "datum.status"}
+    if notes is not None:
+        fields["confidence"] = _in_lang("datum.confidence_zh", "datum.confidence_en")
+        fields["warning"] = f"({_in_lang('datum.warning_zh', 'datum.warning_en')} || '—')"
+    tooltip = _tooltip(fields)
+    pick = alt.selection_point(name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False)
+    bars = alt.Chart(data).mark_bar(height=16, tooltip=tooltip, cursor="pointer").encode(
         x=alt.X("rate:Q", title=None, scale=alt.Scale(domain=[0, RATE_CAP]), axis=alt.Axis(labelExpr="datum.label + '%'")),
         y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
         color=_status_colour(),
     ).transform_filter(FILTER_EXPR).transform_calculate(name=_in_lang("datum.name_zh", "datum.name_en"),
                                                          status=_status_word("datum.status_id"))
+    # A bar past its cap says so with its true rate beside it, and a ⚠ where a finding touches it.
+    labels = alt.Chart(data).mark_text(align="left", dx=3, fontSize=11, color=style.INK).encode(
+        x=alt.X("rate:Q"), y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min")),
+        text="label:N",
+    ).transform_filter(FILTER_EXPR).transform_calculate(
+        name=_in_lang("datum.name_zh", "datum.name_en"),
+        label=f"(datum.computed > {RATE_CAP} ? format(datum.computed, '.0f') + '%' : '')"
+              f" + ({_in_lang('datum.warning_zh', 'datum.warning_en')} ? ' ⚠' : '')")
     line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
-    chart = alt.layer(bars, line).properties(width=520, height=alt.Step(24),
-                                             title=alt.TitleParams(_text("achievement_title")))
-    return _themed(chart.add_params(*_params(lang)))
+    chart = alt.layer(bars.add_params(pick), labels, line).properties(
+        width=520, height=alt.Step(24), title=alt.TitleParams(_text("achievement_title")))
+    return _themed(chart.add_params(*_params(lang)), fit)
 
 
-def _achievement_distribution(assessed: pd.DataFrame, lang: str) -> alt.Chart:
+def _achievement_distribution(assessed: pd.DataFrame, lang: str, fit: bool = False) -> alt.Chart:
     rate = assessed["computed_rate"].clip(upper=RATE_CAP)
     bands = pd.DataFrame({"band": (rate // 10 * 10).fillna(-10.0), "status_id": assessed["status"]})
     data = bands.groupby(["band", "status_id"]).size().reset_index(name="count")
@@ -131,10 +176,10 @@ def _achievement_distribution(assessed: pd.DataFrame, lang: str) -> alt.Chart:
     line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
     title = {"expr": f"{_words('achievement_title')} + ' · {len(assessed):,}'"}
     return _themed(alt.layer(bars, line).properties(width=520, height=260, title=alt.TitleParams(title))
-                   .add_params(*_params(lang)))
+                   .add_params(*_params(lang)), fit)
 
 
-def status_counts_chart(assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str = "zh") -> alt.Chart:
+def status_counts_chart(assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str = "zh", fit: bool = False) -> alt.Chart:
     """How many targets are achieved / not achieved / without data, by sector.
 
     Counted in pandas by sector, status and year (a few dozen rows at most); Vega filters and
@@ -156,26 +201,37 @@ def status_counts_chart(assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str
         sector_name=_in_lang("datum.sector_zh", "datum.sector_en"), status=_status_word("datum.status_id")
     ).transform_aggregate(count="sum(count)", groupby=["sector_name", "status", "order"])
     return _themed(chart.properties(width=420, height=alt.Step(24), title=alt.TitleParams(_text("counts_title")))
-                   .add_params(*_params(lang)))
+                   .add_params(*_params(lang)), fit)
 
 
-def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None = None) -> alt.Chart:
-    """One indicator's values over the years (in its unit), with its targets marked."""
+def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None = None, fit: bool = False) -> alt.Chart:
+    """One indicator's values over the years (in its unit), with its targets marked.
+
+    In English the unit is translated and a value is shown as a number with that unit; the
+    Chinese chart shows each value as the source states it."""
     from plantrack.judge.progress import comparable_actuals, pair_factors
+    from plantrack.present.html import unit_name, value_with_unit
 
     indicators = plan.indicators.set_index("indicator_id")
-    unit = indicators.at[indicator_id, "unit"]
+    stated_unit = indicators.at[indicator_id, "unit"]
+    unit = unit_name(stated_unit, lang)
     actuals = comparable_actuals(plan, indicators["unit"], as_of, indicator_id)
     actuals = actuals[actuals["value_converted"].notna()]
+
+    def said(frame):   # the value in words: as stated (zh), else number + translated unit
+        if lang == "zh":
+            return frame["stated"].astype(str)
+        return pd.Series([value_with_unit(v, "") + ("" if unit_name(u, lang) == "%" else " ") + unit_name(u, lang)
+                          for v, u in zip(frame["value"], frame["unit"])], index=frame.index)
     points = pd.DataFrame({"year": actuals["year"].astype(int), "value": actuals["value_converted"],
-                           "kind": t("actual", lang), "source": actuals["source"], "stated": actuals["stated"]})
+                           "kind": t("actual", lang), "source": actuals["source"], "stated": said(actuals)})
     targets = plan.targets[plan.targets["indicator_id"] == indicator_id]
-    factors = pair_factors(targets["unit"].array, [unit] * len(targets))
+    factors = pair_factors(targets["unit"].array, [stated_unit] * len(targets))
     marks = pd.DataFrame({"year": targets["target_year"].astype(int), "value": targets["value"] * factors,
-                          "kind": t("target", lang), "source": targets["source"], "stated": targets["stated"]}).dropna()
+                          "kind": t("target", lang), "source": targets["source"], "stated": said(targets)}).dropna()
     data = pd.concat([points, marks], ignore_index=True)
     tooltip = [alt.Tooltip("year:O", title=t("year", lang)), alt.Tooltip("value:Q", title=f"{t('value', lang)} ({unit})"),
-               alt.Tooltip("stated:N", title=t("quote", lang)), alt.Tooltip("source:N", title=t("source", lang))]
+               alt.Tooltip("stated:N", title=t("stated_as", lang)), alt.Tooltip("source:N", title=t("source", lang))]
     base = alt.Chart(data).encode(x=alt.X("year:O", title=t("year", lang), axis=alt.Axis(labelAngle=0)),
                                   y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True)))
     line = base.transform_filter(alt.datum.kind == t("actual", lang)).mark_line(point=True, color="#1565c0") \
@@ -183,7 +239,10 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     target = base.transform_filter(alt.datum.kind == t("target", lang)) \
         .mark_point(shape="diamond", size=140, filled=True, color="#c62828").encode(tooltip=tooltip)
     name = indicators.at[indicator_id, f"name_{lang}"]
-    return _themed(alt.layer(target, line).properties(width=420, height=220, title=f"{name} — {t('history_title', lang)}"))
+    # an empty layer would leave an unlabelled mark group in the SVG (axe: svg-img-alt)
+    layers = [layer for layer, rows in ((target, len(marks)), (line, len(points))) if rows]
+    chart = alt.layer(*(layers or [line])).properties(width=420, height=220, title=[str(name), t("history_title", lang)])
+    return _themed(chart, fit)
 
 
 def static_bundle(chart: alt.Chart) -> dict:
@@ -205,14 +264,14 @@ def show_static(chart: alt.Chart) -> None:
     display(static_bundle(chart), raw=True)
 
 
-def to_png(chart: alt.Chart, scale: float = 2.0) -> bytes:
+def to_png(chart: alt.Chart | dict, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
-    return vlc.vegalite_to_png(chart.to_dict(), scale=scale)
+    return vlc.vegalite_to_png(chart if isinstance(chart, dict) else chart.to_dict(), scale=scale)
 
 
-def to_svg(chart: alt.Chart) -> str:
+def to_svg(chart: alt.Chart | dict) -> str:
     import vl_convert as vlc
-    return vlc.vegalite_to_svg(chart.to_dict())
+    return vlc.vegalite_to_svg(chart if isinstance(chart, dict) else chart.to_dict())
 
 
 def use_offline() -> None:

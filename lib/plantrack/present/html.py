@@ -71,16 +71,52 @@ def script_json(value) -> Markup:
     return Markup(raw)
 
 
+# Han characters and the punctuation written with them (CJK symbols, full-width forms).
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"
+                      r"(?:[\s\d.,%()（）·\-/]*[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+)*")
+
+
+def mark_zh(x) -> Markup:
+    """Escaped text whose Chinese runs sit in <span lang="zh">: an English page keeps a stated
+    value or name as the source wrote it, and says which language it is in."""
+    escaped = str(jinja2.utils.markupsafe.escape(text(x)))
+    return Markup(_CJK_RUN.sub(lambda m: f'<span lang="zh">{m.group(0)}</span>', escaped))
+
+
+def has_cjk(x) -> bool:
+    return bool(_CJK_RUN.search(text(x)))
+
+
+def unit_name(unit, lang: str) -> str:
+    """A unit as stated (万亿元), in the reader's language (trillion yuan); as stated when unknown."""
+    if _missing(unit):
+        return ""
+    return t(f"unit.{unit}", lang) if t(f"unit.{unit}", lang) != f"unit.{unit}" else str(unit)
+
+
+def statement(comparator, value, value_high, unit, lang: str) -> str:
+    """A target in words built from its fields: '≥ 3,000 organisations', 'between 2 and 3 %'.
+    The Chinese page shows the source's own words instead (see the `stated` column)."""
+    if _missing(value):
+        return ""
+    amount = number(value) if comparator != "range" or _missing(value_high) else f"{number(value)}–{number(value_high)}"
+    word = t(f"cmp.{comparator}", lang) if not _missing(comparator) else ""
+    word = "" if word.startswith("cmp.") or comparator == "=" else word
+    name = unit_name(unit, lang)
+    return " ".join(part for part in (word, amount + ("" if name == "%" else " ") + name if name else amount) if part)
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=lambda name: bool(name) and name.endswith(".html.j2"),   # CSS is ours
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(t=t, style=style, colour=style.colour, symbol=style.symbol)
-    env.filters.update(number=number, rate=rate, text=text, script_json=script_json)
+    env.filters.update(number=number, rate=rate, text=text, script_json=script_json, mark_zh=mark_zh)
     env.globals["value_with_unit"] = value_with_unit
     env.globals["missing"] = _missing
     env.filters["mark_lang"] = mark_lang
+    env.globals.update(unit_name=unit_name, statement=statement, has_cjk=has_cjk)
     return env
 
 

@@ -1,60 +1,64 @@
 """The dashboard notebooks/summary.ipynb shows (in JupyterLab or served by Voilà).
 
 All of it is ipywidgets + Altair (rendered by JupyterChart with bundled JavaScript, so no
-request leaves the machine). Filtering and language changes re-render from tables computed
-once per plan.
+request leaves the machine). Its HTML comes from the Jinja templates in
+present/templates/html/dashboard/ and its look from the shared stylesheet and palette.
+Filtering and language changes re-render from tables computed once per plan.
+
+The address is the view: ?lang= ?plan= ?sector= ?status= ?year= ?indicator= open a view (read
+after Voilà hands the preheated kernel the reader's request), and the view writes its own
+query into a hidden element that the page's script (serve/server.py) copies into the address.
 """
 from __future__ import annotations
 
 import base64
+import datetime
 import functools
 import html
 import json
 import os
+from urllib.parse import parse_qs, urlencode
 
 from plantrack.serve import kernel as _kernel  # noqa: F401  first: what the reader's kernel loads (see there)
 import altair as alt
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 
-from plantrack.present import charts
+from plantrack.config import DEFAULT_LANG, LANGUAGES
 from plantrack.judge.findings import findings
-from plantrack.data.package import load_plan, plan_dir, plan_title, survey_plans
+from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title, survey_plans
 from plantrack.errors import DataError
+from plantrack.judge.progress import LEVEL_STATUSES, TRAJECTORY_STATUSES, assess
 from plantrack.messages import t
-from plantrack.judge.progress import LEVEL_STATUSES, assess
-from plantrack.present.html import cell, rate, value_with_unit
+from plantrack.present import charts
 from plantrack.present.export import spreadsheet_safe
+from plantrack.present.html import mark_zh, number, rate, render, statement, stylesheet, unit_name, value_with_unit
 
-SVG = {"renderer": "svg"}
-STYLE = """<style>
-.pt-app{font-family:'Noto Sans CJK SC','Noto Sans SC','Source Han Sans SC','Microsoft YaHei',sans-serif;max-width:1180px}
-.pt-app h1{font-size:24px;margin:4px 0}.pt-app h2{font-size:18px;margin:14px 0 6px}
-.pt-cards{display:flex;gap:10px;flex-wrap:wrap}.pt-controls{gap:16px}
-.pt-card{border-radius:6px;padding:8px 14px;min-width:120px;color:#fff}
-.pt-card b{display:block;font-size:26px}
-.pt-achieved{background:#2e7d32}.pt-not_achieved{background:#c62828}.pt-no_data{background:#757575}.pt-not_comparable{background:#ef6c00}
-.pt-app table{border-collapse:collapse;font-size:13px}
-.pt-app th,.pt-app td{border-bottom:1px solid #ddd;padding:4px 8px;text-align:left;vertical-align:top}
-.pt-app th{background:#f3f5f7}
-.pt-app blockquote{border-left:3px solid #90a4ae;margin:4px 0;padding:2px 10px;color:#37474f}
-.pt-muted{color:#607d8b;font-size:12px}
-.pt-s-achieved{color:#2e7d32;font-weight:600}.pt-s-not_achieved{color:#c62828;font-weight:600}
-.pt-s-no_data{color:#757575}.pt-s-not_comparable{color:#ef6c00;font-weight:600}
-.pt-sev-error{color:#c62828;font-weight:600}.pt-sev-warning{color:#ef6c00}
-.pt-error{background:#fff3e0;border:1px solid #ef6c00;padding:10px;border-radius:6px}
-</style>"""
+# SVG rather than canvas: crisp text, and a reader's browser can search it. No Vega action menu:
+# the dashboard has its own downloads, and the menu's words are English only.
+EMBED = {"renderer": "svg", "actions": False}
+MAX_TABLE_ROWS = 200       # the CSV download always has every row
+MAX_INDICATOR_OPTIONS = 1000
+NO_SECTOR = "\u0000"       # the charts' sector filter when the reader cleared every sector
+
+
+def page_style() -> str:
+    from markupsafe import Markup
+    return render("dashboard/style.html.j2", stylesheet=Markup(stylesheet()))   # our CSS: not escaped
 
 
 @functools.lru_cache(maxsize=8)
 def _computed(plan_id: str, content_hash: str):
-    """assess + findings once per plan version; every widget change reuses them."""
+    """assess + findings (+ each row's words, warnings and confidence) once per plan version."""
     plan = load_plan(plan_id)
-    return plan, assess(plan), findings(plan)
+    assessed = assess(plan)
+    found = findings(plan)
+    return plan, assessed, found, row_notes(plan, assessed, found)
 
 
 def plan_tables(plan_id: str):
-    from plantrack.data.package import plan_dir, _read_descriptor, content_hash
+    from plantrack.data.package import _read_descriptor, content_hash
     directory = plan_dir(plan_id)
     return _computed(plan_id, content_hash(directory, _read_descriptor(directory)))
 
@@ -76,96 +80,155 @@ def counts_by_status(rows: pd.DataFrame) -> dict:
     return {s: int(counts.get(s, 0)) for s in LEVEL_STATUSES}
 
 
-def indicator_card_html(plan, assessed: pd.DataFrame, found: pd.DataFrame, indicator_id: str, lang: str) -> str:
-    """Everything about one indicator, each number beside its quoted source sentence."""
-    info = plan.indicators.set_index("indicator_id").loc[indicator_id]
+def data_as_of(plan) -> int | None:
+    """The latest year any actual is for: the "data as of" a reader sees."""
+    years = pd.to_numeric(plan.actuals["year"], errors="coerce").dropna()
+    return int(years.max()) if len(years) else None
+
+
+def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[int]]:
+    """For each assessed row, the positions of the findings about its numbers: same indicator,
+    and a year that is the target's or the actual's (or no year: the whole indicator)."""
+    touching = [[] for _ in range(len(assessed))]
+    if not len(found):
+        return touching
+    by_indicator: dict = {}
+    for k, (indicator, year) in enumerate(zip(found["indicator_id"], found["year"])):
+        by_indicator.setdefault(indicator, []).append((k, None if pd.isna(year) else int(year)))
+    for i, (indicator, target_year, actual_year) in enumerate(zip(
+            assessed["indicator_id"], assessed["target_year"], assessed["actual_year"])):
+        years = {int(target_year)} | (set() if pd.isna(actual_year) else {int(actual_year)})
+        touching[i] = [k for k, year in by_indicator.get(indicator, ()) if year is None or year in years]
+    return touching
+
+
+def confidence_marks(plan, assessed: pd.DataFrame, found: pd.DataFrame, touching=None) -> np.ndarray:
+    """How far to trust each row's status: assess()'s `confidence` column when it has one;
+    until then a provisional mark, derived here and nowhere else: an error-level finding on the
+    row's numbers -> low; any other finding -> medium; no finding and two or more sources
+    stating the same actual -> high; one source -> medium."""
+    if "confidence" in assessed.columns:
+        return assessed["confidence"].astype(str).to_numpy()
+    touching = findings_on_rows(assessed, found) if touching is None else touching
+    actuals = plan.actuals
+    per_year = actuals.groupby([actuals["indicator_id"].astype(str), actuals["year"]], observed=True)
+    agreeing = per_year["value"].agg(lambda v: len(v) >= 2 and v.nunique() == 1)
+    marks = []
+    for rows, indicator, year in zip(touching, assessed["indicator_id"], assessed["actual_year"]):
+        severities = {found.at[k, "severity"] for k in rows}
+        if "error" in severities:
+            marks.append("low")
+        elif severities:
+            marks.append("medium")
+        elif not pd.isna(year) and bool(agreeing.get((str(indicator), int(year)), False)):
+            marks.append("high")
+        else:
+            marks.append("medium")
+    return np.array(marks, dtype=object)
+
+
+def _target_words(r, lang: str) -> str:
+    if lang == "zh":
+        return "" if pd.isna(r.target_stated) else str(r.target_stated)
+    return statement(r.comparator, r.target_value, r.target_value_high, r.target_unit, lang)
+
+
+def _value_words(value, unit, lang: str) -> str:
+    """A stated value with its unit in the reader's language ('16,718.8 hundred million yuan')."""
+    if lang == "zh":
+        return value_with_unit(value, unit)
+    if pd.isna(value):
+        return ""
+    name = unit_name(unit, lang)
+    return f"{number(value)}{'' if name in ('%', '') else ' '}{name}"
+
+
+def row_notes(plan, assessed: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """Per assessed row and language: the target and actual in words with units, the warning of
+    the findings on its numbers, the confidence mark (code and words)."""
+    touching = findings_on_rows(assessed, found)
+    confidence = confidence_marks(plan, assessed, found, touching)
+    notes = {"confidence": confidence, "findings": touching}
+    rows = list(assessed.itertuples(index=False))
+    for lang in LANGUAGES:
+        notes[f"target_{lang}"] = [_target_words(r, lang) for r in rows]
+        notes[f"actual_{lang}"] = [_value_words(r.actual_value, r.actual_unit, lang) for r in rows]
+        notes[f"warning_{lang}"] = ["; ".join(f"⚠ {t(found.at[k, 'kind'], lang)}" for k in ks) for ks in touching]
+        notes[f"confidence_{lang}"] = [f"{t('confidence.' + c, lang)}" for c in confidence]
+    return pd.DataFrame(notes, index=assessed.index)
+
+
+def _source_words(plan, lang: str):
     sources = plan.sources.set_index("source_id")
     title_col = "title_zh" if lang == "zh" else "title_en"
 
     def cite(source_id):
         if source_id in sources.index:
-            return f"{cell(sources.at[source_id, title_col])} <span class='pt-muted'>({cell(sources.at[source_id, 'file'])})</span>"
-        return cell(source_id)
+            return str(sources.at[source_id, title_col]), str(sources.at[source_id, "file"])
+        return str(source_id), ""
+    return cite
 
-    parts = [f"<h2 class='pt-card-title'>{cell(info[f'name_{lang}'])}</h2>",
-             f"<p class='pt-muted'>{t('sector', lang)}: {cell(plan.sector_name(info['sector'], lang))} · {cell(info['unit'])}</p>"]
-    if isinstance(info.get("definition"), str) and info["definition"]:
-        parts.append(f"<p><b>{t('definition', lang)}:</b> {cell(info['definition'])}</p>")
-    for _, target in plan.targets[plan.targets["indicator_id"] == indicator_id].iterrows():
-        parts.append(f"<p><b>{t('target', lang)} {target.target_year}:</b> {cell(target.stated)} — {cite(target.source)}</p>"
-                     f"<blockquote class='pt-quote'>{cell(target.quote)}</blockquote>")
-    for _, actual in plan.actuals[plan.actuals["indicator_id"] == indicator_id].sort_values("year").iterrows():
-        reported = f" · {t('reported_rate', lang)} {actual.reported_rate:g}%" if pd.notna(actual.reported_rate) else ""
-        parts.append(f"<p><b>{t('actual', lang)} {actual.year}:</b> {cell(value_with_unit(actual.value, actual.unit))}{reported} — "
-                     f"{cite(actual.source)}</p><blockquote class='pt-quote'>{cell(actual.quote)}</blockquote>")
-    for _, row in assessed[assessed["indicator_id"] == indicator_id].iterrows():
+
+def indicator_card(plan, assessed, found, notes, indicator_id: str, lang: str) -> dict:
+    """Everything about one indicator, each number beside its quoted source sentence (template data)."""
+    info = plan.indicators.set_index("indicator_id").loc[indicator_id]
+    cite = _source_words(plan, lang)
+    definition = info.get("definition")
+    card = {"info": {"name": info[f"name_{lang}"], "sector_name": plan.sector_name(info["sector"], lang),
+                     "unit": unit_name(info["unit"], lang),
+                     "definition": definition if isinstance(definition, str) and definition else ""},
+            "targets": [], "actuals": [], "results": [], "findings": []}
+    for target in plan.targets[plan.targets["indicator_id"] == indicator_id].itertuples(index=False):
+        source, file = cite(target.source)
+        text = (target.stated if lang == "zh" else
+                statement(target.comparator, target.value, getattr(target, "value_high", None), target.unit, lang))
+        card["targets"].append({"year": target.target_year, "text": text, "source": source, "file": file,
+                                "quote": target.quote})
+    for actual in plan.actuals[plan.actuals["indicator_id"] == indicator_id].sort_values("year").itertuples(index=False):
+        source, file = cite(actual.source)
+        card["actuals"].append({"year": actual.year, "text": _value_words(actual.value, actual.unit, lang),
+                                "reported_rate": "" if pd.isna(actual.reported_rate) else f"{actual.reported_rate:g}%",
+                                "source": source, "file": file, "quote": actual.quote})
+    mine = assessed["indicator_id"] == indicator_id
+    for row, confidence in zip(assessed[mine].itertuples(index=False), notes.loc[mine, "confidence"]):
         numbers = []
         for key, fmt in (("trajectory_cagr_observed", "{:.1%}"), ("trajectory_cagr_required", "{:.1%}"),
-                         ("trajectory_ratio", "{:.2f}"), ("trajectory_base_year", "{}"), ("trajectory_current_year", "{}")):
-            value = row[key]
+                         ("trajectory_ratio", "{:.2f}"), ("trajectory_base_year", "{}"),
+                         ("trajectory_current_year", "{}")):
+            value = getattr(row, key)
             if value is not None and not pd.isna(value):
                 numbers.append(f"{t(key.replace('trajectory_', ''), lang)} {fmt.format(value)}")
-        reported = "" if pd.isna(row.reported_rate) else f"{row.reported_rate:g}%"
-        parts.append(
-            f"<p><b>{row.target_year}:</b> <span class='pt-s-{row.status}'>{t(row.status, lang)}</span> · "
-            f"{t('computed_rate', lang)} {rate(row.computed_rate) or '—'} · {t('reported_rate', lang)} {reported or '—'} · "
-            f"{t('trajectory', lang)}: {t(row.trajectory_status, lang)}"
-            + (f" ({'; '.join(numbers)})" if numbers else "") + "</p>")
-    mine = found[found["indicator_id"] == indicator_id]
-    if len(mine):
-        items = "".join(f"<li class='pt-sev-{f.severity}'>{t(f.kind, lang)}: {cell(f[f'message_{lang}'])}</li>"
-                        for _, f in mine.iterrows())
-        parts.append(f"<p><b>{t('findings', lang)}</b></p><ul>{items}</ul>")
-    return "".join(parts)
+        card["results"].append({"target_year": row.target_year, "status": row.status,
+                                "trajectory_status": row.trajectory_status, "computed": rate(row.computed_rate),
+                                "reported": "" if pd.isna(row.reported_rate) else f"{row.reported_rate:g}%",
+                                "numbers": numbers, "confidence": confidence})
+    for f in found[found["indicator_id"] == indicator_id].itertuples(index=False):
+        card["findings"].append({"severity": f.severity, "kind": f.kind, "message": getattr(f, f"message_{lang}")})
+    return card
 
 
-MAX_TABLE_ROWS = 200       # the CSV download always has every row
-MAX_INDICATOR_OPTIONS = 1000
-
-
-def targets_table_html(rows: pd.DataFrame, lang: str) -> str:
-    more = len(rows) - MAX_TABLE_ROWS
-    rows = rows.head(MAX_TABLE_ROWS)
-    head = "".join(f"<th>{t(k, lang)}</th>" for k in ("sector", "indicator", "target_year", "target", "actual",
-                                                      "computed_rate", "reported_rate", "status", "trajectory"))
-    body = "".join(
-        f"<tr data-indicator='{cell(r.indicator_id)}'><td>{cell(r.sector_name)}</td><td>{cell(getattr(r, f'name_{lang}'))}</td>"
-        f"<td>{r.target_year}</td><td>{cell(r.target_stated)}</td>"
-        f"<td>{cell(value_with_unit(r.actual_value, r.actual_unit)) or t('no_data', lang)}</td>"
-        f"<td>{rate(r.computed_rate)}</td>"
-        f"<td>{'' if pd.isna(r.reported_rate) else f'{r.reported_rate:g}%'}</td>"
-        f"<td class='pt-s-{r.status}'>{t(r.status, lang)}</td><td>{t(r.trajectory_status, lang)}</td></tr>"
-        for r in rows.itertuples(index=False))
-    note = f"<p class='pt-muted'>+ {more:,} ({t('download_csv', lang)})</p>" if more > 0 else ""
-    return f"<table class='pt-table'><tr>{head}</tr>{body}</table>{note}"
-
-
-def gaps_html(rows: pd.DataFrame, lang: str) -> str:
-    """Targets with no actual yet."""
-    gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
-    if not len(gaps):
-        return "<p>—</p>"
-    return "<ul>" + "".join(f"<li>{cell(r.sector_name)} · {cell(getattr(r, f'name_{lang}'))} ({r.target_year}): "
-                            f"{t('target', lang)} {cell(r.target_stated)}</li>" for r in gaps.itertuples(index=False)) + "</ul>"
-
-
-def findings_html(found: pd.DataFrame, lang: str) -> str:
-    if not len(found):
-        return f"<p>{t('no_findings', lang)}</p>"
-    head = "".join(f"<th>{t(k, lang)}</th>" for k in ("severity", "indicator", "finding", "message"))
-    body = "".join(f"<tr><td class='pt-sev-{f.severity}'>{t(f.severity, lang)}</td><td>{cell(getattr(f, f'name_{lang}'))}</td>"
-                   f"<td>{t(f.kind, lang)}</td><td>{cell(getattr(f, f'message_{lang}'))}</td></tr>"
-                   for f in found.itertuples(index=False))
-    return f"<table><tr>{head}</tr>{body}</table>"
-
-
-def table_csv(rows: pd.DataFrame) -> bytes:
-    columns = ["plan_id", "sector", "indicator_id", "name_zh", "name_en", "target_year", "comparator", "target_value",
+CSV_COLUMNS = ["plan_id", "sector", "indicator_id", "name_zh", "name_en", "target_year", "comparator", "target_value",
                "target_unit", "target_stated", "actual_year", "actual_value", "actual_unit", "computed_rate",
-               "reported_rate", "status", "trajectory_status", "target_source", "target_quote", "actual_source",
-               "actual_quote"]
+               "reported_rate", "status", "trajectory_status", "confidence", "findings", "target_source",
+               "target_quote", "actual_source", "actual_quote"]
+
+
+def table_csv(rows: pd.DataFrame, lang: str = DEFAULT_LANG, notes: pd.DataFrame | None = None, plan=None) -> bytes:
+    """The filtered table as CSV: headers, sectors, statuses and confidence in the reader's
+    language; values, units and quotes as the sources state them."""
+    out = rows.copy()
+    out["status"] = out["status"].map(lambda s: t(s, lang))
+    out["trajectory_status"] = out["trajectory_status"].map(lambda s: t(s, lang))
+    if plan is not None:
+        out["sector"] = out["sector"].map(plan.sector_names(lang)).fillna(out["sector"])
+    if notes is not None:
+        out["confidence"] = notes.loc[rows.index, "confidence"].map(lambda c: t(f"confidence.{c}", lang))
+        out["findings"] = notes.loc[rows.index, f"warning_{lang}"].str.replace("⚠ ", "", regex=False)
+    else:
+        out["confidence"] = out["findings"] = ""
+    out = out[CSV_COLUMNS].rename(columns={c: t(f"csv.{c}", lang) for c in CSV_COLUMNS})
     # BOM: Excel opens Chinese text correctly; spreadsheet_safe: no cell starts like a formula
-    return spreadsheet_safe(rows[columns]).to_csv(index=False).encode("utf-8-sig")
+    return spreadsheet_safe(out).to_csv(index=False).encode("utf-8-sig")
 
 
 def broken_plans_html(broken: dict, lang: str) -> str:
@@ -178,16 +241,24 @@ def broken_plans_html(broken: dict, lang: str) -> str:
 
 def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) -> str:
     encoded = base64.b64encode(data).decode("ascii")
-    return f"<a class='{css}' download='{html.escape(filename)}' href='data:{mime};base64,{encoded}'>⬇ {html.escape(label)}</a>"
+    return (f"<a class='{css}' download='{html.escape(filename)}' href='data:{mime};base64,{encoded}'>"
+            f"<span aria-hidden='true'>⬇</span> {html.escape(label)}</a>")
+
+
+def _chart_view(css: str) -> alt.JupyterChart:
+    view = alt.JupyterChart(alt.Chart(pd.DataFrame()).mark_point(), embed_options=EMBED)
+    view.add_class("pt-chart").add_class(css)
+    view.layout.width = "100%"
+    return view
 
 
 class Dashboard:
     """The widget app. `Dashboard(plan_id, lang).widget` is what Voilà shows."""
 
-    def __init__(self, plan_id: str | None = None, lang: str = "zh"):
+    def __init__(self, plan_id: str | None = None, lang: str = DEFAULT_LANG):
         charts_offline()
         self.plan_id = plan_id or os.environ.get("PLANTRACK_PLAN") or "zhejiang-internet-plus-2016"
-        self.lang = lang if lang in ("zh", "en") else "zh"
+        self.lang = lang if lang in LANGUAGES else DEFAULT_LANG
         # One broken plan folder must not take the dashboard down: the good plans, and a notice naming it.
         good, self.broken_plans = survey_plans()
         self.good_plans = good
@@ -196,63 +267,122 @@ class Dashboard:
         plan_dir(self.plan_id)   # an unknown plan is a reader-facing sentence, before any widget exists
         self._quiet = False
         self._chart_key = None
-        self.title = w.HTML()
-        self.plan_select = w.Dropdown(options=[(p, p) for p in self._plan_ids()], value=self.plan_id,
-                                      layout=w.Layout(width="420px"))
+        self.sectors_chosen: tuple = ()      # ticked sectors; every sector ticked means no filter
+        self.title = w.HTML().add_class("pt-title-box")
+        self.plan_select = w.Dropdown()
         self.lang_select = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
-        self.sector_select = w.SelectMultiple(rows=6, layout=w.Layout(width="260px"))
-        self.status_select = w.Dropdown(layout=w.Layout(width="220px"))
-        self.year_select = w.Dropdown(layout=w.Layout(width="220px"))
-        self.indicator_select = w.Dropdown(layout=w.Layout(width="520px"))
-        for widget, css in ((self.plan_select, "pt-plan"), (self.lang_select, "pt-lang"), (self.sector_select, "pt-sector"),
+        self.sector_label = w.HTML()
+        self.sector_boxes: dict[str, w.Checkbox] = {}
+        self.sector_box = w.Box().add_class("pt-sector-box")
+        self.sector_all = w.Button().add_class("pt-sector-all")
+        self.sector_clear = w.Button().add_class("pt-sector-clear")
+        self.status_select = w.Dropdown()
+        self.year_select = w.Dropdown()
+        self.indicator_select = w.Dropdown()
+        for widget, css in ((self.plan_select, "pt-plan"), (self.lang_select, "pt-lang"),
                             (self.status_select, "pt-status"), (self.year_select, "pt-year"),
                             (self.indicator_select, "pt-indicator")):
             widget.add_class(css)
         self.cards = w.HTML().add_class("pt-counts")
-        # SVG rather than canvas: crisp text, and a reader's browser can search it.
-        self.counts_chart = alt.JupyterChart(alt.Chart(pd.DataFrame()).mark_point(), embed_options=SVG)
-        self.achievement_chart = alt.JupyterChart(alt.Chart(pd.DataFrame()).mark_point(), embed_options=SVG)
-        self.achievement_chart.add_class("pt-achievement")
+        self.key = w.HTML().add_class("pt-key-box")
+        self.counts_chart = _chart_view("pt-counts-chart")
+        self.achievement_chart = _chart_view("pt-achievement")
+        self.charts_alt = w.HTML().add_class("pt-charts-alt")
         self.table = w.HTML().add_class("pt-targets")
+        self.monitoring = w.HTML().add_class("pt-monitoring")
         self.gaps = w.HTML().add_class("pt-gaps")
         self.card = w.HTML().add_class("pt-card-body")
-        self.card_chart = alt.JupyterChart(alt.Chart(pd.DataFrame()).mark_point(), embed_options=SVG)
+        self.card_chart = _chart_view("pt-card-chart")
         self.card_chart.layout.display = "none"
+        self.card_alt = w.HTML().add_class("pt-card-alt")
         self.findings_box = w.HTML().add_class("pt-findings")
         self.downloads = w.HTML().add_class("pt-downloads")
-        self.chart_button = w.Button(icon="")
-        self.chart_button.add_class("pt-chart-download")
-        self.chart_links = w.HTML()
+        self.chart_button = w.Button(icon="").add_class("pt-chart-download")
+        self.chart_links = w.HTML().add_class("pt-chart-links")
         self.message = w.HTML().add_class("pt-message")
         self.notice = w.HTML(broken_plans_html(self.broken_plans, self.lang)).add_class("pt-broken-plans")
-        self.card_heading = w.HTML()   # other headings travel inside their section's HTML: fewer messages
+        self.card_heading = w.HTML()
+        self.view = w.HTML().add_class("pt-view")
 
         self.plan_select.observe(self._on_plan, "value")
         self.lang_select.observe(self._on_lang, "value")
-        for control in (self.sector_select, self.status_select, self.year_select):
+        for control in (self.status_select, self.year_select):
             control.observe(self._on_filter, "value")
         self.indicator_select.observe(self._on_indicator, "value")
+        self.sector_all.on_click(self._on_sector_all)
+        self.sector_clear.on_click(self._on_sector_clear)
         self.chart_button.on_click(self._on_chart_download)
+        self.achievement_chart.observe(self._on_pick, "_vl_selections")
 
-        controls = w.HBox([w.VBox([self.plan_select, self.lang_select]), self.sector_select,
-                           w.VBox([self.status_select, self.year_select])], layout=w.Layout(flex_flow="row wrap")
-                          ).add_class("pt-controls")
+        sector_group = w.VBox([self.sector_label, self.sector_box,
+                               w.HBox([self.sector_all, self.sector_clear]).add_class("pt-sector-actions")]
+                              ).add_class("pt-sector")
+        controls = w.Box([w.VBox([self.plan_select, self.lang_select]), sector_group,
+                          w.VBox([self.status_select, self.year_select])]).add_class("pt-controls")
         self.widget = w.VBox([
-            w.HTML(STYLE), self.title, controls, self.message, self.notice,
-            self.cards, w.HBox([self.counts_chart, self.achievement_chart],
-                                                           layout=w.Layout(flex_flow="row wrap")),
+            w.HTML(page_style()), self.view, self.title, controls, self.message, self.notice,
+            self.cards, self.key,
+            w.Box([self.counts_chart, self.achievement_chart]).add_class("pt-charts"), self.charts_alt,
             self.downloads, w.HBox([self.chart_button, self.chart_links]),
-            self.table,
-            self.gaps,
-            self.card_heading, self.indicator_select, self.card, self.card_chart,
+            self.table, self.monitoring, self.gaps,
+            self.card_heading, self.indicator_select, self.card, self.card_chart, self.card_alt,
             self.findings_box,
-        ]).add_class("pt-app")
+        ]).add_class("pt-app").add_class("plantrack")
         self._load_plan()
 
     def _plan_ids(self) -> list[str]:
         """The bundled plans, and the one shown if it was given as a directory."""
         plans = self.good_plans
         return plans if self.plan_id in plans else [self.plan_id, *plans]
+
+    # ---- the address ------------------------------------------------------------------
+    def query(self, **changes) -> str:
+        """The query string of the current view (with `changes`): what a shared link opens."""
+        sectors = self.sectors_filter()
+        state = {"lang": self.lang, "plan": self.plan_id if self.plan_id in list_plans() else None,
+                 "sector": ",".join(sectors) if sectors and sectors != (NO_SECTOR,) else None,
+                 "status": self.status_select.value or None, "year": self.year_select.value or None,
+                 "indicator": self.indicator_select.value or None}
+        state.update(changes)
+        return urlencode({k: v for k, v in state.items() if v})
+
+    def open(self, query: str) -> "Dashboard":
+        """Show the view a query string names (?lang=en&plan=…&sector=a,b&status=…&year=…&indicator=…).
+        Values that name nothing in the plan are ignored: the reader gets the nearest view."""
+        asked = {k: v[-1] for k, v in parse_qs(query or "", keep_blank_values=False).items()}
+        self._quiet = True
+        try:
+            if asked.get("lang") in LANGUAGES:
+                self.lang = asked["lang"]
+                self.lang_select.value = self.lang
+            if asked.get("plan") in list_plans() and asked["plan"] != self.plan_id:
+                self.plan_id = asked["plan"]
+                self.plan, self.assessed, self.found, self.notes = plan_tables(self.plan_id)
+                self._build_sectors()
+            sectors = tuple(s for s in asked.get("sector", "").split(",") if s in self.plan.sector_ids())
+            self._tick(sectors or tuple(self.plan.sector_ids()))
+        finally:
+            self._quiet = False
+        self._relabel()
+        self._quiet = True
+        try:
+            if asked.get("status") in LEVEL_STATUSES:
+                self.status_select.value = asked["status"]
+            if asked.get("year", "").isdigit() and int(asked["year"]) in [v for _, v in self.year_select.options]:
+                self.year_select.value = int(asked["year"])
+            self._indicator_options()
+            if asked.get("indicator") in {v for _, v in self.indicator_select.options if v}:
+                self.indicator_select.value = asked["indicator"]
+        finally:
+            self._quiet = False
+        self._chart_key = None      # the page reads a chart's params from its spec: send it anew
+        self.refresh()
+        self._show_card()
+        return self
+
+    def _write_view(self):
+        title = f"{self.plan.title(self.lang)} · {t('dashboard_title', self.lang)}"
+        self.view.value = render("dashboard/view.html.j2", query=self.query(), lang=self.lang, title=title)
 
     # ---- state changes -------------------------------------------------------------
     def _guard(fn):
@@ -266,7 +396,7 @@ class Dashboard:
                 return fn(self, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - the reader sees a plain message instead
                 reason = exc.reason if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
-                self.message.value = (f"<div class='pt-error'>{t('error_reader', self.lang)}"
+                self.message.value = (f"<div class='pt-error' role='alert'>{html.escape(t('error_reader', self.lang))}"
                                       f"{html.escape(str(reason))}</div>")
         return wrapper
 
@@ -288,106 +418,283 @@ class Dashboard:
         self.refresh()
 
     @_guard
+    def _on_sector(self, change):
+        self.sectors_chosen = tuple(s for s, box in self.sector_boxes.items() if box.value)
+        self.refresh()
+
+    @_guard
+    def _on_sector_all(self, _):
+        self._tick(tuple(self.sector_boxes))
+        self.refresh()
+
+    @_guard
+    def _on_sector_clear(self, _):
+        self._tick(())
+        self.refresh()
+
+    @_guard
     def _on_indicator(self, change):
         self._show_card()
+        self._write_view()
+
+    @_guard
+    def _on_pick(self, change):
+        """A click on a bar of the achievement chart opens that indicator's details."""
+        store = (change["new"].get(charts.PICK) or {}).get("store") or []
+        picked = [s["values"][0] for s in store if s.get("values")]
+        if picked and picked[0] in {v for _, v in self.indicator_select.options}:
+            self.indicator_select.value = picked[0]
 
     @_guard
     def _on_chart_download(self, _):
-        chart = charts.achievement_chart(self.rows(), self.lang)
+        lang, rows = self.lang, self.rows()
+        chart = charts.achievement_chart(rows, lang, self.notes.loc[rows.index])
+        cite = _source_words(self.plan, lang)
+        sources = ", ".join(dict.fromkeys(cite(s)[0] for s in rows["actual_source"].dropna().astype(str)
+                                          if s)) or self.plan.title(lang)
+        lines = [t("export_filters", lang, filters=self.filter_words()), t("export_source", lang, sources=sources),
+                 t("export_made", lang, year=data_as_of(self.plan), date=datetime.date.today().isoformat())]
+        spec = charts.for_export(chart, f"{self.plan.title(lang)} — {t('achievement_title', lang)}", lines)
+        name = f"plantrack-{self.plan_id}-{lang}"
         self.chart_links.value = (
-            _download_link(charts.to_png(chart), "plantrack-achievement.png", "image/png", "PNG", "pt-png") + " &nbsp; "
-            + _download_link(charts.to_svg(chart).encode("utf-8"), "plantrack-achievement.svg", "image/svg+xml", "SVG", "pt-svg"))
+            _download_link(charts.to_png(spec), f"{name}.png", "image/png", "PNG", "pt-png") + " &nbsp; "
+            + _download_link(charts.to_svg(spec).encode("utf-8"), f"{name}.svg", "image/svg+xml", "SVG", "pt-svg"))
+
+    def filter_words(self) -> str:
+        lang, words = self.lang, []
+        sectors = self.sectors_filter()
+        if sectors == (NO_SECTOR,):
+            words.append(f"{t('sector', lang)}: —")
+        elif sectors:
+            words.append(f"{t('sector', lang)}: " + ", ".join(self.plan.sector_name(s, lang) for s in sectors))
+        if self.status_select.value:
+            words.append(f"{t('status', lang)}: {t(self.status_select.value, lang)}")
+        if self.year_select.value:
+            words.append(f"{t('target_year', lang)}: {self.year_select.value}")
+        return "; ".join(words) or t("no_filter", lang)
 
     # ---- rendering -------------------------------------------------------------------
     def _load_plan(self):
-        self.plan, self.assessed, self.found = plan_tables(self.plan_id)
+        self.plan, self.assessed, self.found, self.notes = plan_tables(self.plan_id)
+        self._build_sectors()
         self._relabel()
         self.refresh()
         self._show_card()
+
+    def _build_sectors(self):
+        """One checkbox per sector of the plan (a tap ticks one: no Ctrl-click), all ticked."""
+        for box in self.sector_boxes.values():
+            box.unobserve(self._on_sector, "value")
+        self.sector_boxes = {s: w.Checkbox(value=True, indent=False).add_class(f"pt-sector-{s}")
+                             for s in self.plan.sector_ids()}
+        for box in self.sector_boxes.values():
+            box.observe(self._on_sector, "value")
+        self.sector_box.children = tuple(self.sector_boxes.values())
+        self.sectors_chosen = tuple(self.sector_boxes)
+
+    def _tick(self, sectors: tuple) -> None:
+        """Tick exactly these sectors, with one refresh afterwards (not one per box)."""
+        quiet, self._quiet = self._quiet, True
+        try:
+            for s, box in self.sector_boxes.items():
+                box.value = s in sectors
+        finally:
+            self._quiet = quiet
+        self.sectors_chosen = tuple(s for s in self.sector_boxes if s in sectors)
+
+    def sectors_filter(self) -> tuple:
+        """The sectors rows are filtered by: () for all, (NO_SECTOR,) when none is ticked."""
+        if len(self.sectors_chosen) == len(self.sector_boxes):
+            return ()
+        return self.sectors_chosen or (NO_SECTOR,)
 
     def _relabel(self):
         """Every visible word in the current language; keeps the reader's choices."""
         lang, plan = self.lang, self.plan
         self._quiet = True
         try:
-            chosen_sectors, chosen_status = self.sector_select.value, self.status_select.value
-            chosen_year, chosen_indicator = self.year_select.value, self.indicator_select.value
+            chosen_status, chosen_year = self.status_select.value, self.year_select.value
             _relabel_choices(self.plan_select, [(plan_title(p, lang), p) for p in self._plan_ids()], self.plan_id,
                              t("plan", lang))
-            _relabel_choices(self.sector_select, [(plan.sector_name(s, lang), s) for s in plan.sector_ids()],
-                             tuple(s for s in chosen_sectors if s in plan.sector_ids()), t("sector", lang))
+            names = plan.sector_names(lang)
+            for s, box in self.sector_boxes.items():
+                box.description = str(names.get(s, s))
+            self.sector_label.value = f"<span class='widget-label pt-sector-label'>{html.escape(t('sector', lang))}</span>"
+            self.sector_all.description = t("all_sectors", lang)
+            self.sector_clear.description = t("clear_sectors", lang)
             _relabel_choices(self.status_select, [(t("all", lang), "")] + [(t(s, lang), s) for s in LEVEL_STATUSES],
                              chosen_status or "", t("status", lang))
             years = sorted(set(int(y) for y in self.assessed["target_year"]))
             _relabel_choices(self.year_select, [(t("all", lang), 0)] + [(str(y), y) for y in years],
                              chosen_year if chosen_year in years else 0, t("target_year", lang))
-            named = plan.indicators.sort_values("sector", key=lambda s: s.map({k: i for i, k in enumerate(plan.sector_ids())}),
-                                                kind="stable").head(MAX_INDICATOR_OPTIONS)
-            sector_names = plan.sector_names(lang)
-            _relabel_choices(self.indicator_select, [(t("pick_indicator", lang), "")] + [
-                (f"{sector_names.get(s, s)} · {n}", i) for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])],
-                chosen_indicator if chosen_indicator in set(named["indicator_id"]) else "", t("indicator", lang))
+            self._indicator_options()
             self.chart_button.description = f"{t('download_png', lang)} / SVG"
         finally:
             self._quiet = False
-        self.title.value = (f"<h1 class='pt-title'>{cell(plan.title(lang))}</h1><p class='pt-muted'>"
-                            f"{cell(plan.issuer if lang == 'zh' else plan.issuer_en)} · {cell(plan.issued)} · "
-                            f"{cell(t('method_text', lang))}</p>")
-        self.card_heading.value = f"<h2>{t('indicator_card', lang)}</h2>"
+        self.title.value = render("dashboard/header.html.j2", lang=lang, title=plan.title(lang),
+                                  issuer=plan.issuer if lang == "zh" else plan.issuer_en, issued=plan.issued,
+                                  as_of=data_as_of(plan))
+        self.key.value = render("dashboard/key.html.j2", lang=lang, as_of=data_as_of(plan), level=LEVEL_STATUSES,
+                                trajectory=TRAJECTORY_STATUSES)
+        self.card_heading.value = f"<h2 id='pt-card-h'>{html.escape(t('indicator_card', lang))}</h2>"
+
+    def _indicator_options(self):
+        """The indicator list holds the indicators of the ticked sectors only."""
+        lang, plan = self.lang, self.plan
+        sectors = self.sectors_filter()
+        order = {k: i for i, k in enumerate(plan.sector_ids())}
+        named = plan.indicators
+        if sectors:
+            named = named[named["sector"].isin(list(sectors))]
+        named = named.sort_values("sector", key=lambda s: s.map(order), kind="stable").head(MAX_INDICATOR_OPTIONS)
+        sector_names = plan.sector_names(lang)
+        options = [(t("pick_indicator", lang), "")] + [
+            (f"{sector_names.get(s, s)} · {n}", i) for s, n, i in zip(named["sector"], named[f"name_{lang}"],
+                                                                    named["indicator_id"])]
+        self._option_labels = {i: label for label, i in options}
+        chosen = self.indicator_select.value
+        quiet, self._quiet = self._quiet, True
+        try:
+            _relabel_choices(self.indicator_select, options, chosen if chosen in set(named["indicator_id"]) else "",
+                             t("indicator", lang))
+        finally:
+            self._quiet = quiet
 
     def rows(self) -> pd.DataFrame:
-        rows = filter_assessed(self.assessed, self.sector_select.value, self.status_select.value or None,
+        rows = filter_assessed(self.assessed, self.sectors_filter(), self.status_select.value or None,
                                self.year_select.value or None)
         return rows.assign(sector_name=rows["sector"].map(self.plan.sector_names(self.lang)))
 
+    def _table_rows(self, rows: pd.DataFrame) -> list[dict]:
+        lang, notes, found = self.lang, self.notes, self.found
+        out = []
+        for index, r in zip(rows.index[:MAX_TABLE_ROWS], rows.head(MAX_TABLE_ROWS).itertuples(index=False)):
+            note = notes.loc[index]
+            flags = [{"severity": found.at[k, "severity"], "kind": found.at[k, "kind"],
+                      "message": found.at[k, f"message_{lang}"]} for k in note["findings"]]
+            out.append({"indicator_id": r.indicator_id, "name": getattr(r, f"name_{lang}"), "sector_name": r.sector_name,
+                        "target_year": r.target_year, "target": note[f"target_{lang}"],
+                        "target_stated": r.target_stated, "actual": note[f"actual_{lang}"],
+                        "actual_year": "" if pd.isna(r.actual_year) else int(r.actual_year),
+                        "computed_rate": r.computed_rate, "reported_rate": r.reported_rate, "status": r.status,
+                        "trajectory_status": r.trajectory_status, "confidence": note["confidence"], "flags": flags,
+                        "href": "?" + self.query(indicator=r.indicator_id), "label": self._label(r.indicator_id)})
+        return out
+
+    def _label(self, indicator_id: str) -> str:
+        """The indicator list's label for an indicator: the page's script picks the option by it."""
+        return self._option_labels.get(indicator_id, "")
+
+    def _monitoring_rows(self) -> list[dict]:
+        """Indicators without a target in the ticked sectors: their latest value, as stated."""
+        lang, plan = self.lang, self.plan
+        sectors = self.sectors_filter()
+        targeted = set(self.assessed["indicator_id"])
+        indicators = plan.indicators[~plan.indicators["indicator_id"].isin(targeted)]
+        if sectors:
+            indicators = indicators[indicators["sector"].isin(list(sectors))]
+        latest = plan.actuals[plan.actuals["indicator_id"].isin(indicators["indicator_id"])]
+        latest = latest.sort_values("year").drop_duplicates("indicator_id", keep="last").set_index("indicator_id")
+        cite = _source_words(plan, lang)
+        out = []
+        for r in indicators.head(MAX_TABLE_ROWS).itertuples(index=False):
+            if r.indicator_id not in latest.index:
+                continue
+            a = latest.loc[r.indicator_id]
+            out.append({"indicator_id": r.indicator_id, "name": getattr(r, f"name_{lang}"),
+                        "sector_name": plan.sector_name(r.sector, lang), "year": a["year"],
+                        "value": _value_words(a["value"], a["unit"], lang), "source": cite(a["source"])[0],
+                        "href": "?" + self.query(indicator=r.indicator_id), "label": self._label(r.indicator_id)})
+        return out
+
     def refresh(self):
+        shown = self.indicator_select.value
+        quiet, self._quiet = self._quiet, True
+        try:
+            self._indicator_options()     # first: the table's links name these options
+        finally:
+            self._quiet = quiet
+        if self.indicator_select.value != shown:    # its sector was filtered out
+            self._show_card()
         lang, rows = self.lang, self.rows()
         counts = counts_by_status(rows)
-        self.cards.value = f"<h2>{t('summary_heading', lang)}</h2><div class='pt-cards'>" + "".join(
-            f"<div class='pt-card pt-{s}' data-status='{s}'><b class='pt-count' data-status='{s}'>{n}</b>{t(s, lang)}</div>"
-            for s, n in counts.items()) + "</div>"
+        self.cards.value = render("dashboard/summary.html.j2", lang=lang, counts=list(counts.items()),
+                                  no_sector=self.sectors_filter() == (NO_SECTOR,))
         self._draw_charts(rows)
-        self.table.value = f"<h2>{t('targets_heading', lang)}</h2>" + targets_table_html(rows, lang)
-        self.gaps.value = f"<h2>{t('gaps', lang)}</h2>" + gaps_html(rows, lang)
+        self.charts_alt.value = (f"<p class='pt-alt'>{html.escape(t('chart_alt.achievement', lang, n=len(rows), **counts))}"
+                                 "</p>")
+        self.table.value = render("dashboard/targets.html.j2", lang=lang, rows=self._table_rows(rows),
+                                  more=len(rows) - MAX_TABLE_ROWS)
+        self.monitoring.value = render("dashboard/monitoring.html.j2", lang=lang, rows=self._monitoring_rows())
+        gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
+        self.gaps.value = render("dashboard/gaps.html.j2", lang=lang, rows=[
+            {"sector_name": r.sector_name, "name": getattr(r, f"name_{lang}"), "target_year": r.target_year,
+             "target": self.notes.at[i, f"target_{lang}"]} for i, r in zip(gaps.index, gaps.itertuples(index=False))])
         found = self.found
-        if self.sector_select.value:
-            found = found[found["sector"].isin(self.sector_select.value)]
-        self.findings_box.value = f"<h2>{t('findings', lang)}</h2>" + findings_html(found, lang)
-        self.downloads.value = _download_link(table_csv(rows), f"plantrack-{self.plan_id}.csv", "text/csv",
+        sectors = self.sectors_filter()
+        if sectors:
+            found = found[found["sector"].isin(sectors)]
+        self.findings_box.value = render("dashboard/findings.html.j2", lang=lang, rows=[
+            {"severity": f.severity, "indicator_id": f.indicator_id, "name": getattr(f, f"name_{lang}"), "kind": f.kind,
+             "message": getattr(f, f"message_{lang}"), "href": "?" + self.query(indicator=f.indicator_id),
+             "label": self._label(f.indicator_id)}
+            for f in found.itertuples(index=False)])
+        self.downloads.value = _download_link(table_csv(rows, lang, self.notes, self.plan),
+                                              f"plantrack-{self.plan_id}-{lang}.csv", "text/csv",
                                               t("download_csv", lang), "pt-csv")
         self.chart_links.value = ""
+        self._write_view()
 
     def _draw_charts(self, rows: pd.DataFrame) -> None:
         """Both overview charts. A small plan's charts hold every target in both languages, sent once
         per plan; a filter or language change only sets the views' params (Vega recomputes in place).
         A large plan's achievement chart is an aggregate of the filtered rows, drawn anew."""
         small = len(self.assessed) <= charts.MAX_BARS
-        params = {"lang": self.lang, "sectors": list(self.sector_select.value),
+        params = {"lang": self.lang, "sectors": list(self.sectors_filter()),
                   "status": self.status_select.value or "", "year": int(self.year_select.value or 0)}
         specs = overview_specs(self.plan_id, self.plan.content_hash)
         views = {"counts": self.counts_chart}
         if small:
             views["achievement"] = self.achievement_chart
         else:
-            show(self.achievement_chart, charts.achievement_chart(rows, self.lang))
+            show(self.achievement_chart, charts.achievement_chart(rows, self.lang, fit=True))
         key = (self.plan_id, self.plan.content_hash)
         for name, view in views.items():
             with view.hold_sync():
                 if key != self._chart_key:
                     # A new spec starts from the reader's choices: the view reads its params from it.
                     view.spec = charts.with_param_values(specs[name], params)
+                    if name == "achievement":
+                        _watch_pick(view)
                 view._params = params
         self._chart_key = key
 
     def _show_card(self):
         indicator_id = self.indicator_select.value
+        lang = self.lang
         if not indicator_id:
-            self.card.value = f"<p class='pt-muted'>{t('pick_indicator', self.lang)}</p>"
+            self.card.value = render("dashboard/card.html.j2", lang=lang, info=None)
             self.card_chart.layout.display = "none"
+            self.card_alt.value = ""
             return
-        self.card.value = indicator_card_html(self.plan, self.assessed, self.found, indicator_id, self.lang)
-        show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, self.lang))
+        card = indicator_card(self.plan, self.assessed, self.found, self.notes, indicator_id, lang)
+        self.card.value = render("dashboard/card.html.j2", lang=lang, **card)
+        # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
+        show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, lang, fit=True))
+        points = "; ".join([f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
+                           + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]])
+        words = t("chart_alt.indicator", lang, name=card["info"]["name"], points=points or "—")
+        self.card_alt.value = f"<p class='pt-alt'>{mark_zh(words)}</p>"
+
+
+def _watch_pick(view: alt.JupyterChart) -> None:
+    """The view reports clicks on its `pick` selection (the spec is sent without JupyterChart's
+    `chart` trait, which would otherwise set this up)."""
+    from altair.jupyter.jupyter_chart import PointSelection, Selections
+    view.selections = Selections({charts.PICK: PointSelection(name=charts.PICK, value=[], store=[])})
+    view._selection_types = {charts.PICK: "point"}
+    view._vl_selections = {charts.PICK: {"value": None, "store": []}}
 
 
 def _relabel_choices(control, options: list, value, description: str) -> None:
@@ -401,10 +708,10 @@ def _relabel_choices(control, options: list, value, description: str) -> None:
 @functools.lru_cache(maxsize=16)
 def overview_specs(plan_id: str, content_hash: str) -> dict:
     """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once)."""
-    plan, assessed, _ = _computed(plan_id, content_hash)
-    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors)}
+    plan, assessed, _, notes = _computed(plan_id, content_hash)
+    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True)}
     if len(assessed) <= charts.MAX_BARS:
-        specs["achievement"] = charts.achievement_chart(assessed)
+        specs["achievement"] = charts.achievement_chart(assessed, notes=notes, fit=True)
     return {name: chart.to_dict(validate=False) for name, chart in specs.items()}
 
 
@@ -436,10 +743,38 @@ def charts_offline() -> None:
         alt.JupyterChart.enable_offline()
 
 
-def app(plan_id: str | None = None, lang: str = "zh"):
-    """The dashboard widget; on bad input, a sentence for the reader instead of a traceback."""
+def _error_widget(exc: Exception, lang: str) -> w.HTML:
+    reason = exc.reason if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+    lang = lang if lang in LANGUAGES else DEFAULT_LANG
+    return w.HTML(f"{page_style()}<div class='plantrack'><div class='pt-error pt-message' role='alert'>"
+                  f"{html.escape(t('error_reader', lang))}{html.escape(str(reason))}</div></div>")
+
+
+def app(plan_id: str | None = None, lang: str = DEFAULT_LANG, query: str | None = None):
+    """The dashboard widget; on bad input, a sentence for the reader instead of a traceback.
+
+    Under Voilà with preheated kernels, the plan is loaded and judged and the widgets built
+    before the reader's request arrives; then the kernel waits for the request and opens the
+    view its query string names (?lang=en&sector=…). Elsewhere `query` (or nothing) is used.
+    """
     try:
-        return Dashboard(plan_id, lang).widget
+        board = Dashboard(plan_id, lang)
     except Exception as exc:  # noqa: BLE001
-        reason = exc.reason if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
-        return w.HTML(f"{STYLE}<div class='pt-error pt-message'>{t('error_reader', lang)}{html.escape(str(reason))}</div>")
+        return _error_widget(exc, lang)
+    try:
+        if query is None:
+            query = request_query()
+        if query:
+            board.open(query)
+        return board.widget
+    except Exception as exc:  # noqa: BLE001
+        return _error_widget(exc, board.lang)
+
+
+def request_query() -> str:
+    """The reader's query string: Voilà hands a preheated kernel the request only when asked
+    (voila.utils.wait_for_request); a kernel started for the request has it in its environment."""
+    if os.environ.get("VOILA_PREHEAT", "False") != "False":
+        from voila.utils import wait_for_request
+        wait_for_request()
+    return os.environ.get("QUERY_STRING", "")

@@ -77,6 +77,7 @@ def install_offline_template() -> str:
     text = text.replace(marker, marker + "\n" + KERNEL_GONE_SCRIPT, 1)
     # Mermaid would be imported from a CDN if a diagram appeared: the dashboard has none.
     text += "\n{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
+    text += page_script_block()
     if not (target / "index.html.j2").is_file() or (target / "index.html.j2").read_text(encoding="utf-8") != text:
         (target / "index.html.j2").write_text(text, encoding="utf-8")
         (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
@@ -154,6 +155,22 @@ KERNEL_GONE_SCRIPT = """<script>
 def cull_interval(idle_timeout: int) -> int:
     """How often the culler looks: a quarter of the timeout, between 2 s and a minute."""
     return max(2, min(60, idle_timeout // 4))
+
+
+def page_script_block() -> str:
+    """The dashboard's page script (serve/page.js) in the template's <head>: the address,
+    <html lang>, the tab title and the loading text follow the reader's language and view
+    (see the script). Added as the `extra_css` block, which Voilà's lab template leaves empty."""
+    import json
+    from plantrack.config import LANGUAGES
+    from plantrack.messages import t
+    words = {lang: {"title": t("dashboard_title", lang), "loading": t("loading", lang),
+                    "button": {"zh": "中文", "en": "English"}[lang]} for lang in LANGUAGES}
+    script = (Path(__file__).with_name("page.js").read_text(encoding="utf-8")
+              .replace("__WORDS__", json.dumps(words, ensure_ascii=False).replace("</", "<\\/")))
+    # {% raw %}: the script is text for the browser, not Jinja
+    return ("\n{%- block extra_css -%}\n{{ super() }}\n<script>{% raw %}\n" + script
+            + "\n{% endraw %}</script>\n{%- endblock extra_css -%}\n")
 
 
 def voila_command(port: int = 8866, host: str = "127.0.0.1", pool_size: int = 1, preheat: bool = True,
