@@ -164,7 +164,6 @@ def bench_interaction(changes: int) -> dict:
                 sector = sectors[i % len(sectors)]
                 checks = [[".pt-achievement svg", names.at[first[sector], f"name_{lang}"]]]
                 absent = ""      # after Clear the chart holds no bar: the chosen sector's first bar shows the change
-                previous = sector
                 # the sector filter is a list of checkboxes: Clear (untimed), then one tap is the change
                 page.locator(".pt-sector-clear").click()
                 page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0")
