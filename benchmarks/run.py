@@ -146,7 +146,7 @@ def bench_interaction(changes: int) -> dict:
     shows = ("([checks, absent]) => { const ok = checks.every(([sel, text]) => { const e = document.querySelector(sel);"
              " return e && e.innerHTML.includes(text) && (!absent || !e.innerHTML.includes(absent)); });"
              " if (ok && window.__started !== null) window.__shown = performance.now() - window.__started; return ok; }")
-    times, walls, kinds, lang, previous = [], [], [], "zh", None
+    times, walls, kinds, lang = [], [], [], "zh"
     try:
         page = browser.new_page()
         page.goto(server.url)
