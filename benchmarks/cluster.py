@@ -7,6 +7,7 @@
 on the 2 workers (warm: kernels reused); and on the local pool with 2 processes (kernels always
 start). The figure that matters is cluster / local on the same 2 cores (goal <= 1.2).
 """
+
 from __future__ import annotations
 
 import json
@@ -24,7 +25,9 @@ GOAL = 1.2
 
 def _timed(args: list[str]) -> float:
     started = time.monotonic()
-    result = subprocess.run([str(BIN / "plantrack"), "run", "--all", *args], capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "plantrack"), "run", "--all", *args], capture_output=True, text=True
+    )
     if result.returncode != 0:
         raise SystemExit(f"plantrack run failed:\n{result.stderr[-2000:]}")
     return time.monotonic() - started
@@ -34,21 +37,54 @@ class _Cluster:
     def __init__(self, folder: Path, workers: int):
         self.processes = []
         scheduler_file = folder / "scheduler.json"
-        self._start([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                     "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(scheduler_file)], folder)
+        self._start(
+            [
+                str(BIN / "dask"),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--dashboard-address",
+                "127.0.0.1:0",
+                "--scheduler-file",
+                str(scheduler_file),
+            ],
+            folder,
+        )
         while not scheduler_file.is_file():
             time.sleep(0.2)
         self.address = json.loads(scheduler_file.read_text())["address"]
         for i in range(workers):
-            self._start([str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--memory-limit", "0",
-                         "--local-directory", str(folder / f"w{i}")], folder)
+            self._start(
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--memory-limit",
+                    "0",
+                    "--local-directory",
+                    str(folder / f"w{i}"),
+                ],
+                folder,
+            )
         from distributed import Client
+
         with Client(self.address, timeout=30, set_as_default=False) as client:
             client.wait_for_workers(workers, timeout=120)
 
     def _start(self, command, folder):
-        self.processes.append(subprocess.Popen(command, cwd=folder, start_new_session=True,
-                                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.processes.append(
+            subprocess.Popen(
+                command,
+                cwd=folder,
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
 
     def close(self):
         for process in reversed(self.processes):
@@ -58,6 +94,7 @@ class _Cluster:
 
 def bench_cluster() -> dict:
     from plantrack.config import ensure_kernel
+
     ensure_kernel()
     sectors = len(list((Path(__file__).resolve().parents[1] / "params").glob("*.yaml")))
     figures = {"sectors": sectors, "cores": os.cpu_count()}
@@ -69,14 +106,24 @@ def bench_cluster() -> dict:
             folder.mkdir()
             cluster = _Cluster(folder, n)
             try:
-                figures[f"cluster_{n}_cold_s"] = round(_timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1)
+                figures[f"cluster_{n}_cold_s"] = round(
+                    _timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1
+                )
                 if n == 2:
-                    figures["cluster_2_warm_s"] = round(_timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1)
+                    figures["cluster_2_warm_s"] = round(
+                        _timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1
+                    )
             finally:
                 cluster.close()
-    figures["cluster_speedup_2_vs_1"] = round(figures["cluster_1_cold_s"] / figures["cluster_2_cold_s"], 2)
-    figures["cluster_vs_local_2_cold"] = round(figures["cluster_2_cold_s"] / figures["local_2_s"], 2)
-    figures["cluster_vs_local_2_warm"] = round(figures["cluster_2_warm_s"] / figures["local_2_s"], 2)
+    figures["cluster_speedup_2_vs_1"] = round(
+        figures["cluster_1_cold_s"] / figures["cluster_2_cold_s"], 2
+    )
+    figures["cluster_vs_local_2_cold"] = round(
+        figures["cluster_2_cold_s"] / figures["local_2_s"], 2
+    )
+    figures["cluster_vs_local_2_warm"] = round(
+        figures["cluster_2_warm_s"] / figures["local_2_s"], 2
+    )
     figures["goal_ratio"] = GOAL
     return figures
 

@@ -7,6 +7,7 @@ file. Prints and writes (outputs/bench/fuzz.json) the counts: inputs, accepted, 
 tracebacks, files changed, per reader. The strategies are tests/fuzz_readers.py (CI runs a short
 version of the same: tests/test_fuzz.py). Exit 1 when any traceback or changed file was seen.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("PLANTRACK_CACHE", tempfile.mkdtemp(prefix="plantrack-fuzz-cache-"))
 
-from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
-
 from fuzz_readers import Harness, csv_bytes, package_input, xlsx_bytes, yaml_text  # noqa: E402
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 
 
 def main() -> int:
@@ -31,7 +31,9 @@ def main() -> int:
     parser.add_argument("--csv", type=int, default=5000)
     parser.add_argument("--xlsx", type=int, default=1500)
     parser.add_argument("--yaml", type=int, default=3500)
-    parser.add_argument("--package", type=int, default=200, help="each validated by frictionless (~1 s)")
+    parser.add_argument(
+        "--package", type=int, default=200, help="each validated by frictionless (~1 s)"
+    )
     parser.add_argument("--seed", type=int, default=20261129)
     args = parser.parse_args()
     harness = Harness(Path(tempfile.mkdtemp(prefix="plantrack-fuzz-")), strict=False)
@@ -39,11 +41,17 @@ def main() -> int:
 
     def fuzz(name, examples, strategy, call):
         @seed(args.seed)
-        @settings(max_examples=examples, deadline=None, database=None, phases=["generate"],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=examples,
+            deadline=None,
+            database=None,
+            phases=["generate"],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(strategy)
         def run(item):
             call(item)
+
         started = time.perf_counter()
         run()
         timings[name] = round(time.perf_counter() - started, 1)
@@ -54,14 +62,21 @@ def main() -> int:
     fuzz("params-yaml", args.yaml, yaml_text(), harness.params_file)
     fuzz("package", args.package, package_input(), lambda item: harness.package_file(*item))
     counts = harness.summary()
-    result = {"counts": counts, "seconds": timings,
-              "failures": [{"reader": r, "input": i, "what": w} for r, i, w in harness.failures[:50]]}
+    result = {
+        "counts": counts,
+        "seconds": timings,
+        "failures": [{"reader": r, "input": i, "what": w} for r, i, w in harness.failures[:50]],
+    }
     out = ROOT / "outputs" / "bench"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "fuzz.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"inputs {counts.get('inputs', 0):,}  accepted {counts.get('accepted', 0):,}  "
-          f"rejected {counts.get('rejected', 0):,}  tracebacks {counts.get('tracebacks', 0)}  "
-          f"files changed {counts.get('files_changed', 0)}")
+    (out / "fuzz.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    print(
+        f"inputs {counts.get('inputs', 0):,}  accepted {counts.get('accepted', 0):,}  "
+        f"rejected {counts.get('rejected', 0):,}  tracebacks {counts.get('tracebacks', 0)}  "
+        f"files changed {counts.get('files_changed', 0)}"
+    )
     for key, value in counts.items():
         if ":" in key:
             print(f"  {key:28} {value:,}")

@@ -12,6 +12,7 @@ after the last tab closed, server-tree RSS (server + all kernels) at start, peak
 The machine may have few cores: all readers share one Chromium (a context each, as separate
 browsers would have), and every wait is bounded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,12 +24,20 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # the Voila harness lives with the tests
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "tests")
+)  # the Voila harness lives with the tests
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-READY = ".pt-counts"          # the dashboard has drawn its status cards: a reader can use it
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = ".pt-counts"  # the dashboard has drawn its status cards: a reader can use it
 BUSY = ".pt-busy"
 MIB = 2**20
 
@@ -57,13 +66,19 @@ def kernel_memory(server) -> dict:
         uss.append(info.uss)
     if not rss:
         return {"kernels": 0}
-    return {"kernels": len(rss), "rss_per_kernel_mib": round(statistics.mean(rss) / MIB),
-            "uss_per_kernel_mib": round(statistics.mean(uss) / MIB), "rss_max_kernel_mib": round(max(rss) / MIB)}
+    return {
+        "kernels": len(rss),
+        "rss_per_kernel_mib": round(statistics.mean(rss) / MIB),
+        "uss_per_kernel_mib": round(statistics.mean(uss) / MIB),
+        "rss_max_kernel_mib": round(max(rss) / MIB),
+    }
 
 
 def percentile(values, q):
     values = sorted(values)
-    return round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))], 2) if values else None
+    return (
+        round(values[min(len(values) - 1, int(q * (len(values) - 1) + 0.5))], 2) if values else None
+    )
 
 
 async def visit(browser, url: str, timeout_s: float, keep_open: bool = False):
@@ -76,7 +91,9 @@ async def visit(browser, url: str, timeout_s: float, keep_open: bool = False):
     outcome = None
     try:
         response = await page.goto(url, timeout=timeout_s * 1000)
-        await page.wait_for_selector(f"{READY}, {BUSY}", timeout=max(1, timeout_s - (time.monotonic() - started)) * 1000)
+        await page.wait_for_selector(
+            f"{READY}, {BUSY}", timeout=max(1, timeout_s - (time.monotonic() - started)) * 1000
+        )
         seconds = time.monotonic() - started
         if await page.locator(BUSY).count():
             outcome = ("busy" if response and response.status == 503 else "error", seconds)
@@ -91,7 +108,7 @@ async def visit(browser, url: str, timeout_s: float, keep_open: bool = False):
 
 
 async def close(page) -> None:
-    await page.close()          # fires pagehide: the page's shutdown beacon frees the kernel
+    await page.close()  # fires pagehide: the page's shutdown beacon frees the kernel
     await page.context.close()
 
 
@@ -101,15 +118,21 @@ async def wait_kernels_settle(server, seconds: float) -> int:
 
 
 async def run(sequential: int, concurrent: int, settle_s: float = 30.0) -> dict:
+    from plantrack.serve.readers import default_max_readers, default_max_starts
     from playwright.async_api import async_playwright
     from servers import BackgroundServer
-    from plantrack.serve.readers import default_max_readers, default_max_starts
+
     server = BackgroundServer(preheat=True, pool_size=1).wait_ready()
     sampler = Sampler(server)
     start_rss = server.tree_rss()
     sampler.start()
-    result = {"pool_size": 1, "max_readers": default_max_readers(1), "max_starts": default_max_starts(),
-              "start_tree_rss_mib": round(start_rss / MIB), "pool_kernel": kernel_memory(server)}
+    result = {
+        "pool_size": 1,
+        "max_readers": default_max_readers(1),
+        "max_starts": default_max_starts(),
+        "start_tree_rss_mib": round(start_rss / MIB),
+        "pool_kernel": kernel_memory(server),
+    }
     try:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -121,16 +144,24 @@ async def run(sequential: int, concurrent: int, settle_s: float = 30.0) -> dict:
             kernels = await wait_kernels_settle(server, settle_s)
             times = [o[1] for o in outcomes if o[0] == "dashboard"]
             result["sequential"] = {
-                "visits": sequential, "dashboards": len(times), "busy_503": sum(o[0] == "busy" for o in outcomes),
+                "visits": sequential,
+                "dashboards": len(times),
+                "busy_503": sum(o[0] == "busy" for o in outcomes),
                 "errors": [o[1] for o in outcomes if o[0] == "error"],
-                "tti_p50_s": percentile(times, 0.5), "tti_p95_s": percentile(times, 0.95),
-                "live_kernels_30s_after": kernels, "goal_live_kernels": 1 + 1,
-                "end_tree_rss_mib": round(server.tree_rss() / MIB), "peak_tree_rss_mib": round(sampler.peak / MIB),
-                "goal_end_tree_rss_mib": round(start_rss / MIB) + 300}
+                "tti_p50_s": percentile(times, 0.5),
+                "tti_p95_s": percentile(times, 0.95),
+                "live_kernels_30s_after": kernels,
+                "goal_live_kernels": 1 + 1,
+                "end_tree_rss_mib": round(server.tree_rss() / MIB),
+                "peak_tree_rss_mib": round(sampler.peak / MIB),
+                "goal_end_tree_rss_mib": round(start_rss / MIB) + 300,
+            }
             # 2. readers at once, each given 60 s
             sampler.peak = 0
             started = time.monotonic()
-            pairs = await asyncio.gather(*(visit(browser, server.url, 60, keep_open=True) for _ in range(concurrent)))
+            pairs = await asyncio.gather(
+                *(visit(browser, server.url, 60, keep_open=True) for _ in range(concurrent))
+            )
             all_answered_s = time.monotonic() - started
             held = kernel_memory(server)
             for _, page in pairs:
@@ -140,14 +171,22 @@ async def run(sequential: int, concurrent: int, settle_s: float = 30.0) -> dict:
             fresh, _ = await visit(browser, server.url, 120)
             times = [o[1] for o in outcomes if o[0] == "dashboard"]
             result["concurrent"] = {
-                "readers": concurrent, "dashboards": len(times), "busy_503": sum(o[0] == "busy" for o in outcomes),
-                "errors": [o[1] for o in outcomes if o[0] == "error"], "all_answered_within_s": round(all_answered_s, 1),
-                "tti_p50_s": percentile(times, 0.5), "tti_p95_s": percentile(times, 0.95),
+                "readers": concurrent,
+                "dashboards": len(times),
+                "busy_503": sum(o[0] == "busy" for o in outcomes),
+                "errors": [o[1] for o in outcomes if o[0] == "error"],
+                "all_answered_within_s": round(all_answered_s, 1),
+                "tti_p50_s": percentile(times, 0.5),
+                "tti_p95_s": percentile(times, 0.95),
                 "busy_answer_max_s": max((o[1] for o in outcomes if o[0] == "busy"), default=None),
                 "kernels_while_held": held,
-                "peak_tree_rss_mib": round(sampler.peak / MIB), "goal_peak_tree_rss_mib": 6 * 1024,
-                "live_kernels_30s_after": kernels, "end_tree_rss_mib": round(server.tree_rss() / MIB),
-                "fresh_reader_after": fresh[0], "fresh_reader_tti_s": fresh[1] if fresh[0] == "dashboard" else None}
+                "peak_tree_rss_mib": round(sampler.peak / MIB),
+                "goal_peak_tree_rss_mib": 6 * 1024,
+                "live_kernels_30s_after": kernels,
+                "end_tree_rss_mib": round(server.tree_rss() / MIB),
+                "fresh_reader_after": fresh[0],
+                "fresh_reader_tti_s": fresh[1] if fresh[0] == "dashboard" else None,
+            }
             await browser.close()
     finally:
         sampler.running = False
@@ -160,7 +199,9 @@ def main() -> int:
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=30)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.sequential, args.concurrent)), indent=2, ensure_ascii=False))
+    print(
+        json.dumps(asyncio.run(run(args.sequential, args.concurrent)), indent=2, ensure_ascii=False)
+    )
     return 0
 
 

@@ -14,6 +14,7 @@
 
 Writes outputs/bench/results.json (key "site"), keeping the other benchmarks' figures.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "outputs" / "bench"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PLAN = "zhejiang-internet-plus-2016"
 LINKED = re.compile(r'<(?:link[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"')
 
@@ -47,18 +54,21 @@ def page_weights(site: Path) -> dict[str, int]:
     for page in site.rglob("*.html"):
         source = page.read_text(encoding="utf-8")
         linked = {(page.parent / ref).resolve() for ref in LINKED.findall(source)}
-        weights[page.relative_to(site).as_posix()] = page.stat().st_size + sum(p.stat().st_size for p in linked)
+        weights[page.relative_to(site).as_posix()] = page.stat().st_size + sum(
+            p.stat().st_size for p in linked
+        )
     return weights
 
 
 def interactive(site: Path, loads: int) -> dict:
     from playwright.sync_api import sync_playwright
+
     url = (site / "en" / PLAN / "index.html").resolve().as_uri()
     in_page, walls = [], []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for _ in range(loads):
-            context = browser.new_context()          # a fresh context: nothing cached between loads
+            context = browser.new_context()  # a fresh context: nothing cached between loads
             page = context.new_page()
             started = time.monotonic()
             page.goto(url)
@@ -67,15 +77,22 @@ def interactive(site: Path, loads: int) -> dict:
             in_page.append(int(page.get_attribute("html", "data-ready")))
             context.close()
         browser.close()
-    return {"ready_ms_median": statistics.median(in_page), "ready_ms_max": max(in_page),
-            "goto_to_usable_s_median": round(statistics.median(walls), 3), "loads": loads}
+    return {
+        "ready_ms_median": statistics.median(in_page),
+        "ready_ms_max": max(in_page),
+        "goto_to_usable_s_median": round(statistics.median(walls), 3),
+        "loads": loads,
+    }
 
 
 def bench_site(loads: int = 5) -> dict:
-    os.environ["PLANTRACK_CACHE"] = tempfile.mkdtemp(prefix="plantrack-bench-cache-")   # no chart drawn yet
+    os.environ["PLANTRACK_CACHE"] = tempfile.mkdtemp(
+        prefix="plantrack-bench-cache-"
+    )  # no chart drawn yet
     from plantrack.data.package import list_plans, load_plan
     from plantrack.present.site import publish
-    for plan_id in list_plans():          # a run has loaded (and validated) its plans before it publishes
+
+    for plan_id in list_plans():  # a run has loaded (and validated) its plans before it publishes
         load_plan(plan_id)
     results = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,16 +102,25 @@ def bench_site(loads: int = 5) -> dict:
         warm = _timed(lambda: publish(None, site))
         weights = page_weights(site)
         heaviest = max(weights, key=weights.get)
-        results.update({
-            "plans": len(manifest["plans"]), "pages": manifest["pages"],
-            "files": sum(1 for p in site.rglob("*") if p.is_file()),
-            "site_mib": round(sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 2**20, 2),
-            "publish_cold_wall_s": round(cold[0], 2), "publish_cold_cpu_s": round(cold[1], 2),
-            "publish_warm_wall_s": round(warm[0], 2), "publish_warm_cpu_s": round(warm[1], 2),
-            "goal_publish_s": 10,
-            "page_kb_max": round(weights[heaviest] / 1024, 1), "page_kb_median": round(statistics.median(weights.values()) / 1024, 1),
-            "heaviest_page": heaviest, "goal_page_kb": 300,
-        })
+        results.update(
+            {
+                "plans": len(manifest["plans"]),
+                "pages": manifest["pages"],
+                "files": sum(1 for p in site.rglob("*") if p.is_file()),
+                "site_mib": round(
+                    sum(p.stat().st_size for p in site.rglob("*") if p.is_file()) / 2**20, 2
+                ),
+                "publish_cold_wall_s": round(cold[0], 2),
+                "publish_cold_cpu_s": round(cold[1], 2),
+                "publish_warm_wall_s": round(warm[0], 2),
+                "publish_warm_cpu_s": round(warm[1], 2),
+                "goal_publish_s": 10,
+                "page_kb_max": round(weights[heaviest] / 1024, 1),
+                "page_kb_median": round(statistics.median(weights.values()) / 1024, 1),
+                "heaviest_page": heaviest,
+                "goal_page_kb": 300,
+            }
+        )
         if Path(CHROMIUM).exists():
             results.update({f"overview_{k}": v for k, v in interactive(site, loads).items()})
             results["goal_ready_ms"] = 1000

@@ -47,32 +47,106 @@ def plan_copy(tmp_path) -> Path:
 @pytest.fixture
 def make_plan(tmp_path):
     """Write a small package with the real schema: make_plan(indicators=[...], targets=[...], ...)."""
-    def make(name="crafted", indicators=(), targets=(), actuals=(), rates=(), sectors=None, sources=None,
-             base_year=2015, plan_source="plan"):
+
+    def make(
+        name="crafted",
+        indicators=(),
+        targets=(),
+        actuals=(),
+        rates=(),
+        sectors=None,
+        sources=None,
+        base_year=2015,
+        plan_source="plan",
+    ):
         directory = tmp_path / name
         directory.mkdir()
-        descriptor = json.loads((PLANS / MAIN_PLAN / "datapackage.json").read_text(encoding="utf-8"))
+        descriptor = json.loads(
+            (PLANS / MAIN_PLAN / "datapackage.json").read_text(encoding="utf-8")
+        )
         descriptor["name"] = name
-        descriptor["plantrack"] = {"title_zh": "测试计划", "title_en": "Test plan", "base_year": base_year,
-                                   "plan_source": plan_source}
-        (directory / "datapackage.json").write_text(json.dumps(descriptor, ensure_ascii=False), encoding="utf-8")
+        descriptor["plantrack"] = {
+            "title_zh": "测试计划",
+            "title_en": "Test plan",
+            "base_year": base_year,
+            "plan_source": plan_source,
+        }
+        (directory / "datapackage.json").write_text(
+            json.dumps(descriptor, ensure_ascii=False), encoding="utf-8"
+        )
         defaults = {
-            "sources": sources or [dict(source_id="plan", file="plan.txt", title_zh="计划", title_en="Plan", role="plan"),
-                                   dict(source_id="review", file="review.txt", title_zh="评估", title_en="Review", role="evaluation")],
-            "sectors": sectors or [dict(sector_id="s1", order=1, name_zh="部门一", name_en="Sector one"),
-                                   dict(sector_id="s2", order=2, name_zh="部门二", name_en="Sector two")],
-            "indicators": [dict(dict(sector="s1", direction="higher", kind="target", name_zh=i["indicator_id"],
-                                     name_en=i["indicator_id"]), **i) for i in indicators],
-            "targets": [dict(dict(source="plan", year_basis="stated", stated=str(t["value"]),
-                                  name_as_stated=t["indicator_id"], quote=f"目标为{t['value']}"), **t) for t in targets],
-            "actuals": [dict(dict(source="review", year_basis="stated", stated=str(a["value"]),
-                                  name_as_stated=a["indicator_id"], quote=f"实际为{a['value']}"), **a) for a in actuals],
-            "tasks": [], "evidence": [], "rates": list(rates),
+            "sources": sources
+            or [
+                dict(
+                    source_id="plan", file="plan.txt", title_zh="计划", title_en="Plan", role="plan"
+                ),
+                dict(
+                    source_id="review",
+                    file="review.txt",
+                    title_zh="评估",
+                    title_en="Review",
+                    role="evaluation",
+                ),
+            ],
+            "sectors": sectors
+            or [
+                dict(sector_id="s1", order=1, name_zh="部门一", name_en="Sector one"),
+                dict(sector_id="s2", order=2, name_zh="部门二", name_en="Sector two"),
+            ],
+            "indicators": [
+                dict(
+                    dict(
+                        sector="s1",
+                        direction="higher",
+                        kind="target",
+                        name_zh=i["indicator_id"],
+                        name_en=i["indicator_id"],
+                    ),
+                    **i,
+                )
+                for i in indicators
+            ],
+            "targets": [
+                dict(
+                    dict(
+                        source="plan",
+                        year_basis="stated",
+                        stated=str(t["value"]),
+                        name_as_stated=t["indicator_id"],
+                        quote=f"目标为{t['value']}",
+                    ),
+                    **t,
+                )
+                for t in targets
+            ],
+            "actuals": [
+                dict(
+                    dict(
+                        source="review",
+                        year_basis="stated",
+                        stated=str(a["value"]),
+                        name_as_stated=a["indicator_id"],
+                        quote=f"实际为{a['value']}",
+                    ),
+                    **a,
+                )
+                for a in actuals
+            ],
+            "tasks": [],
+            "evidence": [],
+            "rates": list(rates),
         }
         for resource, rows in defaults.items():
             write_csv(directory / f"{resource}.csv", rows, fields_of(resource))
-        for resource in descriptor["resources"]:      # any other resource (measures, corrections): empty
+        for resource in descriptor[
+            "resources"
+        ]:  # any other resource (measures, corrections): empty
             if resource["name"] not in defaults:
-                write_csv(directory / resource["path"], [], [f["name"] for f in resource["schema"]["fields"]])
+                write_csv(
+                    directory / resource["path"],
+                    [],
+                    [f["name"] for f in resource["schema"]["fields"]],
+                )
         return directory
+
     return make

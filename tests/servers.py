@@ -1,4 +1,5 @@
 """The test and benchmark harness: Voila started the way `plantrack dashboard` starts it."""
+
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ from plantrack.serve.server import voila_command
 
 def free_port() -> int:
     import socket
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -18,11 +20,23 @@ def free_port() -> int:
 class BackgroundServer:
     """Voilà started the way `plantrack dashboard` starts it, for tests and benchmarks."""
 
-    def __init__(self, *, preheat: bool = True, pool_size: int = 1, notebook: Path = SUMMARY, log_path: Path | None = None,
-                 env: dict | None = None, idle_timeout: int = 600, max_readers: int = 0, max_starts: int = 0):
+    def __init__(
+        self,
+        *,
+        preheat: bool = True,
+        pool_size: int = 1,
+        notebook: Path = SUMMARY,
+        log_path: Path | None = None,
+        env: dict | None = None,
+        idle_timeout: int = 600,
+        max_readers: int = 0,
+        max_starts: int = 0,
+    ):
         import subprocess
         import tempfile
+
         from plantrack.config import ensure_kernel
+
         ensure_kernel()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -30,16 +44,30 @@ class BackgroundServer:
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="voila-", suffix=".log")[1])
         self._log = open(self.log_path, "w")
         self.pool_size = pool_size if preheat else 0
-        command = voila_command(self.port, "127.0.0.1", pool_size, preheat, False, notebook,
-                                idle_timeout=idle_timeout, max_readers=max_readers, max_starts=max_starts)
-        self.process = subprocess.Popen(command,
-                                        stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
-                                        env={**os.environ, **(env or {})})
+        command = voila_command(
+            self.port,
+            "127.0.0.1",
+            pool_size,
+            preheat,
+            False,
+            notebook,
+            idle_timeout=idle_timeout,
+            max_readers=max_readers,
+            max_starts=max_starts,
+        )
+        self.process = subprocess.Popen(
+            command,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
 
     def wait_ready(self, timeout: float = 180.0) -> "BackgroundServer":
         """Until the page answers and, with preheating, the pool holds a warm kernel."""
         import time
         import urllib.request
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -52,7 +80,7 @@ class BackgroundServer:
                     time.sleep(0.3)
                     continue
                 if self.preheat:
-                    self._wait_idle(deadline)   # the warm kernel has finished running the notebook
+                    self._wait_idle(deadline)  # the warm kernel has finished running the notebook
                 return self
             time.sleep(0.3)
         raise TimeoutError(f"Voilà was not ready after {timeout} s: {self.log_path}")
@@ -60,7 +88,9 @@ class BackgroundServer:
     def _wait_idle(self, deadline: float) -> None:
         """Until Voilà and its kernels stop using CPU for a second (the preheated notebook has run)."""
         import time
+
         import psutil
+
         root = psutil.Process(self.process.pid)
         previous = None
         while time.monotonic() < deadline:
@@ -77,13 +107,21 @@ class BackgroundServer:
     def wait_refilled(self, timeout: float = 180.0) -> None:
         """With preheating: until the pool has a warm kernel again after a visit used one."""
         import time
+
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and "is filled with" not in self.log_path.read_text(errors="replace").rsplit("Using pre-heated kernel", 1)[-1]:
+        while (
+            time.monotonic() < deadline
+            and "is filled with"
+            not in self.log_path.read_text(errors="replace").rsplit("Using pre-heated kernel", 1)[
+                -1
+            ]
+        ):
             time.sleep(0.3)
         self._wait_idle(deadline)
 
     def stop(self) -> None:
         import signal
+
         try:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
@@ -96,6 +134,7 @@ class BackgroundServer:
     def kernel_processes(self) -> list:
         """The server's kernel processes (its children: pool and readers alike)."""
         import psutil
+
         try:
             return psutil.Process(self.process.pid).children(recursive=True)
         except psutil.Error:
@@ -104,6 +143,7 @@ class BackgroundServer:
     def tree_rss(self) -> int:
         """Server + all kernels, bytes."""
         import psutil
+
         total = 0
         for proc in [psutil.Process(self.process.pid), *self.kernel_processes()]:
             try:

@@ -1,25 +1,37 @@
 """The Voilà dashboard in real headless Chromium (Debian's package), served as readers get it."""
+
 import statistics
 import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import pytest
-
 import plantrack
-from conftest import ROOT, MAIN_PLAN
+import pytest
+from conftest import MAIN_PLAN, ROOT
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)")]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
+]
 SCREENSHOTS = ROOT / "outputs" / "screenshots"
 
 
 @pytest.fixture(scope="module")
 def server():
     from servers import BackgroundServer
+
     srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
     yield srv
     srv.stop()
@@ -28,6 +40,7 @@ def server():
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -54,8 +67,11 @@ def count(page, status):
 
 
 def wait_text(page, selector, text, timeout=30_000):
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
-                           arg=[selector, text], timeout=timeout)
+    page.wait_for_function(
+        "([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+        arg=[selector, text],
+        timeout=timeout,
+    )
 
 
 def test_counts_match_assess(visit):
@@ -70,10 +86,21 @@ def test_counts_match_assess(visit):
 def test_no_code_no_traceback_no_error_text(visit):
     page, _, _ = visit
     text = page.inner_text("body")
-    for bad in ("from plantrack.serve.app import app", "Traceback", "Error loading script", "出错了", "Something went wrong"):
+    for bad in (
+        "from plantrack.serve.app import app",
+        "Traceback",
+        "Error loading script",
+        "出错了",
+        "Something went wrong",
+    ):
         assert bad not in text
     assert page.locator(".jp-InputArea-editor:visible").count() == 0
-    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    assert (
+        page.locator(
+            ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+        ).count()
+        == 0
+    )
 
 
 def test_screenshot_in_chinese(visit):
@@ -86,15 +113,20 @@ def test_screenshot_in_chinese(visit):
 def only_sector(page, sector):
     """Show one sector: Clear, then tick it (the sector filter is a list of checkboxes since issue 14)."""
     page.locator(".pt-sector-clear").click()
-    page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0"
+    )
     page.locator(f".pt-sector-{sector} input").click()
 
 
 def chart_shows(page, present, absent, timeout=30_000):
     """The achievement chart's SVG has a mark for `present` and none for `absent` (aria-labels hold full names)."""
-    page.wait_for_function("([p, a]) => { const s = document.querySelector('.pt-achievement svg');"
-                           " return s && s.innerHTML.includes(p) && !s.innerHTML.includes(a); }",
-                           arg=[present, absent], timeout=timeout)
+    page.wait_for_function(
+        "([p, a]) => { const s = document.querySelector('.pt-achievement svg');"
+        " return s && s.innerHTML.includes(p) && !s.innerHTML.includes(a); }",
+        arg=[present, absent],
+        timeout=timeout,
+    )
 
 
 def test_filtering_a_sector_changes_table_and_chart(visit):
@@ -103,21 +135,32 @@ def test_filtering_a_sector_changes_table_and_chart(visit):
     plan = plantrack.load_plan(MAIN_PLAN)
     names = plan.indicators.set_index("indicator_id")["name_zh"]
     timings = []
-    previous = "high_tech_enterprises"       # innovation: must leave the chart once another sector is chosen
-    for sector, expected_rows, first in (("commerce", 3, "online_sales"), ("tourism", 5, "scenic_wifi_coverage"),
-                                         ("transport", 2, "expressway_monitoring")):
+    previous = (
+        "high_tech_enterprises"  # innovation: must leave the chart once another sector is chosen
+    )
+    for sector, expected_rows, first in (
+        ("commerce", 3, "online_sales"),
+        ("tourism", 5, "scenic_wifi_coverage"),
+        ("transport", 2, "expressway_monitoring"),
+    ):
         page.locator(".pt-sector-clear").click()
-        page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0")
+        page.wait_for_function(
+            "() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0"
+        )
         started = time.monotonic()
         page.locator(f".pt-sector-{sector} input").click()
-        page.wait_for_function("n => document.querySelectorAll('.pt-targets tr[data-indicator]').length === n",
-                               arg=expected_rows)
+        page.wait_for_function(
+            "n => document.querySelectorAll('.pt-targets tr[data-indicator]').length === n",
+            arg=expected_rows,
+        )
         chart_shows(page, names[first], names[previous])
         timings.append(time.monotonic() - started)
         previous = first
     assert before_rows == 28
     page.locator(".pt-sector-all").click()
-    page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 28")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 28"
+    )
     chart_shows(page, names["high_tech_enterprises"], "\u0000")
     print(f"filter -> chart updated: median {statistics.median(timings) * 1000:.0f} ms")
 
@@ -127,7 +170,9 @@ def test_opening_an_indicator_shows_its_quoted_sentence(visit):
     page.select_option(".pt-indicator select", label="互联网+商务 · 全省网络销售额")
     wait_text(page, ".pt-card-body", "全省网络销售额突破1.2万亿元")
     assert "002_e237100a6a0dac6e.txt" in page.inner_text(".pt-card-body")
-    page.wait_for_selector(".pt-card-body ~ * svg .mark-symbol, .pt-card-body ~ * svg .mark-line", timeout=30_000)
+    page.wait_for_selector(
+        ".pt-card-body ~ * svg .mark-symbol, .pt-card-body ~ * svg .mark-line", timeout=30_000
+    )
 
 
 def test_switching_language_changes_labels(visit):
@@ -135,7 +180,9 @@ def test_switching_language_changes_labels(visit):
     only_sector(page, "commerce")
     chart_shows(page, "全省网络销售额 (2017)", "高新技术企业")
     page.get_by_role("button", name="English").click()
-    chart_shows(page, "Online sales in the province (2017)", "全省网络销售额")   # the filter holds across languages
+    chart_shows(
+        page, "Online sales in the province (2017)", "全省网络销售额"
+    )  # the filter holds across languages
     wait_text(page, ".pt-title", "Zhejiang")
     wait_text(page, ".pt-counts", "Achieved")
     wait_text(page, ".pt-card-body", "Online sales in the province")
@@ -151,7 +198,11 @@ def test_switching_language_changes_labels(visit):
 
 def test_no_request_leaves_localhost(visit):
     _, requests, _ = visit
-    hosts = {urlparse(u).hostname for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")}
+    hosts = {
+        urlparse(u).hostname
+        for u in requests
+        if urlparse(u).scheme in ("http", "https", "ws", "wss")
+    }
     assert hosts == {"127.0.0.1"}, hosts
 
 

@@ -3,7 +3,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 PLANTRACK = str(Path(sys.executable).with_name("plantrack"))
 
 
@@ -15,7 +14,10 @@ def test_plans_lists_the_three_plans():
     result = run("plans")
     assert result.returncode == 0
     assert [line.split("\t")[0] for line in result.stdout.splitlines()] == [
-        "china-miit-internet-plus-2015", "zhejiang-information-economy-2014", "zhejiang-internet-plus-2016"]
+        "china-miit-internet-plus-2015",
+        "zhejiang-information-economy-2014",
+        "zhejiang-internet-plus-2016",
+    ]
 
 
 def test_check_all_plans_text_and_json():

@@ -1,7 +1,7 @@
 """The shared concept vocabulary (data/concepts.csv) lines indicators up across plans."""
+
 import pandas as pd
 import pytest
-
 from conftest import PLANS, ROOT
 
 CONCEPTS = ROOT / "data" / "concepts.csv"
@@ -18,8 +18,12 @@ def concepts() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def indicators() -> pd.DataFrame:
-    frames = [pd.read_csv(PLANS / p / "indicators.csv", dtype=str, keep_default_na=False).assign(plan_id=p)
-              for p in PLAN_IDS]
+    frames = [
+        pd.read_csv(PLANS / p / "indicators.csv", dtype=str, keep_default_na=False).assign(
+            plan_id=p
+        )
+        for p in PLAN_IDS
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -48,7 +52,9 @@ def test_every_concept_is_used(concepts, indicators):
 
 
 def test_concepts_line_up_across_plans(indicators):
-    plans_per_concept = indicators[indicators["concept"] != ""].groupby("concept")["plan_id"].nunique()
+    plans_per_concept = (
+        indicators[indicators["concept"] != ""].groupby("concept")["plan_id"].nunique()
+    )
     shared = sorted(plans_per_concept[plans_per_concept >= 2].index)
     assert len(shared) >= SHARED_AT_LEAST, shared
     # the example the vocabulary exists for: Zhejiang's 2017 fibre targets beside MIIT's 2018 one

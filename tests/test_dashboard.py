@@ -1,16 +1,16 @@
 """The dashboard's logic without a browser: what the widgets show for a reader's choices."""
+
 import base64
 import io
 import re
 
 import pandas as pd
-import pytest
-
 import plantrack
+import pytest
+from conftest import MAIN_PLAN
 from plantrack.messages import t
 from plantrack.present.html import mark_zh, statement
 from plantrack.serve import app as dashboard
-from conftest import MAIN_PLAN
 
 
 @pytest.fixture(scope="module")
@@ -38,8 +38,10 @@ def test_cards_match_assess(board):
 
 def test_filters_narrow_table_and_cards(board):
     tick(board, "commerce")
-    assert board.achievement_chart.params.sectors == ["commerce"]      # the chart filters in place
-    assert board.cards.value.count("</b>") == 4 and 'data-status="achieved">3</b>' in board.cards.value
+    assert board.achievement_chart.params.sectors == ["commerce"]  # the chart filters in place
+    assert (
+        board.cards.value.count("</b>") == 4 and 'data-status="achieved">3</b>' in board.cards.value
+    )
     assert len(rows_in(board.table.value)) == 3
     board.status_select.value = "not_achieved"
     assert len(rows_in(board.table.value)) == 0
@@ -76,7 +78,7 @@ def test_language_switch_relabels_everything(board):
     assert "Achieved" in board.cards.value and "已完成" not in board.cards.value
     assert board.status_select.description == "Status"
     assert board.sector_boxes["commerce"].description == "Internet+ commerce"
-    assert "trillion yuan" in board.table.value                       # units translated
+    assert "trillion yuan" in board.table.value  # units translated
     board.lang_select.value = "zh"
     assert "已完成" in board.cards.value
 
@@ -85,9 +87,14 @@ def test_language_switch_keeps_the_filters_and_the_spec(board):
     tick(board, "commerce")
     spec = board.achievement_chart.spec
     board.lang_select.value = "en"
-    assert board.achievement_chart._params == {"lang": "en", "sectors": ["commerce"], "status": "", "year": 0}
+    assert board.achievement_chart._params == {
+        "lang": "en",
+        "sectors": ["commerce"],
+        "status": "",
+        "year": 0,
+    }
     assert board.counts_chart._params["lang"] == "en"
-    assert board.achievement_chart.spec is spec          # the Vega view switches language in place
+    assert board.achievement_chart.spec is spec  # the Vega view switches language in place
     board.lang_select.value = "zh"
     board._on_sector_all(None)
 
@@ -95,72 +102,97 @@ def test_language_switch_keeps_the_filters_and_the_spec(board):
 def test_indicator_card_quotes_its_sources(board):
     board.indicator_select.value = "online_sales"
     card = board.card.value
-    assert "全省网络销售额突破1.2万亿元" in card                      # the plan's sentence
-    assert "网络零售 16718.8 亿元" in card                             # the 2018 actual's sentence
+    assert "全省网络销售额突破1.2万亿元" in card  # the plan's sentence
+    assert "网络零售 16718.8 亿元" in card  # the 2018 actual's sentence
     assert "001_333a4e6de7e84206.txt" in card and "002_e237100a6a0dac6e.txt" in card
-    assert "完成率不一致" in card                                       # its findings
+    assert "完成率不一致" in card  # its findings
     assert board.card_chart.layout.display is None
-    assert "图表文字说明" in board.card_alt.value                      # the chart in words
+    assert "图表文字说明" in board.card_alt.value  # the chart in words
 
 
 def test_a_row_whose_numbers_carry_a_finding_warns_on_the_row(board):
     """The evaluation's online-sales figure (1083.3%) is flagged where the number is."""
     board._on_sector_all(None)
     table = board.table.value
-    row = table[table.index('<tr data-indicator="online_sales"'):]
-    row = row[:row.index("</tr>")]
+    row = table[table.index('<tr data-indicator="online_sales"') :]
+    row = row[: row.index("</tr>")]
     assert "1083.3%" in row and 'class="pt-flag' in row and "完成率不一致" in row
-    assert "conf-low" in row                                          # an error-level finding: low confidence
+    assert "conf-low" in row  # an error-level finding: low confidence
     flagged = set(board.found["indicator_id"])
-    quiet = next(i for i in rows_in(table) if i not in flagged)       # an indicator no finding is about
-    clean = table[table.index(f'<tr data-indicator="{quiet}"'):]
-    assert "pt-flag" not in clean[:clean.index("</tr>")]
+    quiet = next(i for i in rows_in(table) if i not in flagged)  # an indicator no finding is about
+    clean = table[table.index(f'<tr data-indicator="{quiet}"') :]
+    assert "pt-flag" not in clean[: clean.index("</tr>")]
     # and the chart's tooltip carries the warning and the confidence
     data = board.achievement_chart.spec["datasets"]
     values = next(v for v in data.values() if v and "warning_en" in v[0])
     online = next(v for v in values if v["indicator_id"] == "online_sales")
     assert "Completion rate disagrees" in online["warning_en"] and online["confidence_en"] == "Low"
-    assert online["actual_en"] == "13 trillion yuan"                  # the unit is in the tooltip
+    assert online["actual_en"] == "13 trillion yuan"  # the unit is in the tooltip
 
 
 def test_confidence_marks_follow_findings_and_sources():
     plan = plantrack.load_plan(MAIN_PLAN)
     assessed, found = plantrack.assess(plan), plantrack.findings(plan)
-    marks = dict(zip(assessed["indicator_id"] + "/" + assessed["target_year"].astype(str),
-                     dashboard.confidence_marks(plan, assessed, found)))
+    marks = dict(
+        zip(
+            assessed["indicator_id"] + "/" + assessed["target_year"].astype(str),
+            dashboard.confidence_marks(plan, assessed, found),
+        )
+    )
     assert marks["online_sales/2017"] == "low"
     assert set(marks.values()) <= {"high", "medium", "low"}
 
 
 def test_deep_link_opens_the_view_and_the_view_writes_its_address():
-    board = dashboard.Dashboard(MAIN_PLAN, "zh").open("lang=en&sector=commerce,tourism&indicator=online_sales")
+    board = dashboard.Dashboard(MAIN_PLAN, "zh").open(
+        "lang=en&sector=commerce,tourism&indicator=online_sales"
+    )
     assert board.lang == "en" and board.lang_select.value == "en"
     assert board.sectors_filter() == ("commerce", "tourism")
     assert board.indicator_select.value == "online_sales"
     assert "Online sales in the province" in board.card.value
-    assert 'data-query="lang=en&amp;plan=zhejiang-internet-plus-2016&amp;sector=commerce%2Ctourism&amp;indicator=online_sales"' \
+    assert (
+        'data-query="lang=en&amp;plan=zhejiang-internet-plus-2016&amp;sector=commerce%2Ctourism&amp;indicator=online_sales"'
         in board.view.value
+    )
     assert 'data-lang="en"' in board.view.value
     board.lang_select.value = "zh"
     assert 'data-query="lang=zh&amp;' in board.view.value
 
 
 def test_a_deep_link_naming_nothing_is_ignored():
-    board = dashboard.Dashboard(MAIN_PLAN, "zh").open("lang=fr&plan=../etc&sector=nope&indicator=<x>&year=abc")
-    assert board.lang == "zh" and board.sectors_filter() == () and board.indicator_select.value == ""
+    board = dashboard.Dashboard(MAIN_PLAN, "zh").open(
+        "lang=fr&plan=../etc&sector=nope&indicator=<x>&year=abc"
+    )
+    assert (
+        board.lang == "zh" and board.sectors_filter() == () and board.indicator_select.value == ""
+    )
 
 
 def test_english_view_has_no_chinese_outside_lang_zh():
     board = dashboard.Dashboard(MAIN_PLAN, "en")
     board.indicator_select.value = "online_sales"
-    for part in (board.title, board.cards, board.key, board.table, board.monitoring, board.gaps, board.card,
-                 board.findings_box, board.charts_alt, board.card_alt):
+    for part in (
+        board.title,
+        board.cards,
+        board.key,
+        board.table,
+        board.monitoring,
+        board.gaps,
+        board.card,
+        board.findings_box,
+        board.charts_alt,
+        board.card_alt,
+    ):
         bare = re.sub(r'<(span|blockquote)[^>]*lang="zh"[^>]*>.*?</\1>', "", part.value, flags=re.S)
         assert not re.search(r"[\u4e00-\u9fff]", re.sub("<[^>]+>", "", bare)), part.value[:200]
 
 
 def test_mark_zh_and_english_statements():
-    assert str(mark_zh("the plan says 网络销售额 (online)")) == 'the plan says <span lang="zh">网络销售额</span> (online)'
+    assert (
+        str(mark_zh("the plan says 网络销售额 (online)"))
+        == 'the plan says <span lang="zh">网络销售额</span> (online)'
+    )
     assert str(mark_zh("<b>网</b>")) == '&lt;b&gt;<span lang="zh">网</span>&lt;/b&gt;'
     assert statement(">=", 3000, None, "家", "en") == "≥ 3,000 organisations"
     assert statement("~", 95, None, "%", "en") == "about 95%"
@@ -169,13 +201,18 @@ def test_mark_zh_and_english_statements():
 
 def test_csv_download_is_the_filtered_table_in_the_readers_language(board):
     tick(board, "tourism")
-    for lang, sector, status in (("zh", "领域", "目标年状态"), ("en", "sector", "status in the target year")):
+    for lang, sector, status in (
+        ("zh", "领域", "目标年状态"),
+        ("en", "sector", "status in the target year"),
+    ):
         board.lang_select.value = lang
         href = board.downloads.value.split("base64,", 1)[1].split("'", 1)[0]
         table = pd.read_csv(io.BytesIO(base64.b64decode(href)), encoding="utf-8-sig")
         plan = plantrack.load_plan(MAIN_PLAN)
         assert set(table[sector]) == {plan.sector_name("tourism", lang)} and len(table) == 5
-        assert set(table[status]) <= {t(s, lang) for s in ("achieved", "not_achieved", "no_data", "not_comparable")}
+        assert set(table[status]) <= {
+            t(s, lang) for s in ("achieved", "not_achieved", "no_data", "not_comparable")
+        }
     board.lang_select.value = "zh"
     board._on_sector_all(None)
 
@@ -185,7 +222,9 @@ def test_chart_downloads_carry_title_filters_source_and_date(board):
     board._on_chart_download(None)
     links = board.chart_links.value
     assert "data:image/png;base64," in links and "data:image/svg+xml;base64," in links
-    svg = base64.b64decode(links.split("data:image/svg+xml;base64,", 1)[1].split("'", 1)[0]).decode()
+    svg = base64.b64decode(
+        links.split("data:image/svg+xml;base64,", 1)[1].split("'", 1)[0]
+    ).decode()
     for words in ("浙江省", "筛选", "互联网+商务", "来源", "数据截至", "导出于"):
         assert words in svg, words
     board._on_sector_all(None)
@@ -193,4 +232,6 @@ def test_chart_downloads_carry_title_filters_source_and_date(board):
 
 def test_bad_plan_shows_a_sentence_not_a_traceback():
     widget = dashboard.app(plan_id="no-such-plan", query="")
-    assert "unknown plan &#x27;no-such-plan&#x27;" in widget.value and "Traceback" not in widget.value
+    assert (
+        "unknown plan &#x27;no-such-plan&#x27;" in widget.value and "Traceback" not in widget.value
+    )

@@ -1,20 +1,31 @@
 """Issue 14 in real Chromium: a phone's screen, deep links, no stray language, axe-core,
 click-to-drill, the status key. Each test opens its own page (a fresh kernel from the pool)."""
+
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
 import plantrack
-from plantrack.messages import catalogue, t
+import pytest
 from conftest import MAIN_PLAN
+from plantrack.messages import catalogue, t
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)")]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists(),
+        reason="Debian's chromium is not installed (apt-get install chromium)",
+    ),
+]
 PHONE = {"width": 390, "height": 844}
 
 # Text nodes and reader-facing attributes with Han characters whose nearest [lang] is not Chinese.
@@ -39,6 +50,7 @@ STRAY_CHINESE = """() => {
 @pytest.fixture(scope="module")
 def server():
     from servers import BackgroundServer
+
     srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
     yield srv
     srv.stop()
@@ -47,6 +59,7 @@ def server():
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -67,6 +80,7 @@ def open_page(server, browser):
         page.wait_for_selector(".pt-achievement svg .mark-rect", timeout=180_000)
         page.wait_for_selector(".pt-view-state", state="attached")
         return page
+
     yield opener
     for page in pages:
         page.close()
@@ -78,8 +92,11 @@ def query_of(page) -> dict:
 
 
 def wait_text(page, selector, text, timeout=30_000):
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
-                           arg=[selector, text], timeout=timeout)
+    page.wait_for_function(
+        "([s, t]) => { const e = document.querySelector(s); return e && e.innerText.includes(t); }",
+        arg=[selector, text],
+        timeout=timeout,
+    )
 
 
 def test_phone_layout_fits_390px(open_page):
@@ -87,18 +104,26 @@ def test_phone_layout_fits_390px(open_page):
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.evaluate("document.querySelector('#rendered_cells').scrollWidth") <= PHONE["width"]
     # nothing in the app reaches past the screen's edge, except inside a box that scrolls itself
-    cut = page.evaluate("""w => [...document.querySelectorAll('.pt-app *')].filter(e => {
+    cut = page.evaluate(
+        """w => [...document.querySelectorAll('.pt-app *')].filter(e => {
         const r = e.getBoundingClientRect(); return r.width > 0 && r.right > w + 1 && !e.closest('.table-box');
-      }).map(e => e.tagName + '.' + (e.getAttribute('class') || '').slice(0, 40) + ' ' + Math.round(e.getBoundingClientRect().right))""", PHONE["width"])
+      }).map(e => e.tagName + '.' + (e.getAttribute('class') || '').slice(0, 40) + ' ' + Math.round(e.getBoundingClientRect().right))""",
+        PHONE["width"],
+    )
     assert cut == [], cut
     app_width = page.evaluate("document.querySelector('.pt-app').getBoundingClientRect().width")
-    assert app_width >= PHONE["width"] - 40, app_width                     # not a 189 px column
+    assert app_width >= PHONE["width"] - 40, app_width  # not a 189 px column
     for chart in (".pt-achievement svg", ".pt-counts-chart svg"):
         width = page.evaluate(f"document.querySelector('{chart}').getBoundingClientRect().width")
-        assert app_width - 40 <= width <= app_width + 1, (chart, width)    # the chart fits the screen
+        assert app_width - 40 <= width <= app_width + 1, (chart, width)  # the chart fits the screen
     # the table becomes cards: no header row shown, each row labelled
-    assert page.evaluate("getComputedStyle(document.querySelector('.pt-targets tbody tr')).display") == "block"
-    label = page.evaluate("getComputedStyle(document.querySelector('.pt-targets td[data-label]'), '::before').content")
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.pt-targets tbody tr')).display")
+        == "block"
+    )
+    label = page.evaluate(
+        "getComputedStyle(document.querySelector('.pt-targets td[data-label]'), '::before').content"
+    )
     assert t("indicator", "en") in label
 
 
@@ -108,16 +133,25 @@ def test_deep_link_opens_the_view_and_the_address_follows(open_page):
     assert page.title() != "summary" and "Plan target tracker" in page.title()
     wait_text(page, ".pt-card-body", "Online sales in the province")
     assert page.locator(".pt-targets tr[data-indicator]").count() == 3
-    ticked = page.evaluate("[...document.querySelectorAll('.pt-sector-box input')].filter(i => i.checked).length")
+    ticked = page.evaluate(
+        "[...document.querySelectorAll('.pt-sector-box input')].filter(i => i.checked).length"
+    )
     assert ticked == 1 and page.locator(".pt-sector-commerce input").is_checked()
     assert query_of(page)["sector"] == "commerce" and query_of(page)["indicator"] == "online_sales"
     # a choice changes the address; the address survives a reload
     page.get_by_role("button", name="中文").click()
-    page.wait_for_function("() => document.documentElement.lang === 'zh' && location.search.includes('lang=zh')")
+    page.wait_for_function(
+        "() => document.documentElement.lang === 'zh' && location.search.includes('lang=zh')"
+    )
     page.locator(".pt-status select").select_option(label=t("achieved", "zh"))
     page.wait_for_function("() => location.search.includes('status=achieved')")
-    assert query_of(page) | {"plan": MAIN_PLAN} == {"lang": "zh", "plan": MAIN_PLAN, "sector": "commerce",
-                                                     "status": "achieved", "indicator": "online_sales"}
+    assert query_of(page) | {"plan": MAIN_PLAN} == {
+        "lang": "zh",
+        "plan": MAIN_PLAN,
+        "sector": "commerce",
+        "status": "achieved",
+        "indicator": "online_sales",
+    }
     shared = page.url
     page.close()
     again = open_page("?" + urlparse(shared).query)
@@ -135,7 +169,7 @@ def test_the_language_is_remembered_on_reload(open_page, browser):
         wait_text(page, ".pt-counts", "Achieved")
         page.wait_for_function("() => localStorage.getItem('plantrack.lang') === 'en'")
         page.close()
-        again = open_page("", context=context)          # an address that names no language
+        again = open_page("", context=context)  # an address that names no language
         again.wait_for_function("() => document.documentElement.lang === 'en'")
         wait_text(again, ".pt-counts", "Achieved")
     finally:
@@ -146,8 +180,10 @@ def test_english_has_no_stray_chinese_and_chinese_no_stray_english(open_page):
     page = open_page("?lang=en&indicator=online_sales")
     wait_text(page, ".pt-card-body", "Online sales in the province")
     assert page.evaluate(STRAY_CHINESE) == []
-    assert "trillion yuan" in page.inner_text(".pt-targets")              # units translated
-    assert page.locator(".vega-actions, .vega-embed details").count() == 0  # no English-only Vega menu
+    assert "trillion yuan" in page.inner_text(".pt-targets")  # units translated
+    assert (
+        page.locator(".vega-actions, .vega-embed details").count() == 0
+    )  # no English-only Vega menu
     page.close()
     zh = open_page("?lang=zh&indicator=online_sales")
     assert zh.evaluate("document.documentElement.lang") == "zh" and zh.title() != "summary"
@@ -156,19 +192,30 @@ def test_english_has_no_stray_chinese_and_chinese_no_stray_english(open_page):
     text = zh.inner_text("body")
     english = [m for k, m in catalogue("en").items() if " " in m and len(m) > 12 and m in text]
     assert english == [], english[:5]
-    assert zh.locator(".pt-card-body [lang=en]").count() >= 1             # 口径说明: the English definition
-    for leak in ("Running summary", "Executing", "Download", "Data as of", "View Source", "Save as"):
+    assert zh.locator(".pt-card-body [lang=en]").count() >= 1  # 口径说明: the English definition
+    for leak in (
+        "Running summary",
+        "Executing",
+        "Download",
+        "Data as of",
+        "View Source",
+        "Save as",
+    ):
         assert leak not in text, leak
 
 
 def test_axe_finds_no_serious_or_critical_violation(open_page):
     from axe_playwright_python.sync_playwright import Axe
+
     for query, viewport in (("?lang=zh&indicator=online_sales", None), ("?lang=en", PHONE)):
         page = open_page(query, viewport)
         page.wait_for_timeout(500)
         results = Axe().run(page)
-        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-               for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in results.response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
         assert bad == [], bad
         page.close()
 
@@ -176,9 +223,19 @@ def test_axe_finds_no_serious_or_critical_violation(open_page):
 def test_status_key_data_as_of_and_row_warnings_are_shown(open_page):
     page = open_page("?lang=en")
     key = page.inner_text(".pt-key-box")
-    for status in ("achieved", "not_achieved", "no_data", "not_comparable", "target_achieved", "insufficient_data"):
+    for status in (
+        "achieved",
+        "not_achieved",
+        "no_data",
+        "not_comparable",
+        "target_achieved",
+        "insufficient_data",
+    ):
         assert t(status, "en") in key and t(f"status_help.{status}", "en")[:30] in key
-    assert "Data as of 2018" in page.inner_text(".pt-title-box") and page.locator(".pt-key-box").is_visible()
+    assert (
+        "Data as of 2018" in page.inner_text(".pt-title-box")
+        and page.locator(".pt-key-box").is_visible()
+    )
     row = page.locator(".pt-targets tr[data-indicator='online_sales']")
     assert "1083.3%" in row.inner_text() and row.locator(".pt-flag").count() >= 1
     assert "Low" in row.inner_text()
@@ -205,7 +262,9 @@ def test_click_a_row_or_a_bar_to_open_its_details(open_page):
     page.wait_for_function("() => location.search.includes('indicator=maker_spaces')")
     assert page.evaluate("document.activeElement.id") == "pt-card-h"
     # a bar of the achievement chart
-    bar = page.locator(".pt-achievement svg .mark-rect path[aria-label*='Online sales in the province']").first
+    bar = page.locator(
+        ".pt-achievement svg .mark-rect path[aria-label*='Online sales in the province']"
+    ).first
     bar.click()
     wait_text(page, ".pt-card-body", names["online_sales"])
     page.wait_for_selector(".pt-card-chart svg .mark-line path", timeout=30_000)
@@ -215,11 +274,21 @@ def test_click_a_row_or_a_bar_to_open_its_details(open_page):
 def test_sector_filter_all_and_clear_without_ctrl(open_page):
     page = open_page("?lang=en")
     page.locator(".pt-sector-clear").click()
-    page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 0"
+    )
     page.locator(".pt-sector-commerce input").click()
     page.locator(".pt-sector-tourism input").click()
-    page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 8")
-    options = page.evaluate("[...document.querySelectorAll('.pt-indicator select option')].map(o => o.value)")
-    assert all(o.startswith(("Internet+ commerce", "Internet+ tourism")) for o in options[1:]), options
+    page.wait_for_function(
+        "() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 8"
+    )
+    options = page.evaluate(
+        "[...document.querySelectorAll('.pt-indicator select option')].map(o => o.value)"
+    )
+    assert all(o.startswith(("Internet+ commerce", "Internet+ tourism")) for o in options[1:]), (
+        options
+    )
     page.locator(".pt-sector-all").click()
-    page.wait_for_function("() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 24")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.pt-targets tr[data-indicator]').length === 24"
+    )

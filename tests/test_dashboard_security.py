@@ -1,4 +1,5 @@
 """What a reader's browser can reach: localhost only, no source, no code execution, no data files."""
+
 import re
 import time
 import urllib.error
@@ -8,7 +9,6 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from plantrack.serve.server import voila_command
 from servers import BackgroundServer
 
@@ -33,8 +33,15 @@ def get(url):
 
 def test_binds_to_localhost_by_default(server):
     assert "--Voila.ip=127.0.0.1" in voila_command()
-    listening = [c for p in [psutil.Process(server.process.pid), *psutil.Process(server.process.pid).children(recursive=True)]
-                 for c in p.net_connections(kind="tcp") if c.status == psutil.CONN_LISTEN and c.laddr.port == server.port]
+    listening = [
+        c
+        for p in [
+            psutil.Process(server.process.pid),
+            *psutil.Process(server.process.pid).children(recursive=True),
+        ]
+        for c in p.net_connections(kind="tcp")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == server.port
+    ]
     assert listening and {c.laddr.ip for c in listening} == {"127.0.0.1"}
 
 
@@ -44,12 +51,20 @@ def test_page_carries_no_notebook_source(server):
     assert "from plantrack.serve.app import app" not in page and "app(plan_id=plan_id" not in page
 
 
-@pytest.mark.parametrize("path", ["voila/files/summary.ipynb", "voila/files/notebooks/summary.ipynb",
-                                  "voila/files/../data/plans/zhejiang-internet-plus-2016/actuals.csv",
-                                  "voila/files/data/plans/zhejiang-internet-plus-2016/actuals.csv",
-                                  "voila/files/..%2Fdata%2Fplans%2Fzhejiang-internet-plus-2016%2Factuals.csv",
-                                  "api/contents/summary.ipynb", "notebooks/summary.ipynb", "tree",
-                                  "voila/files/../pyproject.toml"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "voila/files/summary.ipynb",
+        "voila/files/notebooks/summary.ipynb",
+        "voila/files/../data/plans/zhejiang-internet-plus-2016/actuals.csv",
+        "voila/files/data/plans/zhejiang-internet-plus-2016/actuals.csv",
+        "voila/files/..%2Fdata%2Fplans%2Fzhejiang-internet-plus-2016%2Factuals.csv",
+        "api/contents/summary.ipynb",
+        "notebooks/summary.ipynb",
+        "tree",
+        "voila/files/../pyproject.toml",
+    ],
+)
 def test_files_outside_allowed_types_are_not_served(server, path):
     status, body = get(server.url + path)
     assert status in (403, 404), (path, status)
@@ -59,15 +74,26 @@ def test_files_outside_allowed_types_are_not_served(server, path):
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_execute_request_from_the_browser_is_refused(server, tmp_path):
     from playwright.sync_api import sync_playwright
+
     marker = tmp_path / f"executed-{uuid.uuid4().hex}"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"])
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         page = browser.new_page()
         page.goto(server.url)
         page.wait_for_selector(".pt-counts", timeout=180_000)
         kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.content()).group(1)
-        replies = page.evaluate("""async ([kernelId, code]) => {
+        replies = page.evaluate(
+            """async ([kernelId, code]) => {
             const ws = new WebSocket(`ws://${location.host}/api/kernels/${kernelId}/channels`);
             const got = [];
             await new Promise((ok, no) => { ws.onopen = ok; ws.onerror = ok; setTimeout(ok, 5000); });
@@ -81,7 +107,9 @@ def test_execute_request_from_the_browser_is_refused(server, tmp_path):
             await new Promise(ok => setTimeout(ok, 4000));
             ws.close();
             return got;
-        }""", [kernel_id, f"open({str(marker)!r}, 'w').write('ran')"])
+        }""",
+            [kernel_id, f"open({str(marker)!r}, 'w').write('ran')"],
+        )
         browser.close()
     time.sleep(1)
     assert not marker.exists()
@@ -91,18 +119,27 @@ def test_execute_request_from_the_browser_is_refused(server, tmp_path):
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 def test_an_error_in_the_dashboard_reads_as_a_sentence():
     from playwright.sync_api import sync_playwright
+
     srv = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": "no-such-plan"}).wait_ready()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
-                                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                                        "--no-first-run"])
+            browser = p.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--no-first-run",
+                ],
+            )
             page = browser.new_page()
             page.goto(srv.url)
             page.wait_for_selector(".pt-error", timeout=180_000)
             text = page.inner_text("body")
             browser.close()
         assert "出错了" in text and "unknown plan 'no-such-plan'" in text
-        assert "Traceback" not in text and "File \"" not in text
+        assert "Traceback" not in text and 'File "' not in text
     finally:
         srv.stop()

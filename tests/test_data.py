@@ -1,15 +1,19 @@
 """The bundled plans: they validate, every number is quoted from its source, the table is reproduced."""
+
 import re
-from pathlib import Path
 import subprocess
 import sys
-
-import pytest
+from pathlib import Path
 
 import plantrack
-from conftest import PLANS, MAIN_PLAN, seeds_or_skip
+import pytest
+from conftest import MAIN_PLAN, PLANS, seeds_or_skip
 
-PLAN_IDS = ["zhejiang-internet-plus-2016", "zhejiang-information-economy-2014", "china-miit-internet-plus-2015"]
+PLAN_IDS = [
+    "zhejiang-internet-plus-2016",
+    "zhejiang-information-economy-2014",
+    "china-miit-internet-plus-2015",
+]
 
 
 def test_the_three_plans_are_listed():
@@ -19,8 +23,11 @@ def test_the_three_plans_are_listed():
 @pytest.mark.parametrize("plan_id", PLAN_IDS)
 def test_standard_frictionless_validate_passes(plan_id):
     frictionless = [str(Path(sys.executable).with_name("frictionless"))]
-    result = subprocess.run(frictionless + ["validate", str(PLANS / plan_id / "datapackage.json")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        frictionless + ["validate", str(PLANS / plan_id / "datapackage.json")],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stdout[-3000:]
 
 
@@ -29,7 +36,15 @@ def test_plan_loads_with_required_columns(plan_id):
     plan = plantrack.load_plan(plan_id)
     for table, columns in {
         "indicators": ["indicator_id", "sector", "name_zh", "name_en", "unit"],
-        "targets": ["indicator_id", "target_year", "comparator", "value", "unit", "source", "quote"],
+        "targets": [
+            "indicator_id",
+            "target_year",
+            "comparator",
+            "value",
+            "unit",
+            "source",
+            "quote",
+        ],
         "actuals": ["indicator_id", "year", "value", "unit", "source", "quote", "reported_rate"],
     }.items():
         assert set(columns) <= set(getattr(plan, table).columns)
@@ -58,7 +73,9 @@ def test_internet_plus_covers_sixteen_sectors():
     assert len(plan.sectors) == 16
     assert set(plan.tasks["sector"]) == set(plan.sectors["sector_id"])
     assert set(plan.evidence["task_id"]) <= set(plan.tasks["task_id"])
-    assert set(plan.indicators["sector"]) == set(plan.sectors["sector_id"])   # every sector has figures
+    assert set(plan.indicators["sector"]) == set(
+        plan.sectors["sector_id"]
+    )  # every sector has figures
 
 
 def _evaluation_table(seeds):
@@ -83,11 +100,13 @@ def test_evaluation_table_rows_are_reproduced():
     table = _evaluation_table(seeds)
     assert len(table) == 22
     restated = plan.targets[plan.targets["source"] == "evaluation-2018"].set_index("name_as_stated")
-    actuals = plan.actuals[(plan.actuals["source"] == "evaluation-2018") & (plan.actuals["year"] == 2017)]
+    actuals = plan.actuals[
+        (plan.actuals["source"] == "evaluation-2018") & (plan.actuals["year"] == 2017)
+    ]
     actuals = actuals.set_index("name_as_stated")
     for row in table:
         assert restated.loc[row["name"], "value"] == _number(row["target"]), row
-        if _number(row["actual"]) is None:                       # 暂无数据
+        if _number(row["actual"]) is None:  # 暂无数据
             assert row["name"] not in actuals.index
         else:
             assert actuals.loc[row["name"], "value"] == _number(row["actual"]), row
@@ -101,14 +120,22 @@ def test_assessment_agrees_with_the_evaluations_own_summary():
     assessed = plantrack.assess(plan)
     assessed = assessed[assessed["indicator_id"].isin(in_table)]
     assert (assessed["status"] == "no_data").sum() == 7
-    assert list(assessed.loc[assessed["status"] == "not_achieved", "indicator_id"]) == ["scenic_wifi_coverage"]
+    assert list(assessed.loc[assessed["status"] == "not_achieved", "indicator_id"]) == [
+        "scenic_wifi_coverage"
+    ]
 
 
 def test_internet_plus_findings_include_the_known_disagreements():
     found = plantrack.findings(plantrack.load_plan(MAIN_PLAN))
     pairs = set(zip(found["indicator_id"], found["kind"]))
-    assert {("online_sales", "rate_mismatch"), ("online_sales", "target_mismatch"),
-            ("integration_index", "target_mismatch"), ("cross_border_ecommerce", "currency_mismatch"),
-            ("online_sales", "wording_change")} <= pairs
-    reported_ok = found[(found["kind"] == "rate_mismatch") & (found["indicator_id"] != "online_sales")]
-    assert reported_ok.empty      # every other reported rate agrees with the arithmetic
+    assert {
+        ("online_sales", "rate_mismatch"),
+        ("online_sales", "target_mismatch"),
+        ("integration_index", "target_mismatch"),
+        ("cross_border_ecommerce", "currency_mismatch"),
+        ("online_sales", "wording_change"),
+    } <= pairs
+    reported_ok = found[
+        (found["kind"] == "rate_mismatch") & (found["indicator_id"] != "online_sales")
+    ]
+    assert reported_ok.empty  # every other reported rate agrees with the arithmetic

@@ -9,43 +9,106 @@ def kinds(found):
 def test_clean_plan_has_no_findings(make_plan):
     directory = make_plan(
         indicators=[dict(indicator_id="x", unit="个")],
-        targets=[dict(indicator_id="x", target_year=2017, comparator=">=", value=10, unit="个"),
-                 dict(indicator_id="x", target_year=2017, comparator=">=", value=10, unit="个", source="review")],
-        actuals=[dict(indicator_id="x", year=2017, value=11, unit="个", reported_rate=110),
-                 dict(indicator_id="x", year=2018, value=12, unit="个")])
+        targets=[
+            dict(indicator_id="x", target_year=2017, comparator=">=", value=10, unit="个"),
+            dict(
+                indicator_id="x",
+                target_year=2017,
+                comparator=">=",
+                value=10,
+                unit="个",
+                source="review",
+            ),
+        ],
+        actuals=[
+            dict(indicator_id="x", year=2017, value=11, unit="个", reported_rate=110),
+            dict(indicator_id="x", year=2018, value=12, unit="个"),
+        ],
+    )
     assert plantrack.findings(plantrack.load_plan(directory)).empty
 
 
 def test_each_rule_fires_on_a_crafted_case(make_plan):
     directory = make_plan(
-        indicators=[dict(indicator_id="sales", unit="万亿元"), dict(indicator_id="trade", unit="亿美元"),
-                    dict(indicator_id="firms", unit="家")],
-        targets=[dict(indicator_id="sales", target_year=2017, comparator=">=", value=1.2, unit="万亿元",
-                      name_as_stated="网络销售额"),
-                 dict(indicator_id="sales", target_year=2017, comparator=">=", value=12, unit="万亿元",
-                      source="review", name_as_stated="网络零售额(万亿元)"),
-                 dict(indicator_id="firms", target_year=2017, comparator=">=", value=86, unit="家"),
-                 dict(indicator_id="firms", target_year=2017, comparator=">=", value=85, unit="家", source="review")],
-        actuals=[dict(indicator_id="sales", year=2017, value=13, unit="万亿元", reported_rate=130,
-                      name_as_stated="网络零售额(万亿元)"),
-                 dict(indicator_id="sales", year=2018, value=16718.8, unit="亿元", name_as_stated="网络零售额"),
-                 dict(indicator_id="trade", year=2018, value=574.4, unit="亿元")])
+        indicators=[
+            dict(indicator_id="sales", unit="万亿元"),
+            dict(indicator_id="trade", unit="亿美元"),
+            dict(indicator_id="firms", unit="家"),
+        ],
+        targets=[
+            dict(
+                indicator_id="sales",
+                target_year=2017,
+                comparator=">=",
+                value=1.2,
+                unit="万亿元",
+                name_as_stated="网络销售额",
+            ),
+            dict(
+                indicator_id="sales",
+                target_year=2017,
+                comparator=">=",
+                value=12,
+                unit="万亿元",
+                source="review",
+                name_as_stated="网络零售额(万亿元)",
+            ),
+            dict(indicator_id="firms", target_year=2017, comparator=">=", value=86, unit="家"),
+            dict(
+                indicator_id="firms",
+                target_year=2017,
+                comparator=">=",
+                value=85,
+                unit="家",
+                source="review",
+            ),
+        ],
+        actuals=[
+            dict(
+                indicator_id="sales",
+                year=2017,
+                value=13,
+                unit="万亿元",
+                reported_rate=130,
+                name_as_stated="网络零售额(万亿元)",
+            ),
+            dict(
+                indicator_id="sales",
+                year=2018,
+                value=16718.8,
+                unit="亿元",
+                name_as_stated="网络零售额",
+            ),
+            dict(indicator_id="trade", year=2018, value=574.4, unit="亿元"),
+        ],
+    )
     found = plantrack.findings(plantrack.load_plan(directory))
     by = {k: found[found["kind"] == k] for k in found["kind"]}
-    assert set(by) == {"rate_mismatch", "target_mismatch", "wording_change", "currency_mismatch",
-                       "implausible_jump", "implausible_magnitude"}
+    assert set(by) == {
+        "rate_mismatch",
+        "target_mismatch",
+        "wording_change",
+        "currency_mismatch",
+        "implausible_jump",
+        "implausible_magnitude",
+    }
     rate = by["rate_mismatch"].iloc[0]
     assert rate.indicator_id == "sales" and "108.3%" in rate.message_en and "130" in rate.message_zh
     mismatched = by["target_mismatch"].set_index("indicator_id")
-    assert mismatched.loc["sales", "severity"] == "error" and "10" in mismatched.loc["sales", "message_en"]
+    assert (
+        mismatched.loc["sales", "severity"] == "error"
+        and "10" in mismatched.loc["sales", "message_en"]
+    )
     assert mismatched.loc["firms", "severity"] == "warning"
     assert by["currency_mismatch"].iloc[0].indicator_id == "trade"
-    assert len(by["wording_change"]) == 1           # 网络零售额 and 网络零售 are one wording
-    assert list(found["severity"])[0] == "error"    # most severe first
+    assert len(by["wording_change"]) == 1  # 网络零售额 and 网络零售 are one wording
+    assert list(found["severity"])[0] == "error"  # most severe first
     assert found["message_zh"].str.len().gt(0).all() and found["message_en"].str.len().gt(0).all()
 
 
 def test_name_normalisation_ignores_units_and_endings():
     assert normalise_name("全省网络零售额(万亿元)") == normalise_name("网络零售")
-    assert normalise_name("全省5A、4A级景区免费WiFi覆盖率") in normalise_name("全省5A、4A级景区免费WiFi接入")
+    assert normalise_name("全省5A、4A级景区免费WiFi覆盖率") in normalise_name(
+        "全省5A、4A级景区免费WiFi接入"
+    )
     assert normalise_name("网络销售额") != normalise_name("网络零售额")

@@ -3,14 +3,21 @@
 The short CI version (a few hundred inputs per reader); `python benchmarks/fuzz.py` runs the same
 strategies over more than 10,000 inputs and prints the counts.
 """
+
 import pytest
+from fuzz_readers import Harness, csv_bytes, package_input, xlsx_bytes, yaml_text
 from hypothesis import HealthCheck, given, settings
 
-from fuzz_readers import Harness, csv_bytes, package_input, xlsx_bytes, yaml_text
 
 def fuzz(examples: int):
-    return settings(max_examples=examples, deadline=None, database=None, derandomize=True, print_blob=True,
-                    suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        print_blob=True,
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +30,7 @@ def test_ingest_csv_reader(harness):
     @given(csv_bytes())
     def check(data):
         harness.sheet(data, "csv")
+
     check()
 
 
@@ -31,6 +39,7 @@ def test_ingest_xlsx_reader(harness):
     @given(xlsx_bytes())
     def check(data):
         harness.sheet(data, "xlsx")
+
     check()
 
 
@@ -39,12 +48,14 @@ def test_params_yaml_reader(harness):
     @given(yaml_text())
     def check(text):
         harness.params_file(text)
+
     check()
 
 
 def test_data_package_reader(harness):
-    @fuzz(40)   # each generated package is validated by frictionless: about a second
+    @fuzz(40)  # each generated package is validated by frictionless: about a second
     @given(package_input())
     def check(item):
         harness.package_file(*item)
+
     check()

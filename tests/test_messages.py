@@ -1,12 +1,12 @@
 """The message catalogues: one file per language, every message in every language, same fields."""
+
 import json
 import string
 
 import pytest
-
 from plantrack.config import LANGUAGES
-from plantrack.messages import LOCALE, both, catalogue, t
 from plantrack.errors import DataError
+from plantrack.messages import LOCALE, both, catalogue, t
 
 
 def _fields(text):

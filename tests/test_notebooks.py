@@ -1,14 +1,14 @@
 """Notebooks really execute through Papermill with a real kernel; the runner isolates failures."""
+
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import plantrack
+import pytest
+from conftest import MAIN_PLAN, ROOT
 from plantrack.batch import runner
-from conftest import ROOT, MAIN_PLAN
 
 pytestmark = pytest.mark.notebook
 PAPERMILL = str(Path(sys.executable).with_name("papermill"))
@@ -18,8 +18,18 @@ PAPERMILL = str(Path(sys.executable).with_name("papermill"))
 def full_run(tmp_path_factory):
     """`plantrack run --all` once for the module: every params file through Papermill."""
     outputs = tmp_path_factory.mktemp("outputs")
-    result = subprocess.run([str(Path(sys.executable).with_name("plantrack")), "run", "--all", "--outputs", str(outputs)],
-                            capture_output=True, text=True, timeout=1800)
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("plantrack")),
+            "run",
+            "--all",
+            "--outputs",
+            str(outputs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     return outputs / MAIN_PLAN, result
 
 
@@ -48,16 +58,22 @@ def test_reports_show_the_sectors_targets_and_offline_charts(full_run):
         for name in group["name_zh"]:
             assert name in notebook and name in page, (sector, name)
     page = (out / "commerce.html").read_text(encoding="utf-8")
-    assert "from plantrack.present.report import" not in page and "report.targets_table()" not in page   # no code cells
-    assert 'class="vega-lite-spec"' in page and "<svg" in page                                   # the charts' specs
-    assert "cdnjs" not in page and "<script src=\"http" not in page                              # nothing from a CDN
+    assert (
+        "from plantrack.present.report import" not in page and "report.targets_table()" not in page
+    )  # no code cells
+    assert 'class="vega-lite-spec"' in page and "<svg" in page  # the charts' specs
+    assert "cdnjs" not in page and '<script src="http' not in page  # nothing from a CDN
 
 
 def test_sector_without_numeric_target_still_reports(full_run):
     out, _ = full_run
     # education_culture sets no numeric target (health has had one since its 2017 database coverage target was taken)
     page = (out / "education_culture.html").read_text(encoding="utf-8")
-    assert "该领域没有量化目标" in page and "浙江省数字校园示范学校" in page and "推进“智慧教育”" in page
+    assert (
+        "该领域没有量化目标" in page
+        and "浙江省数字校园示范学校" in page
+        and "推进“智慧教育”" in page
+    )
     health = (out / "health.html").read_text(encoding="utf-8")
     assert "该领域没有量化目标" not in health and "三大数据库全覆盖" in health
 
@@ -66,38 +82,91 @@ def test_a_failing_sector_does_not_stop_the_others(tmp_path):
     # An unknown sector is refused before anything runs (tests/test_hostile.py); a sector whose
     # notebook fails at run time is recorded and the others go on.
     notebook = json.loads((ROOT / "notebooks" / "sector.ipynb").read_text(encoding="utf-8"))
-    at = next(i for i, c in enumerate(notebook["cells"]) if "parameters" in c["metadata"].get("tags", []))
-    notebook["cells"].insert(at + 1, {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                                      "source": ["if sector == 'commerce':\n", "    raise RuntimeError('boom in commerce')"]})
+    at = next(
+        i for i, c in enumerate(notebook["cells"]) if "parameters" in c["metadata"].get("tags", [])
+    )
+    notebook["cells"].insert(
+        at + 1,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "execution_count": None,
+            "source": ["if sector == 'commerce':\n", "    raise RuntimeError('boom in commerce')"],
+        },
+    )
     failing = tmp_path / "sector.ipynb"
     failing.write_text(json.dumps(notebook), encoding="utf-8")
-    manifest = runner.run(MAIN_PLAN, ["finance", "commerce"], jobs=2, outputs=tmp_path / "out", notebook=failing,
-                          progress=False)
+    manifest = runner.run(
+        MAIN_PLAN,
+        ["finance", "commerce"],
+        jobs=2,
+        outputs=tmp_path / "out",
+        notebook=failing,
+        progress=False,
+    )
     assert (manifest["ok"], manifest["failed"]) == (1, 1)
     by = {s["sector"]: s for s in manifest["sectors"]}
     assert by["finance"]["status"] == "ok"
     failed = by["commerce"]
-    assert failed["status"] == "failed" and "boom in commerce" in failed["error"] and failed["failing_cell"] is not None
+    assert (
+        failed["status"] == "failed"
+        and "boom in commerce" in failed["error"]
+        and failed["failing_cell"] is not None
+    )
     assert (tmp_path / "out" / MAIN_PLAN / "commerce.failed.ipynb").is_file()
     assert not (tmp_path / "out" / MAIN_PLAN / "commerce.ipynb").exists()
 
 
 def test_papermill_directly_with_a_params_file(tmp_path):
     out = tmp_path / "commerce.ipynb"
-    result = subprocess.run([PAPERMILL, "notebooks/sector.ipynb", str(out), "-f", "params/commerce.yaml",
-                             "-p", "lang", "en"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            PAPERMILL,
+            "notebooks/sector.ipynb",
+            str(out),
+            "-f",
+            "params/commerce.yaml",
+            "-p",
+            "lang",
+            "en",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Online sales in the province" in out.read_text(encoding="utf-8")
 
 
 def test_bad_parameter_fails_at_the_first_cell_with_one_sentence(tmp_path):
     out = tmp_path / "bad.ipynb"
-    result = subprocess.run([PAPERMILL, "notebooks/sector.ipynb", str(out), "-p", "sector", "commerce",
-                             "-p", "lang", "fr"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            PAPERMILL,
+            "notebooks/sector.ipynb",
+            str(out),
+            "-p",
+            "sector",
+            "commerce",
+            "-p",
+            "lang",
+            "fr",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode != 0
     executed = json.loads(out.read_text(encoding="utf-8"))
-    failing = [c for c in executed["cells"] if c["cell_type"] == "code" and
-               any(o.get("output_type") == "error" for o in c.get("outputs", []))]
+    failing = [
+        c
+        for c in executed["cells"]
+        if c["cell_type"] == "code"
+        and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+    ]
     assert len(failing) == 1 and "SectorReport(" in "".join(failing[0]["source"])
     error = next(o for o in failing[0]["outputs"] if o["output_type"] == "error")
     assert error["traceback"] == ["plantrack: unknown language 'fr'; allowed: zh, en"]
@@ -105,8 +174,13 @@ def test_bad_parameter_fails_at_the_first_cell_with_one_sentence(tmp_path):
 
 def test_explore_notebook_runs_top_to_bottom(tmp_path):
     out = tmp_path / "explore.ipynb"
-    result = subprocess.run([PAPERMILL, "notebooks/explore.ipynb", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [PAPERMILL, "notebooks/explore.ipynb", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
     assert "what if" in text and "achieved" in text
@@ -122,8 +196,13 @@ def test_params_yaml_with_wrong_types_is_rejected(tmp_path):
 
 def test_researchers_notebook_answers_its_seven_questions(tmp_path):
     out = tmp_path / "researchers.ipynb"
-    result = subprocess.run([PAPERMILL, str(ROOT / "notebooks" / "researchers.ipynb"), str(out)], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [PAPERMILL, str(ROOT / "notebooks" / "researchers.ipynb"), str(out)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     for name in ("commerce.png", "commerce.svg", "figures.parquet", "assessment.xlsx"):
         assert (tmp_path / name).stat().st_size > 0, name

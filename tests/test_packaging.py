@@ -1,10 +1,10 @@
 """The conda environment and pyproject list the same dependencies; notebooks carry no outputs."""
+
 import json
 import re
 import tomllib
 
 import yaml
-
 from conftest import ROOT
 
 
@@ -14,7 +14,9 @@ def _name(requirement: str) -> str:
 
 def test_environment_yml_matches_pyproject():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["test"]}
+    wanted = {_name(r) for r in project["dependencies"]} | {
+        _name(r) for r in project["optional-dependencies"]["test"]
+    }
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     listed = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
     assert listed == wanted

@@ -2,6 +2,7 @@
 a closed tab frees its kernel, an idle tab is culled with a notice, a cap answers with a busy
 page, every response carries security headers, a foreign Host is refused, data text never
 becomes markup, a forged comm message gets no traceback, and ten visits leave only the pool."""
+
 import json
 import re
 import time
@@ -10,19 +11,28 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from plantrack.serve.readers import content_security_policy, host_allowed, script_json
 from servers import BackgroundServer
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-_no_chromium = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+_no_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
+)
 
 
 def browser_only(test):
     """A browser test: marked `browser` (pytest -m browser) and skipped without Chromium."""
     return pytest.mark.browser(_no_chromium(test))
+
+
 READY = ".pt-counts"
 
 
@@ -30,7 +40,11 @@ def get(url, headers=None, timeout=120):
     request = urllib.request.Request(url, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read().decode("utf-8", "replace")
+            return (
+                response.status,
+                dict(response.headers),
+                response.read().decode("utf-8", "replace"),
+            )
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read().decode("utf-8", "replace")
 
@@ -47,6 +61,7 @@ def wait_for(predicate, timeout, step=0.25):
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -64,14 +79,27 @@ def pooled():
 def test_host_check_accepts_local_names_only():
     for host in ("127.0.0.1:8866", "localhost:8866", "[::1]:8866", "127.0.0.2", "LOCALHOST"):
         assert host_allowed(host, []), host
-    for host in ("evil.example:8866", "127.0.0.1.evil.example", "localhost.evil.example", "", "[::1", "10.0.0.5:8866"):
+    for host in (
+        "evil.example:8866",
+        "127.0.0.1.evil.example",
+        "localhost.evil.example",
+        "",
+        "[::1",
+        "10.0.0.5:8866",
+    ):
         assert not host_allowed(host, []), host
     assert host_allowed("10.0.0.5:8866", ["10.0.0.5"]) and host_allowed("evil.example", None)
 
 
 def test_json_in_a_script_cannot_end_it():
     text = script_json({"a": "</script><script>alert(1)</script><!-- & \u2028\u2029"})
-    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text and "\u2029" not in text
+    assert (
+        "<" not in text
+        and ">" not in text
+        and "&" not in text
+        and "\u2028" not in text
+        and "\u2029" not in text
+    )
     assert json.loads(text)["a"].startswith("</script>")
 
 
@@ -81,17 +109,29 @@ def test_csp_allows_no_remote_origin():
     assert directives["default-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
     for value in directives.values():
         assert "http" not in value and "*" not in value
-    assert content_security_policy("a b; script-src *").count("*") == 0   # a hostile Host is not echoed
+    assert (
+        content_security_policy("a b; script-src *").count("*") == 0
+    )  # a hostile Host is not echoed
 
 
 # ---- one server, preheated ----------------------------------------------------------------------
 @browser_only
 def test_security_headers_on_every_response(pooled):
-    for path in ("", "voila/static/voila.js", "voila/templates/plantrack/static/nothing.js", "no/such/page",
-                 "voila/files/../pyproject.toml", "plantrack/queue?ticket=x"):
+    for path in (
+        "",
+        "voila/static/voila.js",
+        "voila/templates/plantrack/static/nothing.js",
+        "no/such/page",
+        "voila/files/../pyproject.toml",
+        "plantrack/queue?ticket=x",
+    ):
         status, headers, _ = get(pooled.url + path)
         csp = headers.get("Content-Security-Policy", "")
-        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, (path, status, headers)
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp, (
+            path,
+            status,
+            headers,
+        )
         assert headers.get("X-Content-Type-Options") == "nosniff", path
         assert headers.get("X-Frame-Options") == "DENY", path
         assert headers.get("Referrer-Policy") == "no-referrer", path
@@ -104,7 +144,9 @@ def test_foreign_host_is_refused(pooled):
         assert status == 403 and "Host" in body and "pt-app" not in body
         status, _, _ = get(pooled.url + "voila/static/voila.js", headers={"Host": host}, timeout=10)
         assert status == 403
-    status, _, _ = get(pooled.url + "voila/static/voila.js", headers={"Host": f"localhost:{pooled.port}"})
+    status, _, _ = get(
+        pooled.url + "voila/static/voila.js", headers={"Host": f"localhost:{pooled.port}"}
+    )
     assert status == 200
 
 
@@ -124,13 +166,20 @@ def test_closed_tab_frees_its_kernel_and_the_pool_refills(pooled, browser):
     kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.content()).group(1)
     assert "_xsrf" in {c["name"] for c in page.context.cookies()}
     pooled.wait_refilled()
-    assert len(pooled.kernel_processes()) == before + 1   # the reader's, and the pool refilled
-    page.close(run_before_unload=True)                    # what closing a tab does: the shutdown beacon
+    assert len(pooled.kernel_processes()) == before + 1  # the reader's, and the pool refilled
+    page.close(run_before_unload=True)  # what closing a tab does: the shutdown beacon
     closed = time.monotonic()
-    assert wait_for(lambda: len(pooled.kernel_processes()) == before, timeout=10), "the closed tab's kernel is still running"
+    assert wait_for(lambda: len(pooled.kernel_processes()) == before, timeout=10), (
+        "the closed tab's kernel is still running"
+    )
     print(f"closed tab -> kernel gone: {time.monotonic() - closed:.1f} s")
-    assert kernel_id not in pooled.log_path.read_text() or "Kernel shutdown: " + kernel_id in pooled.log_path.read_text()
-    assert "403" not in "".join(l for l in pooled.log_path.read_text().splitlines() if "shutdown" in l)
+    assert (
+        kernel_id not in pooled.log_path.read_text()
+        or "Kernel shutdown: " + kernel_id in pooled.log_path.read_text()
+    )
+    assert "403" not in "".join(
+        line for line in pooled.log_path.read_text().splitlines() if "shutdown" in line
+    )
 
 
 @browser_only
@@ -139,7 +188,9 @@ def test_ten_visits_leave_only_the_pool(pooled, browser):
         page = open_dashboard(browser, pooled.url)
         page.close(run_before_unload=True)
     pooled.wait_refilled()
-    assert wait_for(lambda: len(pooled.kernel_processes()) == pooled.pool_size, timeout=15), len(pooled.kernel_processes())
+    assert wait_for(lambda: len(pooled.kernel_processes()) == pooled.pool_size, timeout=15), len(
+        pooled.kernel_processes()
+    )
 
 
 @browser_only
@@ -147,7 +198,8 @@ def test_forged_comm_message_gets_no_traceback(pooled, browser):
     page = open_dashboard(browser, pooled.url)
     kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.content()).group(1)
     log_before = len(pooled.log_path.read_text(errors="replace"))
-    replies = page.evaluate("""async (kernelId) => {
+    replies = page.evaluate(
+        """async (kernelId) => {
         const ws = new WebSocket(`ws://${location.host}/api/kernels/${kernelId}/channels`);
         const got = [];
         await new Promise(ok => { ws.onopen = ok; ws.onerror = ok; setTimeout(ok, 5000); });
@@ -169,12 +221,16 @@ def test_forged_comm_message_gets_no_traceback(pooled, browser):
         await new Promise(ok => setTimeout(ok, 4000));
         ws.close();
         return got;
-    }""", kernel_id)
+    }""",
+        kernel_id,
+    )
     text = page.inner_text("body")
     page.close(run_before_unload=True)
     assert replies, "the kernel's websocket answered nothing"
     for reply in replies:
-        assert "Traceback" not in reply and "File \\\"" not in reply and 'File "' not in reply, reply[:500]
+        assert "Traceback" not in reply and 'File \\"' not in reply and 'File "' not in reply, (
+            reply[:500]
+        )
     log = pooled.log_path.read_text(errors="replace")[log_before:]
     assert "Traceback" not in log, log[-3000:]
     assert "message from the browser ignored" in log or "No such comm" in log
@@ -199,7 +255,7 @@ def test_cap_answers_busy_then_serves_the_next_reader(browser):
         busy.close()
         page.close(run_before_unload=True)
         assert wait_for(lambda: not srv.kernel_processes(), timeout=10)
-        again = open_dashboard(browser, srv.url)            # the server stayed up and serves the next reader
+        again = open_dashboard(browser, srv.url)  # the server stayed up and serves the next reader
         again.close(run_before_unload=True)
     finally:
         srv.stop()
@@ -211,12 +267,14 @@ def test_idle_tab_is_culled_and_told_to_reload(browser):
     try:
         page = open_dashboard(browser, srv.url)
         assert len(srv.kernel_processes()) == 1
-        assert wait_for(lambda: not srv.kernel_processes(), timeout=60), "the idle kernel was not culled"
+        assert wait_for(lambda: not srv.kernel_processes(), timeout=60), (
+            "the idle kernel was not culled"
+        )
         page.wait_for_selector("#pt-reload", timeout=30_000)
         notice = page.inner_text("#pt-reload")
         assert "请刷新页面继续" in notice and "Reload to continue" in notice
         page.reload()
-        page.wait_for_selector(READY, timeout=180_000)      # reloading gives a fresh kernel
+        page.wait_for_selector(READY, timeout=180_000)  # reloading gives a fresh kernel
         assert page.locator("#pt-reload").count() == 0
         page.close(run_before_unload=True)
     finally:
@@ -236,13 +294,39 @@ HOSTILE = {
 def test_text_from_the_data_never_becomes_markup(make_plan, browser):
     directory = make_plan(
         name="hostile",
-        sectors=[dict(sector_id="s1", order=1, name_zh=HOSTILE["img"], name_en=HOSTILE["attr"]),
-                 dict(sector_id="s2", order=2, name_zh="部门二", name_en="Sector two")],
-        indicators=[dict(indicator_id="evil", name_zh=HOSTILE["img"], name_en=HOSTILE["script"], unit="个",
-                         definition=HOSTILE["attr"])],
-        targets=[dict(indicator_id="evil", target_year=2020, comparator=">=", value=10, unit="个",
-                      quote=f"{HOSTILE['script']}目标为10{HOSTILE['lines']}")],
-        actuals=[dict(indicator_id="evil", year=2017, value=7, unit="个", quote=f"{HOSTILE['attr']}实际为7")])
+        sectors=[
+            dict(sector_id="s1", order=1, name_zh=HOSTILE["img"], name_en=HOSTILE["attr"]),
+            dict(sector_id="s2", order=2, name_zh="部门二", name_en="Sector two"),
+        ],
+        indicators=[
+            dict(
+                indicator_id="evil",
+                name_zh=HOSTILE["img"],
+                name_en=HOSTILE["script"],
+                unit="个",
+                definition=HOSTILE["attr"],
+            )
+        ],
+        targets=[
+            dict(
+                indicator_id="evil",
+                target_year=2020,
+                comparator=">=",
+                value=10,
+                unit="个",
+                quote=f"{HOSTILE['script']}目标为10{HOSTILE['lines']}",
+            )
+        ],
+        actuals=[
+            dict(
+                indicator_id="evil",
+                year=2017,
+                value=7,
+                unit="个",
+                quote=f"{HOSTILE['attr']}实际为7",
+            )
+        ],
+    )
     hostile_dir = directory.with_name("hostile'\"><img src=x onerror=\"window.__pwned='dir'\">")
     directory.rename(hostile_dir)
     srv = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": str(hostile_dir)}).wait_ready()
@@ -250,17 +334,24 @@ def test_text_from_the_data_never_becomes_markup(make_plan, browser):
         page = browser.new_page()
         page.goto(srv.url)
         page.wait_for_selector(".pt-counts, .pt-error", timeout=180_000)
-        page.select_option(".pt-indicator select", index=1)   # the only indicator
-        page.wait_for_function("() => document.querySelector('.pt-card-body').innerText.includes('目标为10')", timeout=30_000)
+        page.select_option(".pt-indicator select", index=1)  # the only indicator
+        page.wait_for_function(
+            "() => document.querySelector('.pt-card-body').innerText.includes('目标为10')",
+            timeout=30_000,
+        )
         page.wait_for_timeout(1500)
         assert page.evaluate("window.__pwned") is None
         injected = page.evaluate("""() => Array.from(document.querySelectorAll('img[onerror], svg[onload], script'))
             .filter(e => (e.getAttribute('onerror') || e.getAttribute('onload') || e.textContent).includes('__pwned')).length""")
         assert injected == 0
         text = page.inner_text("body")
-        assert HOSTILE["img"] in text and "目标为10" in text      # shown as text, literally
-        downloads = page.evaluate("() => Array.from(document.querySelectorAll('a[download]')).map(a => a.getAttribute('download'))")
-        assert downloads and all("__pwned" not in d or d.startswith("plantrack-") for d in downloads)
+        assert HOSTILE["img"] in text and "目标为10" in text  # shown as text, literally
+        downloads = page.evaluate(
+            "() => Array.from(document.querySelectorAll('a[download]')).map(a => a.getAttribute('download'))"
+        )
+        assert downloads and all(
+            "__pwned" not in d or d.startswith("plantrack-") for d in downloads
+        )
         assert page.locator("a[download] img, a[download] svg").count() == 0
         html = get(srv.url)[2]
         for script in re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S):
@@ -273,7 +364,12 @@ def test_text_from_the_data_never_becomes_markup(make_plan, browser):
 def test_only_the_dashboard_page_asks_for_a_kernel():
     """/favicon.ico and the like never count as a reader (a busy or queue page's browser asks for one)."""
     import inspect
+
     from plantrack.serve.readers import BUSY_PAGE, QUEUE_PAGE, ReaderPageHandler
+
     source = inspect.getsource(ReaderPageHandler.get)
     assert source.index("if path:") < source.index("admission.ask")
-    assert '<link rel="icon" href="data:,">' in BUSY_PAGE and '<link rel="icon" href="data:,">' in QUEUE_PAGE
+    assert (
+        '<link rel="icon" href="data:,">' in BUSY_PAGE
+        and '<link rel="icon" href="data:,">' in QUEUE_PAGE
+    )

@@ -1,6 +1,6 @@
 """A researcher's calls: tidy, several plans at once, flags, rate gaps, one concept across plans."""
-import pandas as pd
 
+import pandas as pd
 import plantrack
 from conftest import MAIN_PLAN
 
@@ -8,12 +8,18 @@ from conftest import MAIN_PLAN
 def test_tidy_holds_every_target_and_actual_as_stated():
     plan = plantrack.load_plan(MAIN_PLAN)
     t = plantrack.tidy(MAIN_PLAN)
-    assert (t["kind"] == "target").sum() == len(plan.targets) and (t["kind"] == "actual").sum() == len(plan.actuals)
+    assert (t["kind"] == "target").sum() == len(plan.targets) and (
+        t["kind"] == "actual"
+    ).sum() == len(plan.actuals)
     assert t["quote"].notna().all() and t["source_file"].str.endswith(".txt").all()
     # values as stated, and converted into the indicator's unit beside them
-    row = t[(t["indicator_id"] == "online_sales") & (t["year"] == 2018) & (t["kind"] == "actual")].iloc[0]
+    row = t[
+        (t["indicator_id"] == "online_sales") & (t["year"] == 2018) & (t["kind"] == "actual")
+    ].iloc[0]
     assert row["value"] == 16718.8 and row["unit"] == "亿元"
-    assert abs(row["value_in_indicator_unit"] - 1.67188) < 1e-9 and row["indicator_unit"] == "万亿元"
+    assert (
+        abs(row["value_in_indicator_unit"] - 1.67188) < 1e-9 and row["indicator_unit"] == "万亿元"
+    )
     fixed = t[t["correction_id"].notna()]
     assert set(fixed["value"]) == {12.0, 13.0} and set(fixed["value_used"]) == {1.2, 1.3}
     # one string dtype for text

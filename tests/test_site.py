@@ -1,5 +1,6 @@
 """`plantrack publish`: the static site, read as files (links, languages, downloads) and in real
 headless Chromium from file:// with the network blocked (crawl, filters, axe, the phone layout)."""
+
 import csv
 import io
 import json
@@ -10,9 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import pytest
-
 import plantrack
+import pytest
 from conftest import MAIN_PLAN, PLANS
 from plantrack.cli import main
 from plantrack.errors import DataError
@@ -21,13 +21,35 @@ from plantrack.present.html import mark_lang
 from plantrack.present.site import check_id, publish, spreadsheet_safe
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ALL_PLANS = sorted(p.name for p in PLANS.iterdir() if (p / "datapackage.json").is_file())
-CJK = re.compile(r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]")
+CJK = re.compile(
+    r"[\u2e80-\u2fff\u3000-\u303f\u3040-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef]"
+)
 LATIN = re.compile(r"[A-Za-z]")
 SHOWN_ATTRIBUTES = ("title", "aria-label", "placeholder", "alt", "data-label", "data-template")
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +62,14 @@ def site(tmp_path_factory) -> Path:
 # ---------------------------------------------------------------------------------------------
 # Reading pages as files
 
+
 class Page(HTMLParser):
     """One page's links, <html lang>, and every piece of text a reader sees with the language it is marked in."""
 
     def __init__(self, source: str):
         super().__init__(convert_charrefs=True)
         self.links, self.main_links, self.texts, self.stack, self.html_lang = [], [], [], [], None
-        self.skip = 0          # inside <head>, <script>, <style> or <code> (ids, hashes: no language)
+        self.skip = 0  # inside <head>, <script>, <style> or <code> (ids, hashes: no language)
         self.feed(source)
 
     def lang(self):
@@ -89,14 +112,17 @@ class Page(HTMLParser):
 
 
 def pages_of(site: Path) -> dict[str, Page]:
-    return {p.relative_to(site).as_posix(): Page(p.read_text(encoding="utf-8")) for p in sorted(site.rglob("*.html"))}
+    return {
+        p.relative_to(site).as_posix(): Page(p.read_text(encoding="utf-8"))
+        for p in sorted(site.rglob("*.html"))
+    }
 
 
 def wrong_language(page: Page) -> list:
     """Text shown in a language other than the one it is marked in."""
     bad = []
     for lang, words, where in page.texts:
-        words = re.sub(r"\{[a-z_]+\}", "", words)          # a message's {fields}, filled in by the script
+        words = re.sub(r"\{[a-z_]+\}", "", words)  # a message's {fields}, filled in by the script
         if lang == "en" and CJK.search(words):
             bad.append((lang, where, words[:80]))
         elif lang == "zh" and LATIN.search(words):
@@ -106,10 +132,14 @@ def wrong_language(page: Page) -> list:
 
 def test_the_helper_catches_unmarked_text():
     assert wrong_language(Page('<html lang="en"><body><p>Target 3000家</p></body></html>'))
-    assert not wrong_language(Page('<html lang="en"><body><p>Target <span lang="zh">3000家</span></p></body></html>'))
+    assert not wrong_language(
+        Page('<html lang="en"><body><p>Target <span lang="zh">3000家</span></p></body></html>')
+    )
     assert wrong_language(Page('<html lang="zh"><body><p>下载 CSV</p></body></html>'))
     assert wrong_language(Page('<html lang="zh"><body><input placeholder="search"></body></html>'))
-    assert not wrong_language(Page('<html lang="zh"><body><p>版本 <code>ab12</code></p></body></html>'))
+    assert not wrong_language(
+        Page('<html lang="zh"><body><p>版本 <code>ab12</code></p></body></html>')
+    )
 
 
 def test_every_page_of_every_plan_in_both_languages(site):
@@ -119,9 +149,13 @@ def test_every_page_of_every_plan_in_both_languages(site):
         for plan_id in ALL_PLANS:
             plan = plantrack.load_plan(plan_id)
             base = site / lang / plan_id
-            for part in ["index.html", "findings/index.html", "tasks/index.html",
-                         *(f"{s}/index.html" for s in plan.sector_ids()),
-                         *(f"indicator/{i}/index.html" for i in plan.indicators["indicator_id"])]:
+            for part in [
+                "index.html",
+                "findings/index.html",
+                "tasks/index.html",
+                *(f"{s}/index.html" for s in plan.sector_ids()),
+                *(f"indicator/{i}/index.html" for i in plan.indicators["indicator_id"]),
+            ]:
                 assert (base / part).is_file(), (lang, plan_id, part)
 
 
@@ -135,16 +169,22 @@ def test_crawl_from_index_reaches_every_page_with_no_broken_or_outside_link(site
         seen.add(path)
         for tag, link in pages[path].links:
             if link.startswith("#") and len(link) > 1:
-                continue                                                            # a place on the same page
+                continue  # a place on the same page
             parsed = urlparse(link)
-            assert not parsed.scheme and not parsed.netloc and not link.startswith("/"), (path, link)
-            assert not link.endswith("/") and link.split("#")[0], (path, link)   # names a file, never a folder
+            assert not parsed.scheme and not parsed.netloc and not link.startswith("/"), (
+                path,
+                link,
+            )
+            assert not link.endswith("/") and link.split("#")[0], (
+                path,
+                link,
+            )  # names a file, never a folder
             target = (site / Path(path).parent / unquote(parsed.path)).resolve()
-            assert target.is_relative_to(site.resolve()), (path, link)            # never leaves the site
+            assert target.is_relative_to(site.resolve()), (path, link)  # never leaves the site
             assert target.is_file(), (path, link)
             if target.suffix == ".html":
                 todo.append(target.relative_to(site.resolve()).as_posix())
-    assert seen == set(pages), sorted(set(pages) - seen)[:5]                      # no orphan page
+    assert seen == set(pages), sorted(set(pages) - seen)[:5]  # no orphan page
 
 
 def test_the_same_site_works_from_a_static_server(site):
@@ -153,6 +193,7 @@ def test_the_same_site_works_from_a_static_server(site):
     import http.server
     import threading
     import urllib.request
+
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *a: None
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -184,8 +225,12 @@ def test_html_lang_and_a_switch_to_the_same_page_in_the_other_language(site):
         assert page.html_lang == lang, path
         other = {"zh": "en", "en": "zh"}[lang]
         expected = "en/index.html" if path == "index.html" else f"{other}/{path.split('/', 1)[1]}"
-        switches = [link for tag, link in page.links if tag == "a" and
-                    (site / Path(path).parent / link).resolve() == (site / expected).resolve()]
+        switches = [
+            link
+            for tag, link in page.links
+            if tag == "a"
+            and (site / Path(path).parent / link).resolve() == (site / expected).resolve()
+        ]
         assert switches, (path, expected)
 
 
@@ -210,7 +255,13 @@ def test_overview_rows_carry_indicator_and_status_and_match_assess(site):
             source = (site / lang / plan_id / "index.html").read_text(encoding="utf-8")
             rows = re.findall(r'<tr data-indicator="([^"]+)" data-status="([^"]+)"', source)
             assert rows == list(zip(assessed["indicator_id"], assessed["status"])), (plan_id, lang)
-            for needle in ('id="f-sector"', 'id="f-status"', 'id="f-search"', "aria-sort", 'class="key"'):
+            for needle in (
+                'id="f-sector"',
+                'id="f-status"',
+                'id="f-search"',
+                "aria-sort",
+                'class="key"',
+            ):
                 assert needle in source, needle
 
 
@@ -227,6 +278,7 @@ def test_every_plan_page_names_its_data_version_and_how_to_cite_it(site):
 
 def test_data_package_zip_passes_frictionless_validate(site, tmp_path):
     import frictionless
+
     for plan_id in ALL_PLANS:
         archive = site / "downloads" / plan_id / f"{plan_id}-datapackage.zip"
         with zipfile.ZipFile(archive) as z:
@@ -239,39 +291,83 @@ def test_data_package_zip_passes_frictionless_validate(site, tmp_path):
 def test_downloads_per_indicator_and_overview(site):
     plan = plantrack.load_plan(MAIN_PLAN)
     base = site / "downloads" / MAIN_PLAN
-    overview = list(csv.DictReader(io.StringIO((base / f"{MAIN_PLAN}-overview.csv").read_text(encoding="utf-8-sig"))))
-    assert len(overview) == len(plantrack.assess(plan)) and overview[0]["data_version"] == plan.content_hash
+    overview = list(
+        csv.DictReader(
+            io.StringIO((base / f"{MAIN_PLAN}-overview.csv").read_text(encoding="utf-8-sig"))
+        )
+    )
+    assert (
+        len(overview) == len(plantrack.assess(plan))
+        and overview[0]["data_version"] == plan.content_hash
+    )
     for indicator_id in plan.indicators["indicator_id"]:
-        rows = list(csv.DictReader(io.StringIO((base / "indicator" / f"{indicator_id}.csv").read_text(encoding="utf-8-sig"))))
-        expected = (plan.targets["indicator_id"] == indicator_id).sum() + (plan.actuals["indicator_id"] == indicator_id).sum()
+        rows = list(
+            csv.DictReader(
+                io.StringIO(
+                    (base / "indicator" / f"{indicator_id}.csv").read_text(encoding="utf-8-sig")
+                )
+            )
+        )
+        expected = (plan.targets["indicator_id"] == indicator_id).sum() + (
+            plan.actuals["indicator_id"] == indicator_id
+        ).sum()
         assert len(rows) == expected, indicator_id
-        document = json.loads((base / "indicator" / f"{indicator_id}.json").read_text(encoding="utf-8"))
-        assert document["indicator"]["indicator_id"] == indicator_id and document["data_version"] == plan.content_hash
+        document = json.loads(
+            (base / "indicator" / f"{indicator_id}.json").read_text(encoding="utf-8")
+        )
+        assert (
+            document["indicator"]["indicator_id"] == indicator_id
+            and document["data_version"] == plan.content_hash
+        )
         assert len(document["targets"]) + len(document["actuals"]) == expected
     # The evaluation table's quotes begin with a tab: a spreadsheet must not read them as formulas.
-    cells = [r["quote"] for r in csv.DictReader(io.StringIO(
-        (base / "indicator" / "high_tech_enterprises.csv").read_text(encoding="utf-8-sig")))]
+    cells = [
+        r["quote"]
+        for r in csv.DictReader(
+            io.StringIO(
+                (base / "indicator" / "high_tech_enterprises.csv").read_text(encoding="utf-8-sig")
+            )
+        )
+    ]
     assert not any(c.startswith(("=", "+", "-", "@", "\t", "\r")) for c in cells)
 
 
 def test_indicator_page_has_chart_with_its_data_as_a_table_and_every_quote(site):
     plan = plantrack.load_plan(MAIN_PLAN)
-    source = (site / "en" / MAIN_PLAN / "indicator" / "high_tech_enterprises" / "index.html").read_text(encoding="utf-8")
-    assert '<img src="../../../../downloads/zhejiang-internet-plus-2016/indicator/high_tech_enterprises.svg" alt="' in source
+    source = (
+        site / "en" / MAIN_PLAN / "indicator" / "high_tech_enterprises" / "index.html"
+    ).read_text(encoding="utf-8")
+    assert (
+        '<img src="../../../../downloads/zhejiang-internet-plus-2016/indicator/high_tech_enterprises.svg" alt="'
+        in source
+    )
     assert "The chart&#39;s data as a table" in source or "The chart's data as a table" in source
-    svg = (site / "downloads" / MAIN_PLAN / "indicator" / "high_tech_enterprises.svg").read_text(encoding="utf-8")
+    svg = (site / "downloads" / MAIN_PLAN / "indicator" / "high_tech_enterprises.svg").read_text(
+        encoding="utf-8"
+    )
     assert svg.startswith("<svg") and "<script" not in svg
     for quote in plan.actuals.loc[plan.actuals["indicator_id"] == "high_tech_enterprises", "quote"]:
-        assert Page(source).texts and any(quote.replace("\t", "") in text.replace("\t", "") or text in quote
-                                           for _, text, _ in Page(source).texts)
+        assert Page(source).texts and any(
+            quote.replace("\t", "") in text.replace("\t", "") or text in quote
+            for _, text, _ in Page(source).texts
+        )
 
 
 def test_text_from_data_is_escaped(make_plan, tmp_path):
-    directory = make_plan(indicators=[dict(indicator_id="evil", unit="家", name_zh="<script>alert(1)</script>",
-                                           name_en='"><img src=x onerror=alert(1)>')],
-                          targets=[dict(indicator_id="evil", target_year=2017, comparator=">=", value=10, unit="家")],
-                          actuals=[dict(indicator_id="evil", year=2017, value=12, unit="家")])
+    directory = make_plan(
+        indicators=[
+            dict(
+                indicator_id="evil",
+                unit="家",
+                name_zh="<script>alert(1)</script>",
+                name_en='"><img src=x onerror=alert(1)>',
+            )
+        ],
+        targets=[dict(indicator_id="evil", target_year=2017, comparator=">=", value=10, unit="家")],
+        actuals=[dict(indicator_id="evil", year=2017, value=12, unit="家")],
+    )
     import os
+
     os.environ["PLANTRACK_DATA"] = str(directory.parent)
     try:
         publish([directory.name], tmp_path / "site")
@@ -290,8 +386,10 @@ def test_ids_that_cannot_be_urls_are_refused():
 
 
 def test_a_reserved_sector_name_is_refused(make_plan, tmp_path, monkeypatch):
-    directory = make_plan(sectors=[dict(sector_id="findings", order=1, name_zh="发现", name_en="Findings")],
-                          indicators=[dict(indicator_id="x", unit="家", sector="findings")])
+    directory = make_plan(
+        sectors=[dict(sector_id="findings", order=1, name_zh="发现", name_en="Findings")],
+        indicators=[dict(indicator_id="x", unit="家", sector="findings")],
+    )
     monkeypatch.setenv("PLANTRACK_DATA", str(directory.parent))
     with pytest.raises(DataError, match="findings"):
         publish([directory.name], tmp_path / "site")
@@ -314,11 +412,12 @@ def test_a_failed_publish_leaves_the_previous_site_whole(site, tmp_path, monkeyp
     def broken(root, prepared, kept):
         (root / "half.html").write_text("half")
         raise RuntimeError("disk full")
+
     monkeypatch.setattr(site_module, "build", broken)
     with pytest.raises(RuntimeError):
         publish(None, out)
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before
-    assert [p.name for p in tmp_path.iterdir()] == ["site"]          # no staging folder left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]  # no staging folder left behind
 
 
 def test_publishing_one_plan_keeps_the_others(site, tmp_path):
@@ -334,6 +433,7 @@ def test_publishing_one_plan_keeps_the_others(site, tmp_path):
 
 def test_run_all_publishes_at_its_end(tmp_path, monkeypatch):
     import plantrack.batch.runner as runner
+
     calls = []
     monkeypatch.setattr(runner, "run", lambda *a, **k: calls.append(k) or {"ok": 16, "failed": 0})
     assert main(["run", "--all", "--outputs", str(tmp_path)]) == 0
@@ -345,15 +445,24 @@ def test_run_all_publishes_at_its_end(tmp_path, monkeypatch):
 
 
 def test_mark_lang_wraps_the_other_language_and_escapes():
-    assert mark_lang("Target 3000家以上 <b>", "en") == 'Target <span lang="zh">3000家以上</span> &lt;b&gt;'
+    assert (
+        mark_lang("Target 3000家以上 <b>", "en")
+        == 'Target <span lang="zh">3000家以上</span> &lt;b&gt;'
+    )
     assert mark_lang("浙里办 APP 便民应用", "zh") == '浙里办 <span lang="en">APP</span> 便民应用'
-    assert mark_lang("says “高新技术企业”, but", "en") == 'says <span lang="zh">“高新技术企业”</span>, but'
+    assert (
+        mark_lang("says “高新技术企业”, but", "en")
+        == 'says <span lang="zh">“高新技术企业”</span>, but'
+    )
     assert mark_lang("<script>", "zh") == '&lt;<span lang="en">script</span>&gt;'
 
 
 def test_spreadsheet_safe_neutralises_formulas_and_keeps_numbers():
     import pandas as pd
-    frame = pd.DataFrame({"text": ["=1+1", "\tquote", "-3.5", "@x", "plain", None], "n": [-1, 2, 3, 4, 5, 6]})
+
+    frame = pd.DataFrame(
+        {"text": ["=1+1", "\tquote", "-3.5", "@x", "plain", None], "n": [-1, 2, 3, 4, 5, 6]}
+    )
     out = spreadsheet_safe(frame)
     assert list(out["text"][:5]) == ["'=1+1", "'\tquote", "-3.5", "'@x", "plain"]
     assert list(out["n"]) == [-1, 2, 3, 4, 5, 6]
@@ -374,9 +483,11 @@ def test_confidence_is_low_with_an_error_finding_or_no_actual_and_high_when_sour
 # ---------------------------------------------------------------------------------------------
 # In Chromium, from file://, with every other request refused
 
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -395,9 +506,13 @@ def offline(browser):
         else:
             outside.append(route.request.url)
             route.abort()
+
     context.route("**/*", guard)
     page = context.new_page()
-    page.on("request", lambda r: None if r.url.startswith(("file://", "data:")) else outside.append(r.url))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(("file://", "data:")) else outside.append(r.url),
+    )
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     yield page, outside, errors
@@ -416,7 +531,9 @@ def test_browser_crawl_every_page_offline(site, offline):
             continue
         seen.add(url)
         page.goto(url)
-        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"), url
+        assert page.evaluate(
+            "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
+        ), url
         for href in page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)"):
             assert href.startswith("file://"), (url, href)
             path = Path(unquote(urlparse(href).path))
@@ -445,7 +562,10 @@ def test_browser_filters_search_and_sort(site, offline, lang):
     visible = "table[data-filterable] tr[data-indicator]:not([hidden])"
 
     def shown():
-        return page.eval_on_selector_all(visible, "rs => rs.map(r => [r.dataset.indicator, r.dataset.status])")
+        return page.eval_on_selector_all(
+            visible, "rs => rs.map(r => [r.dataset.indicator, r.dataset.status])"
+        )
+
     assert len(shown()) == rows.count() == len(assessed)
 
     page.select_option("#f-status", "achieved")
@@ -457,7 +577,9 @@ def test_browser_filters_search_and_sort(site, offline, lang):
 
     page.select_option("#f-status", "")
     page.select_option("#f-sector", "commerce")
-    assert {i for i, _ in shown()} == set(assessed.loc[assessed["sector"] == "commerce", "indicator_id"])
+    assert {i for i, _ in shown()} == set(
+        assessed.loc[assessed["sector"] == "commerce", "indicator_id"]
+    )
 
     page.select_option("#f-sector", "")
     page.fill("#f-search", "高新技术")
@@ -468,13 +590,23 @@ def test_browser_filters_search_and_sort(site, offline, lang):
     assert shown() == []
     page.fill("#f-search", "")
 
-    page.click("table[data-filterable] th:nth-child(6) button")          # computed rate, ascending; empty cells last
-    values = page.eval_on_selector_all("table[data-filterable] tr[data-indicator] td:nth-child(6)", "cs => cs.map(c => c.dataset.sortValue)")
+    page.click(
+        "table[data-filterable] th:nth-child(6) button"
+    )  # computed rate, ascending; empty cells last
+    values = page.eval_on_selector_all(
+        "table[data-filterable] tr[data-indicator] td:nth-child(6)",
+        "cs => cs.map(c => c.dataset.sortValue)",
+    )
     numbers = [float(v) for v in values if v]
-    assert numbers == sorted(numbers) and values[len(numbers):] == [""] * (len(values) - len(numbers))
+    assert numbers == sorted(numbers) and values[len(numbers) :] == [""] * (
+        len(values) - len(numbers)
+    )
     assert page.get_attribute("table[data-filterable] th:nth-child(6)", "aria-sort") == "ascending"
     page.click("table[data-filterable] th:nth-child(6) button")
-    values = page.eval_on_selector_all("table[data-filterable] tr[data-indicator] td:nth-child(6)", "cs => cs.map(c => c.dataset.sortValue)")
+    values = page.eval_on_selector_all(
+        "table[data-filterable] tr[data-indicator] td:nth-child(6)",
+        "cs => cs.map(c => c.dataset.sortValue)",
+    )
     numbers = [float(v) for v in values if v]
     assert numbers == sorted(numbers, reverse=True)
     assert not outside and not errors
@@ -482,9 +614,15 @@ def test_browser_filters_search_and_sort(site, offline, lang):
 
 def _page_types(lang):
     base = f"{lang}/{MAIN_PLAN}"
-    return {"home": "index.html", "plans": f"{lang}/index.html", "overview": f"{base}/index.html",
-            "sector": f"{base}/commerce/index.html", "indicator": f"{base}/indicator/high_tech_enterprises/index.html",
-            "findings": f"{base}/findings/index.html", "tasks": f"{base}/tasks/index.html"}
+    return {
+        "home": "index.html",
+        "plans": f"{lang}/index.html",
+        "overview": f"{base}/index.html",
+        "sector": f"{base}/commerce/index.html",
+        "indicator": f"{base}/indicator/high_tech_enterprises/index.html",
+        "findings": f"{base}/findings/index.html",
+        "tasks": f"{base}/tasks/index.html",
+    }
 
 
 @pytest.mark.browser
@@ -492,13 +630,17 @@ def _page_types(lang):
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_axe_finds_no_serious_or_critical_violation_on_any_page_type(site, offline, lang):
     from axe_playwright_python.sync_playwright import Axe
+
     page, outside, _ = offline
     axe, problems = Axe(), {}
     for kind, path in _page_types(lang).items():
         page.goto((site / path).resolve().as_uri())
         violations = axe.run(page).response["violations"]
-        bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in violations
-               if v["impact"] in ("serious", "critical")]
+        bad = [
+            (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+            for v in violations
+            if v["impact"] in ("serious", "critical")
+        ]
         if bad:
             problems[kind] = bad
     assert not problems, problems
@@ -509,7 +651,9 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page_type(site, offli
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_phone_layout_nothing_wider_than_the_screen(site, browser, lang):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+    )
     page = context.new_page()
     try:
         for kind, path in _page_types(lang).items():
@@ -521,11 +665,20 @@ def test_phone_layout_nothing_wider_than_the_screen(site, browser, lang):
                 .filter(e => e.getBoundingClientRect().right > 391 || e.getBoundingClientRect().left < -1)
                 .map(e => e.tagName + '.' + e.className).slice(0, 5)""")
             assert not cut, (kind, cut)
-            if kind == "overview":   # the table becomes cards: one row is as wide as the screen at most
-                width = page.evaluate("document.querySelector('tr[data-indicator]').getBoundingClientRect().width")
+            if (
+                kind == "overview"
+            ):  # the table becomes cards: one row is as wide as the screen at most
+                width = page.evaluate(
+                    "document.querySelector('tr[data-indicator]').getBoundingClientRect().width"
+                )
                 assert width <= 390
             if kind == "indicator":
-                assert page.evaluate("document.querySelector('figure.chart img').getBoundingClientRect().right") <= 390
+                assert (
+                    page.evaluate(
+                        "document.querySelector('figure.chart img').getBoundingClientRect().right"
+                    )
+                    <= 390
+                )
     finally:
         context.close()
 
@@ -540,5 +693,7 @@ def test_print_layout_drops_the_controls_and_keeps_the_content(site, offline):
     displayed = "s => getComputedStyle(document.querySelector(s)).display !== 'none'"
     assert not page.evaluate(displayed, "form[data-filters]")
     assert not page.evaluate(displayed, ".lang-switch")
-    assert page.evaluate(displayed, "table[data-filterable]") and page.evaluate(displayed, ".site-footer")
-    assert len(page.pdf()) > 10_000          # it prints
+    assert page.evaluate(displayed, "table[data-filterable]") and page.evaluate(
+        displayed, ".site-footer"
+    )
+    assert len(page.pdf()) > 10_000  # it prints

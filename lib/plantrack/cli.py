@@ -1,4 +1,5 @@
 """The `plantrack` command: argument parsing and printing only; the work is done in the layers."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,17 +14,19 @@ from plantrack.errors import DataError, clip
 
 def _cmd_plans(args) -> int:
     from plantrack.data.package import plan_title, survey_plans
+
     good, broken = survey_plans()
     for plan_id in good:
         print(f"{plan_id}\t{plan_title(plan_id, 'zh')}\t{plan_title(plan_id, 'en')}")
     for name, reason in broken.items():
         print(f"plantrack: broken plan folder '{name}': {reason}", file=sys.stderr)
-    return 1 if broken else 0     # as `run`: the rest was done, and something needs attention
+    return 1 if broken else 0  # as `run`: the rest was done, and something needs attention
 
 
 def _cmd_check(args) -> int:
     from plantrack.data.package import list_plans, load_plan
     from plantrack.judge.findings import findings
+
     plan_ids = [args.plan] if args.plan else list_plans()
     report = []
     for plan_id in plan_ids:
@@ -36,9 +39,16 @@ def _cmd_check(args) -> int:
             report.append({"plan": plan_id, "valid": False, "error": str(exc)})
             continue
         found = findings(plan)
-        report.append({"plan": plan_id, "valid": True, "targets": len(plan.targets),
-                       "actuals": len(plan.actuals), "tasks": len(plan.tasks),
-                       "findings": found.to_dict(orient="records")})
+        report.append(
+            {
+                "plan": plan_id,
+                "valid": True,
+                "targets": len(plan.targets),
+                "actuals": len(plan.actuals),
+                "tasks": len(plan.tasks),
+                "findings": found.to_dict(orient="records"),
+            }
+        )
     status = 2 if any(not entry["valid"] for entry in report) else 0
     if args.format == "json":
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
@@ -47,8 +57,10 @@ def _cmd_check(args) -> int:
         if not entry["valid"]:
             print(f"plantrack: error: {entry['error']}", file=sys.stderr)
             continue
-        print(f"{entry['plan']}: valid — {entry['targets']} targets, {entry['actuals']} actuals, "
-              f"{entry['tasks']} tasks, {len(entry['findings'])} findings")
+        print(
+            f"{entry['plan']}: valid — {entry['targets']} targets, {entry['actuals']} actuals, "
+            f"{entry['tasks']} tasks, {len(entry['findings'])} findings"
+        )
         for f in entry["findings"]:
             message = f["message_zh"] if args.lang == "zh" else f["message_en"]
             print(f"  [{f['severity']}] {f['indicator_id']} {f['kind']}: {message}")
@@ -58,13 +70,23 @@ def _cmd_check(args) -> int:
 def _cmd_assess(args) -> int:
     from plantrack.data.package import load_plan
     from plantrack.judge.progress import assess
+
     table = assess(load_plan(args.plan), as_of=args.as_of)
     if args.format == "csv":
         from plantrack.present.export import to_csv
-        to_csv(table, sys.stdout)     # quotes and names that start like a formula are neutralised
+
+        to_csv(table, sys.stdout)  # quotes and names that start like a formula are neutralised
     else:
-        cols = ["indicator_id", "target_year", "target_stated", "actual_stated", "computed_rate",
-                "reported_rate", "status", "trajectory_status"]
+        cols = [
+            "indicator_id",
+            "target_year",
+            "target_stated",
+            "actual_stated",
+            "computed_rate",
+            "reported_rate",
+            "status",
+            "trajectory_status",
+        ]
         print(table[cols].to_string(index=False))
     return 0
 
@@ -72,16 +94,25 @@ def _cmd_assess(args) -> int:
 def _cmd_run(args) -> int:
     from plantrack.batch.engines import scheduler_address
     from plantrack.batch.runner import run_plans
+
     if not (args.all or args.sector or args.all_plans):
         raise DataError("say which sectors: --all, --sector S (repeatable), or --all-plans")
     if args.all_plans and args.plan:
         raise DataError("--all-plans runs every plan: give it or --plan, not both")
-    scheduler = scheduler_address(args.scheduler)       # --scheduler, else $PLANTRACK_SCHEDULER
+    scheduler = scheduler_address(args.scheduler)  # --scheduler, else $PLANTRACK_SCHEDULER
     plans = None if args.all_plans else [args.plan or DEFAULT_PLAN]
-    manifests = run_plans(plans, args.sector, lang=args.lang, jobs=args.jobs, outputs=Path(args.outputs),
-                          scheduler=scheduler)
+    manifests = run_plans(
+        plans,
+        args.sector,
+        lang=args.lang,
+        jobs=args.jobs,
+        outputs=Path(args.outputs),
+        scheduler=scheduler,
+    )
     for plan_id, manifest in manifests.items():
-        print(f"{plan_id}: {manifest['ok']} ok, {manifest['failed']} failed — {Path(args.outputs) / plan_id / 'index.html'}")
+        print(
+            f"{plan_id}: {manifest['ok']} ok, {manifest['failed']} failed — {Path(args.outputs) / plan_id / 'index.html'}"
+        )
     published = 0
     if (args.all or args.all_plans) and not args.no_publish:
         # The static site is built from the data, not from the notebooks: publish even if a sector failed.
@@ -93,11 +124,14 @@ def _publish(plans, out) -> int:
     import time
 
     from plantrack.present.site import publish
+
     started = time.monotonic()
     site = publish(plans, out)
     target = Path(out) if out else outputs_root() / "site"
-    print(f"published {len(site['plans'])} plan(s), {site['pages']} pages in {time.monotonic() - started:.1f} s — "
-          f"{target / 'index.html'}")
+    print(
+        f"published {len(site['plans'])} plan(s), {site['pages']} pages in {time.monotonic() - started:.1f} s — "
+        f"{target / 'index.html'}"
+    )
     return 0
 
 
@@ -107,19 +141,31 @@ def _cmd_publish(args) -> int:
 
 def _cmd_lab(args) -> int:
     ensure_kernel()
-    os.execvp(sys.executable, [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={ROOT / 'notebooks'}",
-                               *(["--no-browser"] if args.no_browser else [])])
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            f"--notebook-dir={ROOT / 'notebooks'}",
+            *(["--no-browser"] if args.no_browser else []),
+        ],
+    )
 
 
 def _duration(text: str) -> int:
     """'10m', '90s', '1h' or plain seconds -> seconds (argparse turns the ValueError into a usage error)."""
     import re
+
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text.lower())
     if not match:
         raise argparse.ArgumentTypeError(f"{text!r} is not a duration: write e.g. 10m, 90s or 1h")
     seconds = float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
     if not 5 <= seconds <= 7 * 86400:
-        raise argparse.ArgumentTypeError(f"{text!r}: the idle timeout must be between 5 seconds and 7 days")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the idle timeout must be between 5 seconds and 7 days"
+        )
     return int(seconds)
 
 
@@ -136,21 +182,33 @@ def _positive_int(text: str) -> int:
 def _cmd_dashboard(args) -> int:
     from plantrack.data.ids import check_plan_id
     from plantrack.serve.server import voila_command
+
     if args.plan:
-        check_plan_id(args.plan)   # an id from data/plans/: a clear error before anything starts
+        check_plan_id(args.plan)  # an id from data/plans/: a clear error before anything starts
         os.environ["PLANTRACK_PLAN"] = args.plan
     ensure_kernel()
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"plantrack: warning: serving on {args.host}, reachable from other machines", file=sys.stderr)
+        print(
+            f"plantrack: warning: serving on {args.host}, reachable from other machines",
+            file=sys.stderr,
+        )
     url = f"http://{'127.0.0.1' if args.host in ('127.0.0.1', 'localhost') else args.host}:{args.port}/"
     print(f"plantrack dashboard: open {url}  (Ctrl+C to stop)", flush=True)
-    command = voila_command(args.port, args.host, args.pool_size, not args.no_preheat, args.open,
-                            idle_timeout=args.idle_timeout, max_readers=args.max_readers or 0)
+    command = voila_command(
+        args.port,
+        args.host,
+        args.pool_size,
+        not args.no_preheat,
+        args.open,
+        idle_timeout=args.idle_timeout,
+        max_readers=args.max_readers or 0,
+    )
     os.execv(command[0], command)
 
 
 def _cmd_ingest(args) -> int:
     from plantrack.data.ingest import ingest
+
     result = ingest(args.plan, args.file, replace=args.replace, dry_run=args.dry_run)
     print(result.summary())
     if args.dry_run:
@@ -163,7 +221,9 @@ def _port(text: str) -> int:
     try:
         port = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a port number (1 to 65535)") from None
+        raise argparse.ArgumentTypeError(
+            f"'{clip(text)}' is not a port number (1 to 65535)"
+        ) from None
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not a port number: ports run from 1 to 65535")
     return port
@@ -190,7 +250,9 @@ def _year(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="plantrack", description="Track a plan's targets against what happened.")
+    parser = argparse.ArgumentParser(
+        prog="plantrack", description="Track a plan's targets against what happened."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("plans", help="list the plans in data/plans").set_defaults(func=_cmd_plans)
@@ -211,18 +273,37 @@ def build_parser() -> argparse.ArgumentParser:
     group = run.add_mutually_exclusive_group()
     group.add_argument("--all", action="store_true", help="every sector of the plan")
     group.add_argument("--sector", action="append", help="one sector (repeatable)")
-    group.add_argument("--all-plans", action="store_true", help="every sector of every plan, as one batch")
-    run.add_argument("--plan", default=None, help=f"a plan id from data/plans/ (default {DEFAULT_PLAN})")
+    group.add_argument(
+        "--all-plans", action="store_true", help="every sector of every plan, as one batch"
+    )
+    run.add_argument(
+        "--plan", default=None, help=f"a plan id from data/plans/ (default {DEFAULT_PLAN})"
+    )
     run.add_argument("--lang", choices=LANGUAGES, default=None)
-    run.add_argument("--jobs", type=_positive, default=None, help="parallel processes (default: cores; local only)")
-    run.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
-                     help="run on this Dask cluster (default: $PLANTRACK_SCHEDULER, else local processes)")
+    run.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        help="parallel processes (default: cores; local only)",
+    )
+    run.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on this Dask cluster (default: $PLANTRACK_SCHEDULER, else local processes)",
+    )
     run.add_argument("--outputs", default=str(outputs_root()))
-    run.add_argument("--no-publish", action="store_true", help="with --all: do not rebuild the static site")
+    run.add_argument(
+        "--no-publish", action="store_true", help="with --all: do not rebuild the static site"
+    )
     run.set_defaults(func=_cmd_run)
 
-    publish = sub.add_parser("publish", help="build the static bilingual site (default outputs/site/)")
-    publish.add_argument("plans", nargs="*", metavar="PLAN", help="plan ids (default: every plan in data/plans)")
+    publish = sub.add_parser(
+        "publish", help="build the static bilingual site (default outputs/site/)"
+    )
+    publish.add_argument(
+        "plans", nargs="*", metavar="PLAN", help="plan ids (default: every plan in data/plans)"
+    )
     publish.add_argument("--out", default=None, help="the site's folder (default: outputs/site)")
     publish.set_defaults(func=_cmd_publish)
 
@@ -230,24 +311,48 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser", action="store_true")
     lab.set_defaults(func=_cmd_lab)
 
-    dashboard = sub.add_parser("dashboard", help="serve the Voilà dashboard (http://127.0.0.1:8866/)")
+    dashboard = sub.add_parser(
+        "dashboard", help="serve the Voilà dashboard (http://127.0.0.1:8866/)"
+    )
     dashboard.add_argument("--port", type=_port, default=8866, help="1 to 65535 (default 8866)")
-    dashboard.add_argument("--host", default="127.0.0.1", help="address to bind (default: localhost only)")
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: localhost only)"
+    )
     dashboard.add_argument("--plan", default=None, help="plan shown first")
-    dashboard.add_argument("--pool-size", type=_positive, default=1, help="preheated kernels kept warm")
-    dashboard.add_argument("--no-preheat", action="store_true", help="start a kernel per visit instead")
+    dashboard.add_argument(
+        "--pool-size", type=_positive, default=1, help="preheated kernels kept warm"
+    )
+    dashboard.add_argument(
+        "--no-preheat", action="store_true", help="start a kernel per visit instead"
+    )
     dashboard.add_argument("--open", action="store_true", help="open a browser")
-    dashboard.add_argument("--idle-timeout", type=_duration, default=600, metavar="TIME",
-                           help="free a reader's kernel after this long without activity, e.g. 10m, 90s (default 10m)")
-    dashboard.add_argument("--max-readers", type=_positive_int, default=None, metavar="N",
-                           help="readers served at once; more get a 'busy, try again' page (default: sized from this machine)")
+    dashboard.add_argument(
+        "--idle-timeout",
+        type=_duration,
+        default=600,
+        metavar="TIME",
+        help="free a reader's kernel after this long without activity, e.g. 10m, 90s (default 10m)",
+    )
+    dashboard.add_argument(
+        "--max-readers",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="readers served at once; more get a 'busy, try again' page (default: sized from this machine)",
+    )
     dashboard.set_defaults(func=_cmd_dashboard)
 
-    ingest = sub.add_parser("ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)")
+    ingest = sub.add_parser(
+        "ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)"
+    )
     ingest.add_argument("file")
     ingest.add_argument("--plan", required=True)
-    ingest.add_argument("--dry-run", action="store_true", help="show what would change; write nothing")
-    ingest.add_argument("--replace", action="store_true", help="replace existing (indicator, year, source) rows")
+    ingest.add_argument(
+        "--dry-run", action="store_true", help="show what would change; write nothing"
+    )
+    ingest.add_argument(
+        "--replace", action="store_true", help="replace existing (indicator, year, source) rows"
+    )
     ingest.set_defaults(func=_cmd_ingest)
     return parser
 

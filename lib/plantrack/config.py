@@ -3,19 +3,20 @@
 Every module reads these names from here; environment variables override the paths so a
 deployment (or a test) can point plantrack at other data or another outputs folder.
 """
+
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]          # the repository (lib/plantrack/config.py)
+ROOT = Path(__file__).resolve().parents[2]  # the repository (lib/plantrack/config.py)
 NOTEBOOKS = ROOT / "notebooks"
 SECTOR_NOTEBOOK = NOTEBOOKS / "sector.ipynb"
 SUMMARY_NOTEBOOK = NOTEBOOKS / "summary.ipynb"
 PARAMS_DIR = ROOT / "params"
-KERNEL = "plantrack"                                 # the Jupyter kernel every notebook runs in
+KERNEL = "plantrack"  # the Jupyter kernel every notebook runs in
 DEFAULT_PLAN = "zhejiang-internet-plus-2016"
-LANGUAGES = ("zh", "en")                             # Chinese first: the plans' own language
+LANGUAGES = ("zh", "en")  # Chinese first: the plans' own language
 DEFAULT_LANG = "zh"
 
 
@@ -46,12 +47,17 @@ def ensure_kernel() -> str:
     import sys
 
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL)
-        if Path(spec.argv[0]).resolve() == Path(sys.executable).resolve() or spec.argv[0] == sys.executable:
+        if (
+            Path(spec.argv[0]).resolve() == Path(sys.executable).resolve()
+            or spec.argv[0] == sys.executable
+        ):
             return KERNEL
     except NoSuchKernel:
         pass
     from ipykernel.kernelspec import install
+
     install(kernel_name=KERNEL, display_name="Python 3 (plantrack)", prefix=sys.prefix)
     return KERNEL

@@ -4,6 +4,7 @@ The catalogues are data (lib/plantrack/locale/<lang>.json, flat keys, str.format
 here and nowhere else. A translator edits the JSON; tests check that every key exists in every
 language and that the fields of each message agree.
 """
+
 from __future__ import annotations
 
 import functools

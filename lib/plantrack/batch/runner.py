@@ -6,6 +6,7 @@ what a worker does is worker.py. Each returned report is written to outputs/<pla
 renamed into place only when the sector succeeded, so outputs/ always holds a whole report: the
 new one or the previous one. The manifest and the index page are written the same way.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,10 +18,9 @@ import signal
 import sys
 from pathlib import Path
 
-from plantrack.errors import DataError, clip, listing
-
 from plantrack.config import DEFAULT_PLAN, ensure_kernel, outputs_root, params_root
 from plantrack.config import SECTOR_NOTEBOOK as NOTEBOOK
+from plantrack.errors import DataError, clip, listing
 
 OUTPUTS = outputs_root()
 PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(None))}
@@ -29,12 +29,17 @@ PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(N
 def read_params(path: Path) -> dict:
     """A params YAML as a dict of known keys with the right types, or a DataError saying what is wrong."""
     from plantrack.data import safe_yaml
+
     data = safe_yaml.load(path)
     if not isinstance(data, dict):
         raise DataError("expected a mapping such as 'sector: commerce'", file=str(path))
     for key, value in data.items():
         if key not in PARAM_TYPES:
-            raise DataError(f"unknown parameter (allowed: {', '.join(PARAM_TYPES)})", file=str(path), column=str(key))
+            raise DataError(
+                f"unknown parameter (allowed: {', '.join(PARAM_TYPES)})",
+                file=str(path),
+                column=str(key),
+            )
         if not isinstance(value, PARAM_TYPES[key]) or isinstance(value, bool):
             kind = "a year or null" if key == "as_of" else "text"
             raise DataError(f"must be {kind}, got {clip(repr(value))}", file=str(path), column=key)
@@ -44,10 +49,16 @@ def read_params(path: Path) -> dict:
 
 
 def _params_files(params_dir: Path) -> dict[str, Path]:
-    return {p.stem: p for p in sorted(params_dir.glob("*.yaml")) if p.is_file()} if params_dir.is_dir() else {}
+    return (
+        {p.stem: p for p in sorted(params_dir.glob("*.yaml")) if p.is_file()}
+        if params_dir.is_dir()
+        else {}
+    )
 
 
-def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Path | None = None) -> list[dict]:
+def plan_jobs(
+    plan, sectors: list[str] | None, lang: str | None, params_dir: Path | None = None
+) -> list[dict]:
     """The runs to do: params/<sector>.yaml for every sector of the plan (or only those named).
 
     Everything is checked before anything runs, and any mistake is a DataError naming the file:
@@ -57,43 +68,66 @@ def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Pat
     from plantrack.data.ids import check_sector_id
     from plantrack.data.package import list_plans
     from plantrack.messages import check_lang
+
     plan_id = plan.plan_id
     known = plan.sector_ids()
     for sector in sectors or ():
-        check_sector_id(sector, known)      # ids first: a path is refused before any file is read
+        check_sector_id(sector, known)  # ids first: a path is refused before any file is read
     files = _params_files(Path(params_dir) if params_dir is not None else params_root())
     known_plans = list_plans()
     params = {}
     for stem, path in files.items():
         if sectors is not None and stem not in sectors:
-            continue          # --sector: only the files of the sectors asked for
+            continue  # --sector: only the files of the sectors asked for
         data = read_params(path)
         named = data.get("plan_id", plan_id)
         if named not in known_plans:
-            raise DataError(f"unknown plan_id '{clip(named)}'; known plans: {listing(known_plans)}",
-                            file=str(path), column="plan_id")
+            raise DataError(
+                f"unknown plan_id '{clip(named)}'; known plans: {listing(known_plans)}",
+                file=str(path),
+                column="plan_id",
+            )
         if named != plan_id:
             if sectors is None and stem not in known:
-                continue      # --all: a file for a sector of another plan belongs to that plan's runs
-            raise DataError(f"this file is for plan {named}, not {plan_id} (the plan run; give --plan {named})",
-                            file=str(path), column="plan_id")
+                continue  # --all: a file for a sector of another plan belongs to that plan's runs
+            raise DataError(
+                f"this file is for plan {named}, not {plan_id} (the plan run; give --plan {named})",
+                file=str(path),
+                column="plan_id",
+            )
         if data["sector"] != stem:
-            raise DataError(f"sector '{clip(data['sector'])}' differs from the file's name '{stem}'",
-                            file=str(path), column="sector")
+            raise DataError(
+                f"sector '{clip(data['sector'])}' differs from the file's name '{stem}'",
+                file=str(path),
+                column="sector",
+            )
         if stem not in plan.sector_ids():
-            raise DataError(f"unknown sector '{stem}' for plan {plan_id}; allowed: {listing(plan.sector_ids())}",
-                            file=str(path), column="sector")
+            raise DataError(
+                f"unknown sector '{stem}' for plan {plan_id}; allowed: {listing(plan.sector_ids())}",
+                file=str(path),
+                column="sector",
+            )
         try:
             check_lang(data.get("lang", "zh"))
         except DataError as exc:
             raise DataError(exc.reason, file=str(path), column="lang") from None
         as_of = data.get("as_of")
         if as_of is not None and not 1949 <= as_of <= 2100:
-            raise DataError(f"as_of must be a year such as 2018, or null; got {as_of}", file=str(path), column="as_of")
+            raise DataError(
+                f"as_of must be a year such as 2018, or null; got {as_of}",
+                file=str(path),
+                column="as_of",
+            )
         params[stem] = data
     jobs = []
-    for sector in dict.fromkeys(sectors or known):     # a sector asked for twice runs once
-        job = {"plan_id": plan_id, "sector": sector, "lang": "zh", "as_of": None, **params.get(sector, {})}
+    for sector in dict.fromkeys(sectors or known):  # a sector asked for twice runs once
+        job = {
+            "plan_id": plan_id,
+            "sector": sector,
+            "lang": "zh",
+            "as_of": None,
+            **params.get(sector, {}),
+        }
         if lang:
             job["lang"] = lang
         jobs.append(job)
@@ -103,6 +137,7 @@ def plan_jobs(plan, sectors: list[str] | None, lang: str | None, params_dir: Pat
 def validate_params_file(path: Path) -> dict:
     """A params file checked as the notebook would check it (types, plan, sector, language)."""
     from plantrack.present.report import check_params
+
     params = read_params(Path(path))
     params = {"plan_id": DEFAULT_PLAN, "lang": "zh", "as_of": None, **params}
     try:
@@ -121,6 +156,7 @@ class _Progress:
         self.bar = None
         if self.tty:
             from tqdm import tqdm
+
             self.bar = tqdm(total=total, file=stream, unit="sector", dynamic_ncols=True, leave=True)
 
     def note(self, text: str) -> None:
@@ -129,7 +165,9 @@ class _Progress:
     def update(self, result: dict, plan_id: str) -> None:
         self.done += 1
         name = f"{plan_id}/{result['sector']}" if self.label_plans else result["sector"]
-        line = f"[{self.done}/{self.total}] {name}: {result['status']} ({result['duration_s']:.1f} s)"
+        line = (
+            f"[{self.done}/{self.total}] {name}: {result['status']} ({result['duration_s']:.1f} s)"
+        )
         if result["error"]:
             line += f" — {result['error'][:200]}"
         if self.bar is None:
@@ -148,21 +186,50 @@ class _Progress:
         if self.bar is not None:
             self.bar.write(text, file=self.stream)
         else:
-            self.stream.write(f"{dt.datetime.now().isoformat(timespec='seconds')} plantrack run: {text}\n")
+            self.stream.write(
+                f"{dt.datetime.now().isoformat(timespec='seconds')} plantrack run: {text}\n"
+            )
             self.stream.flush()
 
 
-def run(plan_id: str = DEFAULT_PLAN, sectors: list[str] | None = None, *, lang: str | None = None,
-        jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path | None = None,
-        notebook: Path = NOTEBOOK, progress=True, scheduler: str | None = None) -> dict:
+def run(
+    plan_id: str = DEFAULT_PLAN,
+    sectors: list[str] | None = None,
+    *,
+    lang: str | None = None,
+    jobs: int | None = None,
+    outputs: Path = OUTPUTS,
+    params_dir: Path | None = None,
+    notebook: Path = NOTEBOOK,
+    progress=True,
+    scheduler: str | None = None,
+) -> dict:
     """Run the sector reports; returns the manifest (also written to outputs/<plan>/manifest.json)."""
-    return run_plans([plan_id], sectors, lang=lang, jobs=jobs, outputs=outputs, params_dir=params_dir,
-                     notebook=notebook, progress=progress, scheduler=scheduler)[plan_id]
+    return run_plans(
+        [plan_id],
+        sectors,
+        lang=lang,
+        jobs=jobs,
+        outputs=outputs,
+        params_dir=params_dir,
+        notebook=notebook,
+        progress=progress,
+        scheduler=scheduler,
+    )[plan_id]
 
 
-def run_plans(plan_ids: list[str] | None = None, sectors: list[str] | None = None, *, lang: str | None = None,
-              jobs: int | None = None, outputs: Path = OUTPUTS, params_dir: Path | None = None,
-              notebook: Path = NOTEBOOK, progress=True, scheduler: str | None = None) -> dict[str, dict]:
+def run_plans(
+    plan_ids: list[str] | None = None,
+    sectors: list[str] | None = None,
+    *,
+    lang: str | None = None,
+    jobs: int | None = None,
+    outputs: Path = OUTPUTS,
+    params_dir: Path | None = None,
+    notebook: Path = NOTEBOOK,
+    progress=True,
+    scheduler: str | None = None,
+) -> dict[str, dict]:
     """Run the sectors of several plans (default: every plan) as one batch; a manifest per plan.
 
     On the local process pool, or on the Dask cluster whose scheduler is given (tcp://HOST:PORT).
@@ -177,7 +244,9 @@ def run_plans(plan_ids: list[str] | None = None, sectors: list[str] | None = Non
 
     plan_ids = list(dict.fromkeys(list_plans() if plan_ids is None else plan_ids))
     for plan_id in plan_ids:
-        check_plan_id(plan_id)      # an id from data/plans/, never a path: outputs/<plan> stays in outputs/
+        check_plan_id(
+            plan_id
+        )  # an id from data/plans/, never a path: outputs/<plan> stays in outputs/
     if lang is not None:
         check_lang(lang)
     if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
@@ -193,7 +262,9 @@ def run_plans(plan_ids: list[str] | None = None, sectors: list[str] | None = Non
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with contextlib.ExitStack() as stack:
-            for plan_id in sorted(plans):   # one order for every run: two batches never wait on each other
+            for plan_id in sorted(
+                plans
+            ):  # one order for every run: two batches never wait on each other
                 stack.enter_context(plan_lock(plans[plan_id].path))
             # Connected (or the pool made) before outputs/ is touched: an unreachable cluster writes nothing.
             runner = stack.enter_context(engine(scheduler, workers))
@@ -205,11 +276,22 @@ def run_plans(plan_ids: list[str] | None = None, sectors: list[str] | None = Non
             for plan_id, plan in plans.items():
                 # To a cluster goes the plan's own files: every worker reports on the data hashed here.
                 shipped = plan_files(plan.path) if scheduler else None
-                tasks += [{"job": job, "notebook": source, "kernel": kernel, "cwd": str(Path(notebook).parent),
-                           "plan_files": shipped, "plan_hash": plan.content_hash} for job in work[plan_id]]
+                tasks += [
+                    {
+                        "job": job,
+                        "notebook": source,
+                        "kernel": kernel,
+                        "cwd": str(Path(notebook).parent),
+                        "plan_files": shipped,
+                        "plan_hash": plan.content_hash,
+                    }
+                    for job in work[plan_id]
+                ]
             display = _Progress(total, label_plans=len(plans) > 1) if progress else None
             if display and scheduler:
-                display.note(f"Dask cluster {scheduler}, dashboard: {runner.dashboard_link or 'none (no bokeh on the scheduler)'}")
+                display.note(
+                    f"Dask cluster {scheduler}, dashboard: {runner.dashboard_link or 'none (no bokeh on the scheduler)'}"
+                )
             for result in runner.results(tasks):
                 plan_id = result.pop("plan_id")
                 results[plan_id].append(_store(outs[plan_id], result))
@@ -220,8 +302,13 @@ def run_plans(plan_ids: list[str] | None = None, sectors: list[str] | None = Non
             manifests = {}
             for plan_id, plan in plans.items():
                 manifest = _manifest(plan, outs[plan_id], results[plan_id], started)
-                write_atomic(outs[plan_id] / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
-                write_atomic(outs[plan_id] / "index.html", index_page(plan, manifest, outs[plan_id]))
+                write_atomic(
+                    outs[plan_id] / "manifest.json",
+                    json.dumps(manifest, ensure_ascii=False, indent=2),
+                )
+                write_atomic(
+                    outs[plan_id] / "index.html", index_page(plan, manifest, outs[plan_id])
+                )
                 manifests[plan_id] = manifest
             return manifests
     finally:
@@ -266,10 +353,13 @@ def _terminate(signum, frame):
 
 def _manifest(plan, out: Path, results: list[dict], started) -> dict:
     from plantrack.judge.progress import assess
+
     previous = {}
     if (out / "manifest.json").is_file():
         try:
-            previous = {s["sector"]: s for s in json.loads((out / "manifest.json").read_text())["sectors"]}
+            previous = {
+                s["sector"]: s for s in json.loads((out / "manifest.json").read_text())["sectors"]
+            }
         except (ValueError, KeyError, TypeError):
             previous = {}
     assessed = assess(plan)
@@ -279,19 +369,36 @@ def _manifest(plan, out: Path, results: list[dict], started) -> dict:
         previous[result["sector"]] = result
     order = {s: i for i, s in enumerate(plan.sector_ids())}
     sectors = sorted(previous.values(), key=lambda s: order.get(s["sector"], len(order)))
-    return {"plan_id": plan.plan_id, "data_hash": plan.content_hash,
-            "started": started.isoformat(timespec="seconds"),
-            "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "ok": sum(r["status"] == "ok" for r in results), "failed": sum(r["status"] != "ok" for r in results),
-            "sectors": sectors}
+    return {
+        "plan_id": plan.plan_id,
+        "data_hash": plan.content_hash,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "ok": sum(r["status"] == "ok" for r in results),
+        "failed": sum(r["status"] != "ok" for r in results),
+        "sectors": sectors,
+    }
 
 
 def index_page(plan, manifest: dict, out: Path, lang: str = "en") -> str:
     """The run's index: every sector, its counts and whether it ran (escaped by the template)."""
     from plantrack.present.html import render, stylesheet
-    sectors = [dict(s, name=f"{plan.sector_name(s['sector'], 'zh')} / {plan.sector_name(s['sector'], 'en')}",
-                    report=f"{s['sector']}.html" if (out / f"{s['sector']}.html").is_file() else None,
-                    counts=list(s.get("counts", {}).items()), error=s.get("error") or "")
-               for s in manifest["sectors"]]
-    return render("runs_index.html.j2", plan=plan, manifest=manifest, sectors=sectors, lang=lang,
-                  stylesheet=stylesheet())
+
+    sectors = [
+        dict(
+            s,
+            name=f"{plan.sector_name(s['sector'], 'zh')} / {plan.sector_name(s['sector'], 'en')}",
+            report=f"{s['sector']}.html" if (out / f"{s['sector']}.html").is_file() else None,
+            counts=list(s.get("counts", {}).items()),
+            error=s.get("error") or "",
+        )
+        for s in manifest["sectors"]
+    ]
+    return render(
+        "runs_index.html.j2",
+        plan=plan,
+        manifest=manifest,
+        sectors=sectors,
+        lang=lang,
+        stylesheet=stylesheet(),
+    )

@@ -6,6 +6,7 @@ machine needs the plantrack package and its `plantrack` kernel, and no shared fi
 the task carries the plan's files (the Dask engine sends them), the kernel reads that copy, so
 every worker reports on exactly the data the client checked and hashed.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,7 +21,7 @@ import time
 from pathlib import Path
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "present" / "templates"
-PR_SET_PDEATHSIG = 1   # linux/prctl.h
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -32,8 +33,9 @@ def die_with_parent(parent_pid: int) -> None:
     if not sys.platform.startswith("linux"):
         return
     import ctypes
+
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    if os.getppid() != parent_pid:     # the parent died before the request took effect
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(1)
 
 
@@ -41,10 +43,12 @@ def die_with_parent(parent_pid: int) -> None:
 # exec the real kernel command (the setting survives exec). No import of plantrack: it stays fast.
 # Linux sends it when the *thread* that started the kernel ends: a worker thread (Dask) or the
 # process's main thread (local pool), both alive as long as the worker is.
-_KERNEL_GUARD = ("import ctypes,os,sys\n"
-                 "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
-                 "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
-                 "os.execvp(sys.argv[2], sys.argv[2:])")
+_KERNEL_GUARD = (
+    "import ctypes,os,sys\n"
+    "ctypes.CDLL(None).prctl(1, 9, 0, 0, 0)\n"
+    "os.getppid() == int(sys.argv[1]) or os._exit(1)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])"
+)
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,6 +63,7 @@ def _kernel_manager_class():
             if not sys.platform.startswith("linux"):
                 return command
             return [sys.executable, "-I", "-S", "-c", _KERNEL_GUARD, str(os.getpid()), *command]
+
     return GuardedKernelManager
 
 
@@ -72,7 +77,10 @@ def _scratch() -> Path:
     if folder is None or not folder.is_dir():
         folder = Path(tempfile.mkdtemp(prefix=f"plantrack-worker-{os.getpid()}-"))
         from multiprocessing import util
-        util.Finalize(None, shutil.rmtree, args=(str(folder), True), exitpriority=5)   # at worker exit
+
+        util.Finalize(
+            None, shutil.rmtree, args=(str(folder), True), exitpriority=5
+        )  # at worker exit
         _local.scratch = folder
     return folder
 
@@ -84,6 +92,7 @@ def _worker_kernel(kernel: str, cwd: str, data_root: str | None):
     after any failure, so one sector's state never reaches another's report.
     """
     from multiprocessing import util
+
     km = getattr(_local, "kernel", None)
     if km is None or not km.is_alive() or _local.kernel_key != (kernel, data_root):
         if km is not None:
@@ -93,7 +102,9 @@ def _worker_kernel(kernel: str, cwd: str, data_root: str | None):
         if data_root:
             env["PLANTRACK_DATA"] = data_root
         km.start_kernel(cwd=cwd, env=env)
-        util.Finalize(km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10)  # at worker exit
+        util.Finalize(
+            km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10
+        )  # at worker exit
         _local.kernel, _local.kernel_key = km, (kernel, data_root)
     return km
 
@@ -124,10 +135,15 @@ def _unpack_plan(plan_id: str, digest: str, files: dict[str, bytes]) -> str:
 
 def export_html(notebook_path: Path) -> str:
     from nbconvert import HTMLExporter
-    exporter = HTMLExporter(template_name="plantrack_report",
-                            extra_template_basedirs=[str(TEMPLATES)],
-                            exclude_input=True, exclude_markdown=True, exclude_input_prompt=True,
-                            exclude_output_prompt=True)
+
+    exporter = HTMLExporter(
+        template_name="plantrack_report",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_markdown=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     body, _ = exporter.from_filename(str(notebook_path))
     return body
 
@@ -145,26 +161,46 @@ def execute_sector(task: dict) -> dict:
     job, kernel = task["job"], task["kernel"]
     sector = job["sector"]
     started = time.monotonic()
-    result = {"plan_id": job["plan_id"], "sector": sector, "lang": job["lang"], "as_of": job["as_of"],
-              "status": "failed", "error": None, "failing_cell": None}
+    result = {
+        "plan_id": job["plan_id"],
+        "sector": sector,
+        "lang": job["lang"],
+        "as_of": job["as_of"],
+        "status": "failed",
+        "error": None,
+        "failing_cell": None,
+    }
     data_root = None
     if task.get("plan_files") is not None:
         data_root = _unpack_plan(job["plan_id"], task["plan_hash"], task["plan_files"])
-    notebooks = Path(task["cwd"]) if task.get("cwd") and Path(task["cwd"]).is_dir() else Path(tempfile.gettempdir())
+    notebooks = (
+        Path(task["cwd"])
+        if task.get("cwd") and Path(task["cwd"]).is_dir()
+        else Path(tempfile.gettempdir())
+    )
     work = Path(tempfile.mkdtemp(prefix="run-", dir=_scratch()))
     try:
         source, executed = work / "sector.ipynb", work / f"{sector}.ipynb"
         source.write_text(task["notebook"], encoding="utf-8")
         try:
             km = _worker_kernel(kernel, str(notebooks), data_root)
-            pm.execute_notebook(str(source), str(executed), parameters=job, kernel_name=kernel,
-                                progress_bar=False, log_output=False, km=km)
+            pm.execute_notebook(
+                str(source),
+                str(executed),
+                parameters=job,
+                kernel_name=kernel,
+                progress_bar=False,
+                log_output=False,
+                km=km,
+            )
             html = export_html(executed)
-            result.update(status="ok", notebook_text=executed.read_text(encoding="utf-8"), html_text=html)
+            result.update(
+                status="ok", notebook_text=executed.read_text(encoding="utf-8"), html_text=html
+            )
         except PapermillExecutionError as exc:
-            _drop_kernel()                                   # the next sector gets a fresh kernel
+            _drop_kernel()  # the next sector gets a fresh kernel
             result.update(error=f"{exc.ename}: {exc.evalue}".strip(), failing_cell=exc.exec_count)
-            if executed.is_file():                           # kept, marked failed by Papermill
+            if executed.is_file():  # kept, marked failed by Papermill
                 result["failed_notebook_text"] = executed.read_text(encoding="utf-8")
         except BaseException:
             _drop_kernel()
@@ -178,5 +214,7 @@ def execute_sector(task: dict) -> dict:
 def plan_files(directory: Path) -> dict[str, bytes]:
     """The files of a plan's package (its datapackage.json and every resource), to send to workers."""
     descriptor = json.loads((directory / "datapackage.json").read_text(encoding="utf-8"))
-    names = ["datapackage.json"] + [r["path"] for r in descriptor.get("resources", []) if isinstance(r.get("path"), str)]
+    names = ["datapackage.json"] + [
+        r["path"] for r in descriptor.get("resources", []) if isinstance(r.get("path"), str)
+    ]
     return {name: (directory / name).read_bytes() for name in names if (directory / name).is_file()}

@@ -5,6 +5,7 @@ plan id a path under data/plans/), so it is checked before anything is read or w
 id pattern, an id that exists, and a path that resolves inside its folder (no '..', no
 absolute path, no symlink leading out).
 """
+
 from __future__ import annotations
 
 import re
@@ -34,10 +35,13 @@ def check_plan_id(plan) -> str:
     """A plan id that names a plan in data/plans/ (not a path); a DataError otherwise."""
     from plantrack.config import data_root
     from plantrack.data.package import list_plans
+
     known = list_plans()
     if not is_id(plan):
-        raise DataError(f"'{clip(plan)}' is not a plan id (lowercase letters, digits, '-' or '_'; "
-                        f"not a path); known plans: {listing(known) or 'none'}")
+        raise DataError(
+            f"'{clip(plan)}' is not a plan id (lowercase letters, digits, '-' or '_'; "
+            f"not a path); known plans: {listing(known) or 'none'}"
+        )
     if plan not in known:
         raise DataError(f"unknown plan '{plan}'; known plans: {listing(known) or 'none'}")
     inside(data_root(), plan)
@@ -48,8 +52,10 @@ def check_sector_id(sector, known) -> str:
     """A sector id among `known` (the plan's sectors and the params/ files); a DataError otherwise."""
     known = list(known)
     if not is_id(sector):
-        raise DataError(f"'{clip(sector)}' is not a sector id (lowercase letters, digits, '-' or '_'; "
-                        f"not a path); known sectors: {listing(known)}")
+        raise DataError(
+            f"'{clip(sector)}' is not a sector id (lowercase letters, digits, '-' or '_'; "
+            f"not a path); known sectors: {listing(known)}"
+        )
     if sector not in known:
         raise DataError(f"unknown sector '{sector}'; known sectors: {listing(known)}")
     return sector

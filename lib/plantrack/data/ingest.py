@@ -8,6 +8,7 @@ Lenient, unambiguous readings (documented in README): a UTF-8 byte-order mark; a
 '2017年'; a rate written '130%'; surrounding spaces. Everything else that is not plainly a number,
 a known indicator, a convertible unit or a year is rejected with its row and column.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,16 +34,25 @@ MAX_ROWS = 100_000
 MAX_COLUMNS = 100
 # A workbook is a zip: its entries' declared sizes bound what openpyxl can inflate (Python's zipfile
 # stops at the declared size and fails the CRC past it), so they are checked before parsing.
-MAX_XLSX_EXPANDED = 100 * 1024 * 1024     # all entries together, uncompressed
-MAX_XLSX_RATIO = 100                      # uncompressed / compressed, for any entry over 1 MB
+MAX_XLSX_EXPANDED = 100 * 1024 * 1024  # all entries together, uncompressed
+MAX_XLSX_RATIO = 100  # uncompressed / compressed, for any entry over 1 MB
 MAX_XLSX_ENTRIES = 1000
-YEAR_MARGIN = 10                          # years an actual may lie outside the plan's own years
-COUNT_DIMENSIONS = ("[item]", "[person]", "[rank]")   # counted things and ranks are never negative
+YEAR_MARGIN = 10  # years an actual may lie outside the plan's own years
+COUNT_DIMENSIONS = ("[item]", "[person]", "[rank]")  # counted things and ranks are never negative
 # C0 control characters other than tab, newline and carriage return: never part of a sheet's text.
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 REQUIRED = ["indicator", "year", "value", "unit", "source", "quote"]
-OPTIONAL = ["stated", "name_as_stated", "reported_rate", "locator", "year_basis",
-            "source_file", "source_title", "source_issuer", "source_date"]
+OPTIONAL = [
+    "stated",
+    "name_as_stated",
+    "reported_rate",
+    "locator",
+    "year_basis",
+    "source_file",
+    "source_title",
+    "source_issuer",
+    "source_date",
+]
 # ASCII digits only, after NFKC (which turns full-width ２０１８ into 2018): other scripts' digits are refused.
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 YEAR = re.compile(r"^(\d{4})(年)?$", re.ASCII)
@@ -61,9 +71,11 @@ class IngestResult:
 
     def summary(self) -> str:
         verb = "added" if self.written else "would add"
-        lines = [f"{self.plan_id}: {verb} {len(self.added)} actual(s)"
-                 + (f", replacing {self.replaced}" if self.replaced else "")
-                 + (f", and source(s) {', '.join(self.new_sources)}" if self.new_sources else "")]
+        lines = [
+            f"{self.plan_id}: {verb} {len(self.added)} actual(s)"
+            + (f", replacing {self.replaced}" if self.replaced else "")
+            + (f", and source(s) {', '.join(self.new_sources)}" if self.new_sources else "")
+        ]
         for r in self.added.head(20).itertuples(index=False):
             lines.append(f"  + {r.indicator_id} {r.year}: {r.value} {r.unit} ({r.source})")
         if len(self.added) > 20:
@@ -84,19 +96,26 @@ def _read_table(path: Path) -> pd.DataFrame:
     if size == 0:
         raise DataError("the file is empty", file=name)
     if size > MAX_BYTES:
-        raise DataError(f"the file is {size / 1e6:.0f} MB; the limit is {MAX_BYTES // 1_000_000} MB "
-                        "(split it into smaller sheets)", file=name)
+        raise DataError(
+            f"the file is {size / 1e6:.0f} MB; the limit is {MAX_BYTES // 1_000_000} MB "
+            "(split it into smaller sheets)",
+            file=name,
+        )
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
         _check_workbook(path, name)
         try:
             _check_width(_workbook_header(path), name)
             # nrows: a sheet of a million tiny rows is refused after MAX_ROWS, not after reading them all
-            frame = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl", nrows=MAX_ROWS + 1)
+            frame = pd.read_excel(
+                path, dtype=str, keep_default_na=False, engine="openpyxl", nrows=MAX_ROWS + 1
+            )
         except DataError:
             raise
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
-            raise DataError(f"not a readable .xlsx workbook ({type(exc).__name__})", file=name) from None
+            raise DataError(
+                f"not a readable .xlsx workbook ({type(exc).__name__})", file=name
+            ) from None
     elif suffix == ".csv":
         raw = path.read_bytes()
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -105,26 +124,35 @@ def _read_table(path: Path) -> pd.DataFrame:
             raise DataError("this is not a text CSV file", file=name)
         # A NUL later in the file is found cell by cell (prepare), with its row and column.
         try:
-            text = raw.decode("utf-8-sig")   # a BOM is accepted: Excel writes one
+            text = raw.decode("utf-8-sig")  # a BOM is accepted: Excel writes one
         except UnicodeDecodeError as exc:
-            line = raw[:exc.start].count(b"\n") + 1
+            line = raw[: exc.start].count(b"\n") + 1
             hint = " (it looks like GBK/GB18030)" if _is_gbk(raw) else ""
-            raise DataError(f"the file is not UTF-8{hint}; save it as UTF-8", file=name, row=line) from None
-        try:    # pandas takes a minute over a header of 100,000 columns: count them first
-            _check_width(next(csv.reader(io.StringIO(text)), []), name)   # the first record only
+            raise DataError(
+                f"the file is not UTF-8{hint}; save it as UTF-8", file=name, row=line
+            ) from None
+        try:  # pandas takes a minute over a header of 100,000 columns: count them first
+            _check_width(next(csv.reader(io.StringIO(text)), []), name)  # the first record only
         except csv.Error:
             pass  # broken quoting: _check_quoting below says where
         try:
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+            frame = pd.read_csv(
+                io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True
+            )
         except pd.errors.EmptyDataError:
             raise DataError("the file has no header row", file=name) from None
         except pd.errors.ParserError as exc:
             match = re.search(r"line (\d+)", str(exc))
-            raise DataError(f"broken CSV: {str(exc).strip()}", file=name,
-                            row=int(match.group(1)) if match else None) from None
+            raise DataError(
+                f"broken CSV: {str(exc).strip()}",
+                file=name,
+                row=int(match.group(1)) if match else None,
+            ) from None
         _check_quoting(text, name)
     else:
-        raise DataError(f"unsupported file type '{suffix or '(none)'}'; use .csv (UTF-8) or .xlsx", file=name)
+        raise DataError(
+            f"unsupported file type '{suffix or '(none)'}'; use .csv (UTF-8) or .xlsx", file=name
+        )
     if len(frame) > MAX_ROWS:
         raise DataError(f"{len(frame):,} rows; the limit is {MAX_ROWS:,}", file=name)
     _check_width(frame.columns, name)
@@ -134,13 +162,18 @@ def _read_table(path: Path) -> pd.DataFrame:
 
 def _check_width(header, name: str) -> None:
     if len(header) > MAX_COLUMNS:
-        raise DataError(f"{len(header):,} columns; the limit is {MAX_COLUMNS} (the sheet needs "
-                        f"{', '.join(REQUIRED)} and a few optional ones)", file=name, row=1)
+        raise DataError(
+            f"{len(header):,} columns; the limit is {MAX_COLUMNS} (the sheet needs "
+            f"{', '.join(REQUIRED)} and a few optional ones)",
+            file=name,
+            row=1,
+        )
 
 
 def _workbook_header(path: Path) -> tuple:
     """The first row of the first sheet, streamed: nothing else is parsed."""
     import openpyxl
+
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
@@ -155,17 +188,30 @@ def _check_workbook(path: Path, name: str) -> None:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
-        raise DataError(f"not a readable .xlsx workbook ({type(exc).__name__})", file=name) from None
+        raise DataError(
+            f"not a readable .xlsx workbook ({type(exc).__name__})", file=name
+        ) from None
     if len(entries) > MAX_XLSX_ENTRIES:
-        raise DataError(f"the workbook holds {len(entries):,} parts; the limit is {MAX_XLSX_ENTRIES:,}", file=name)
+        raise DataError(
+            f"the workbook holds {len(entries):,} parts; the limit is {MAX_XLSX_ENTRIES:,}",
+            file=name,
+        )
     expanded = sum(e.file_size for e in entries)
     if expanded > MAX_XLSX_EXPANDED:
-        raise DataError(f"the workbook expands to {expanded / 1e6:,.0f} MB; the limit is "
-                        f"{MAX_XLSX_EXPANDED // 1_000_000} MB (split it, or save it as CSV)", file=name)
+        raise DataError(
+            f"the workbook expands to {expanded / 1e6:,.0f} MB; the limit is "
+            f"{MAX_XLSX_EXPANDED // 1_000_000} MB (split it, or save it as CSV)",
+            file=name,
+        )
     for entry in entries:
-        if entry.file_size > 1024 * 1024 and entry.file_size > MAX_XLSX_RATIO * max(entry.compress_size, 1):
-            raise DataError(f"a part of the workbook expands {entry.file_size / max(entry.compress_size, 1):,.0f} "
-                            f"times (limit {MAX_XLSX_RATIO}): not an ordinary workbook", file=name)
+        if entry.file_size > 1024 * 1024 and entry.file_size > MAX_XLSX_RATIO * max(
+            entry.compress_size, 1
+        ):
+            raise DataError(
+                f"a part of the workbook expands {entry.file_size / max(entry.compress_size, 1):,.0f} "
+                f"times (limit {MAX_XLSX_RATIO}): not an ordinary workbook",
+                file=name,
+            )
 
 
 def _is_gbk(raw: bytes) -> bool:
@@ -183,8 +229,11 @@ def _check_quoting(text: str, name: str) -> None:
         header = next(reader)
         for row in reader:
             if row and len(row) != len(header):
-                raise DataError(f"{len(row)} cells where the header has {len(header)} (check the quoting)",
-                                file=name, row=reader.line_num)
+                raise DataError(
+                    f"{len(row)} cells where the header has {len(header)} (check the quoting)",
+                    file=name,
+                    row=reader.line_num,
+                )
     except csv.Error as exc:
         raise DataError(f"broken CSV quoting: {exc}", file=name, row=reader.line_num) from None
 
@@ -197,7 +246,9 @@ def _input_frame(data, name: str) -> pd.DataFrame:
     return _read_table(Path(data))
 
 
-def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tuple[pd.DataFrame, list[dict]]:
+def prepare(
+    plan, data, *, replace: bool = False, name: str | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """Check every row of a sheet; return the actual rows and new source rows to add."""
     name = name or (str(data) if not isinstance(data, pd.DataFrame) else "<DataFrame>")
     frame = _input_frame(data, name)
@@ -206,18 +257,35 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
     counts = pd.Series(list(frame.columns)).value_counts()
     duplicated = sorted(str(c) for c in counts[counts > 1].index)
     if duplicated:
-        raise DataError(f"column(s) {listing(duplicated)} appear more than once", file=name, row=1, column=duplicated[0])
+        raise DataError(
+            f"column(s) {listing(duplicated)} appear more than once",
+            file=name,
+            row=1,
+            column=duplicated[0],
+        )
     for column in frame.columns:
         if CONTROL.search(column):
-            raise DataError("the header holds a control character (a NUL byte?): not a text sheet",
-                            file=name, row=1, column=column)
+            raise DataError(
+                "the header holds a control character (a NUL byte?): not a text sheet",
+                file=name,
+                row=1,
+                column=column,
+            )
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise DataError(f"missing column(s) {listing(missing)}; required: {', '.join(REQUIRED)}", file=name, row=1)
+        raise DataError(
+            f"missing column(s) {listing(missing)}; required: {', '.join(REQUIRED)}",
+            file=name,
+            row=1,
+        )
     extra = [c for c in frame.columns if c not in REQUIRED + OPTIONAL]
     if extra:
-        raise DataError(f"unknown column(s) {listing(extra)}; allowed: {', '.join(REQUIRED + OPTIONAL)}",
-                        file=name, row=1, column=extra[0])
+        raise DataError(
+            f"unknown column(s) {listing(extra)}; allowed: {', '.join(REQUIRED + OPTIONAL)}",
+            file=name,
+            row=1,
+            column=extra[0],
+        )
     if frame.empty:
         raise DataError("the sheet has a header but no rows", file=name)
 
@@ -228,36 +296,53 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
         by_name[r.name_zh] = r
         by_name[r.name_en] = r
     known_sources = set(plan.sources["source_id"])
-    existing = set(zip(plan.actuals["indicator_id"], plan.actuals["year"].astype(int), plan.actuals["source"]))
+    existing = set(
+        zip(plan.actuals["indicator_id"], plan.actuals["year"].astype(int), plan.actuals["source"])
+    )
     first, last = _plausible_years(plan)
     _check_text(frame, name)
     rows, new_sources, seen = [], {}, {}
     for position, cells in enumerate(frame.to_dict(orient="records")):
-        line = position + 2          # the header is row 1
+        line = position + 2  # the header is row 1
         cell = {k: str(v).strip() for k, v in cells.items()}
 
         def fail(column, message):
             raise DataError(message, file=name, row=line, column=column)
 
         # Numbers may be typed in full-width digits (２０１８, １２３４): NFKC reads them as 2018, 1234.
-        numeric = {k: unicodedata.normalize("NFKC", cell.get(k, "")).strip() for k in ("year", "value", "reported_rate")}
+        numeric = {
+            k: unicodedata.normalize("NFKC", cell.get(k, "")).strip()
+            for k in ("year", "value", "reported_rate")
+        }
         indicator = by_name.get(cell["indicator"])
         if indicator is None:
-            fail("indicator", f"unknown indicator '{clip(cell['indicator'])}' (give its id, or its exact zh/en name)")
+            fail(
+                "indicator",
+                f"unknown indicator '{clip(cell['indicator'])}' (give its id, or its exact zh/en name)",
+            )
         year_match = YEAR.match(numeric["year"])
         if not year_match:
             fail("year", f"'{clip(cell['year'])}' is not a year such as 2018")
         year = int(year_match.group(1))
         if not first <= year <= last:
-            fail("year", f"{year} is not a plausible year for an actual of this plan ({first} to {last}: "
-                         f"the plan's years, {YEAR_MARGIN} either side, and not after next year)")
+            fail(
+                "year",
+                f"{year} is not a plausible year for an actual of this plan ({first} to {last}: "
+                f"the plan's years, {YEAR_MARGIN} either side, and not after next year)",
+            )
         value_text = numeric["value"]
         if not NUMBER.match(value_text):
             if re.match(r"^[\d.]+[万亿千百]", value_text):
-                fail("value", f"'{clip(value_text)}' mixes a number and a magnitude: write the number in 'value' and "
-                              "the magnitude in 'unit' (e.g. value 1.2, unit 万亿元)")
+                fail(
+                    "value",
+                    f"'{clip(value_text)}' mixes a number and a magnitude: write the number in 'value' and "
+                    "the magnitude in 'unit' (e.g. value 1.2, unit 万亿元)",
+                )
             if "," in value_text or "，" in value_text:
-                fail("value", f"'{clip(value_text)}' has a separator: write the number without commas (e.g. 1234)")
+                fail(
+                    "value",
+                    f"'{clip(value_text)}' has a separator: write the number without commas (e.g. 1234)",
+                )
             fail("value", f"'{clip(value_text)}' is not a number")
         value = float(value_text)
         if not math.isfinite(value):
@@ -268,32 +353,49 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
         except units.UnitError as exc:
             fail("unit", f"{exc} (the indicator {indicator.indicator_id} is in {indicator.unit})")
         if value < 0 and _is_count(indicator.unit):
-            fail("value", f"{value_text} is negative, and {indicator.indicator_id} counts things ({indicator.unit})")
+            fail(
+                "value",
+                f"{value_text} is negative, and {indicator.indicator_id} counts things ({indicator.unit})",
+            )
         source = cell["source"]
         if not source:
             fail("source", "the source is empty")
         if not re.match(r"^[a-z0-9][a-z0-9_-]*$", source):
-            fail("source", f"source id '{clip(source)}' must be lowercase letters, digits, '-' or '_'")
+            fail(
+                "source",
+                f"source id '{clip(source)}' must be lowercase letters, digits, '-' or '_'",
+            )
         if source not in known_sources and source not in new_sources:
             if not cell.get("source_title") or not cell.get("source_file"):
                 fail("source", f"source '{source}' is new: give its source_title and source_file")
-            new_sources[source] = dict(source_id=source, file=cell["source_file"], title_zh=cell["source_title"],
-                                       title_en=cell["source_title"], issuer=cell.get("source_issuer", ""),
-                                       date=cell.get("source_date", ""), role="bulletin")
+            new_sources[source] = dict(
+                source_id=source,
+                file=cell["source_file"],
+                title_zh=cell["source_title"],
+                title_en=cell["source_title"],
+                issuer=cell.get("source_issuer", ""),
+                date=cell.get("source_date", ""),
+                role="bulletin",
+            )
         quote = cell["quote"]
         if len(quote) < 4:
             fail("quote", "every actual needs the quoted sentence that states it")
         # The words that state the value: the 'stated' column, else the value cell as typed (full-width too).
         stated = cell.get("stated") or cell["value"]
         if stated not in quote:
-            fail("stated" if cell.get("stated") else "value",
-                 f"'{clip(stated)}' does not occur in the quote; give the words that state the value in a 'stated' column")
+            fail(
+                "stated" if cell.get("stated") else "value",
+                f"'{clip(stated)}' does not occur in the quote; give the words that state the value in a 'stated' column",
+            )
         rate_text = numeric["reported_rate"]
         rate = ""
         if rate_text:
             rate_match = RATE.match(rate_text)
             if not rate_match or float(rate_match.group(1)) < 0:
-                fail("reported_rate", f"'{clip(rate_text)}' is not a completion rate such as 98 or 98%")
+                fail(
+                    "reported_rate",
+                    f"'{clip(rate_text)}' is not a completion rate such as 98 or 98%",
+                )
             rate = rate_match.group(1)
         basis = cell.get("year_basis") or "stated"
         if basis not in YEAR_BASIS:
@@ -303,13 +405,31 @@ def prepare(plan, data, *, replace: bool = False, name: str | None = None) -> tu
             fail("indicator", f"the same indicator, year and source as row {seen[key]}")
         seen[key] = line
         if key in existing and not replace:
-            fail("indicator", f"{indicator.indicator_id} {year} from {source} is already in actuals.csv "
-                              "(use --replace to replace it)")
-        rows.append(dict(indicator_id=indicator.indicator_id, year=str(year), value=value_text, unit=unit,
-                         stated=stated, name_as_stated=cell.get("name_as_stated") or (
-                             indicator.name_zh if cell["indicator"] == indicator.indicator_id else cell["indicator"]),
-                         reported_rate=rate, source=source, locator=cell.get("locator", ""),
-                         year_basis=basis, quote=quote))
+            fail(
+                "indicator",
+                f"{indicator.indicator_id} {year} from {source} is already in actuals.csv "
+                "(use --replace to replace it)",
+            )
+        rows.append(
+            dict(
+                indicator_id=indicator.indicator_id,
+                year=str(year),
+                value=value_text,
+                unit=unit,
+                stated=stated,
+                name_as_stated=cell.get("name_as_stated")
+                or (
+                    indicator.name_zh
+                    if cell["indicator"] == indicator.indicator_id
+                    else cell["indicator"]
+                ),
+                reported_rate=rate,
+                source=source,
+                locator=cell.get("locator", ""),
+                year_basis=basis,
+                quote=quote,
+            )
+        )
     return pd.DataFrame(rows), list(new_sources.values())
 
 
@@ -317,13 +437,17 @@ def _check_text(frame: pd.DataFrame, name: str) -> None:
     """A NUL byte or another control character anywhere in the sheet: refused first, at its row and column."""
     for column in frame.columns:
         values = [str(v) for v in frame[column]]
-        if not CONTROL.search("\n".join(values)):      # one search per column: the common case
+        if not CONTROL.search("\n".join(values)):  # one search per column: the common case
             continue
         row = next(i for i, v in enumerate(values) if CONTROL.search(v))
         char = CONTROL.search(values[row]).group()
         what = "a NUL byte" if char == "\x00" else f"a control character (U+{ord(char):04X})"
-        raise DataError(f"{what} in the cell: not text a source states (is this a binary file?)",
-                        file=name, row=row + 2, column=column)
+        raise DataError(
+            f"{what} in the cell: not text a source states (is this a binary file?)",
+            file=name,
+            row=row + 2,
+            column=column,
+        )
 
 
 def _plausible_years(plan) -> tuple[int, int]:
@@ -365,7 +489,9 @@ def _rewrite_csv(path: Path, drop: set, key_columns: tuple, new_rows: list[dict]
     else:
         body = text if text.endswith("\n") else text + "\n"
     extra = io.StringIO()
-    csv.writer(extra, lineterminator="\n").writerows([[r.get(c, "") for c in header] for r in new_rows])
+    csv.writer(extra, lineterminator="\n").writerows(
+        [[r.get(c, "") for c in header] for r in new_rows]
+    )
     return body + extra.getvalue()
 
 
@@ -379,25 +505,49 @@ def ingest(plan_id: str, data, *, replace: bool = False, dry_run: bool = False) 
         plan = load_plan(directory)
         rows, new_sources = prepare(plan, data, replace=replace)
         keys = {(r.indicator_id, r.year, r.source) for r in rows.itertuples(index=False)}
-        current = [(i, str(int(y)), s) for i, y, s in zip(plan.actuals["indicator_id"], plan.actuals["year"],
-                                                          plan.actuals["source"])]
+        current = [
+            (i, str(int(y)), s)
+            for i, y, s in zip(
+                plan.actuals["indicator_id"], plan.actuals["year"], plan.actuals["source"]
+            )
+        ]
         replaced = keys & set(current)
-        typed = rows.assign(year=rows["year"].astype(int), value=rows["value"].astype(float),
-                            reported_rate=pd.to_numeric(rows["reported_rate"], errors="coerce"))
+        typed = rows.assign(
+            year=rows["year"].astype(int),
+            value=rows["value"].astype(float),
+            reported_rate=pd.to_numeric(rows["reported_rate"], errors="coerce"),
+        )
         before = findings(plan)
         after_plan = plan.with_actuals(typed, replaced=[key in replaced for key in current])
         if new_sources:
-            after_plan.tables["sources"] = pd.concat([plan.sources, pd.DataFrame(new_sources)], ignore_index=True)
+            after_plan.tables["sources"] = pd.concat(
+                [plan.sources, pd.DataFrame(new_sources)], ignore_index=True
+            )
         after = findings(after_plan)
         old = set(zip(before["indicator_id"], before["kind"], before["message_en"]))
-        fresh = after[[(i, k, m) not in old for i, k, m in zip(after["indicator_id"], after["kind"], after["message_en"])]]
-        result = IngestResult(plan.plan_id, rows, len(replaced), [s["source_id"] for s in new_sources], fresh)
+        fresh = after[
+            [
+                (i, k, m) not in old
+                for i, k, m in zip(after["indicator_id"], after["kind"], after["message_en"])
+            ]
+        ]
+        result = IngestResult(
+            plan.plan_id, rows, len(replaced), [s["source_id"] for s in new_sources], fresh
+        )
         if dry_run:
             return result
-        texts = {"actuals.csv": _rewrite_csv(directory / "actuals.csv", replaced, ("indicator_id", "year", "source"),
-                                             rows.to_dict(orient="records"))}
+        texts = {
+            "actuals.csv": _rewrite_csv(
+                directory / "actuals.csv",
+                replaced,
+                ("indicator_id", "year", "source"),
+                rows.to_dict(orient="records"),
+            )
+        }
         if new_sources:
-            texts["sources.csv"] = _rewrite_csv(directory / "sources.csv", set(), ("source_id",), new_sources)
+            texts["sources.csv"] = _rewrite_csv(
+                directory / "sources.csv", set(), ("source_id",), new_sources
+            )
         _check_then_swap(directory, texts)
         result.written = True
         return result
@@ -413,12 +563,12 @@ def _staging_prefix(directory: Path) -> str:
 def _remove_leftovers(directory: Path) -> None:
     """What an ingest that was killed left behind (the originals were never touched): its staging
     copy in the temporary folder, and a renamed-in-waiting file beside the plan's own."""
-    for item in directory.glob(".ingest-*"):          # where older versions staged
+    for item in directory.glob(".ingest-*"):  # where older versions staged
         shutil.rmtree(item, ignore_errors=True)
     for item in directory.glob(".*.tmp-*"):
         item.unlink(missing_ok=True)
     for item in Path(tempfile.gettempdir()).glob(_staging_prefix(directory) + "*"):
-        pid = item.name[len(_staging_prefix(directory)):].split("-", 1)[0]
+        pid = item.name[len(_staging_prefix(directory)) :].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(item, ignore_errors=True)
 
@@ -447,7 +597,9 @@ def _check_then_swap(directory: Path, texts: dict[str, str]) -> None:
         try:
             load_plan(staging, use_cache=False)
         except DataError as exc:
-            where = str(exc).replace(str(staging), str(directory))   # name the plan's file, not the staging copy
+            where = str(exc).replace(
+                str(staging), str(directory)
+            )  # name the plan's file, not the staging copy
             raise DataError(f"the plan would not be valid after this ingest: {where}") from None
         # sources first: an extra source row is harmless if we stop before the actuals.
         for file_name in sorted(texts, key=lambda n: n != "sources.csv"):

@@ -1,4 +1,5 @@
 """Load a plan's Frictionless data package, validate it, and hand back pandas tables."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from plantrack.config import data_root
-from plantrack.errors import DataError, clip, listing
 from plantrack.data import units
+from plantrack.errors import DataError, clip, listing
 
 RESOURCES = ("sources", "sectors", "indicators", "targets", "actuals", "tasks", "evidence", "rates")
 REQUIRED_COLUMNS = {
@@ -30,11 +31,13 @@ REQUIRED_COLUMNS = {
 PANDAS_TYPES = {"integer": "Int64", "number": "float64", "string": "string"}
 # Columns of few distinct values repeated over many rows: categorical, so that a million actuals
 # are matched to their indicators and units by integer codes, not by hashing a million strings.
-CATEGORICAL = {"targets": ("indicator_id", "unit", "source"),
-               "actuals": ("indicator_id", "unit", "source", "name_as_stated", "year_basis")}
-CACHE_VERSION = "4"   # bump when the cached tables change shape
+CATEGORICAL = {
+    "targets": ("indicator_id", "unit", "source"),
+    "actuals": ("indicator_id", "unit", "source", "name_as_stated", "year_basis"),
+}
+CACHE_VERSION = "4"  # bump when the cached tables change shape
 MAX_DESCRIPTOR = 1024 * 1024
-MAX_TABLE = 2 * 1024 ** 3     # a plan's CSV; the synthetic 1M-row benchmark plan is far below
+MAX_TABLE = 2 * 1024**3  # a plan's CSV; the synthetic 1M-row benchmark plan is far below
 SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.csv$")
 
 
@@ -46,9 +49,15 @@ def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 def list_plans() -> list[str]:
     """The plan ids in data/plans/: folders named as an id, holding a datapackage.json."""
     from plantrack.data.ids import is_id
+
     root = data_root()
-    return sorted(p.name for p in root.iterdir()
-                  if is_id(p.name) and (p / "datapackage.json").is_file()) if root.is_dir() else []
+    return (
+        sorted(
+            p.name for p in root.iterdir() if is_id(p.name) and (p / "datapackage.json").is_file()
+        )
+        if root.is_dir()
+        else []
+    )
 
 
 def survey_plans() -> tuple[list[str], dict[str, str]]:
@@ -57,13 +66,20 @@ def survey_plans() -> tuple[list[str], dict[str, str]]:
     One broken folder never hides the others (`plantrack plans`, the dashboard's plan picker).
     """
     from plantrack.data.ids import is_id
+
     root = data_root()
     good, broken = [], {}
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")) if root.is_dir() else []
+    folders = (
+        sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if root.is_dir()
+        else []
+    )
     for folder in folders:
         name = folder.name
         if not is_id(name):
-            broken[clip(name)] = "the folder's name is not a plan id (lowercase letters, digits, '-' or '_')"
+            broken[clip(name)] = (
+                "the folder's name is not a plan id (lowercase letters, digits, '-' or '_')"
+            )
         elif not (folder / "datapackage.json").is_file():
             broken[name] = "no datapackage.json in the folder"
         else:
@@ -74,13 +90,14 @@ def survey_plans() -> tuple[list[str], dict[str, str]]:
                 broken[name] = str(exc)
             except Exception as exc:  # noqa: BLE001 - a damaged folder is reported, not raised
                 broken[name] = clip(f"cannot be read ({type(exc).__name__}: {exc})", 300)
-    prefix = f"{root}{os.sep}"     # the reasons name files inside data/plans/ by their relative path
+    prefix = f"{root}{os.sep}"  # the reasons name files inside data/plans/ by their relative path
     return good, {name: reason.replace(prefix, "") for name, reason in broken.items()}
 
 
 @dataclass
 class Plan:
     """A plan's tables (pandas DataFrames) and metadata."""
+
     plan_id: str
     path: Path
     meta: dict
@@ -94,19 +111,32 @@ class Plan:
         raise AttributeError(name)
 
     @property
-    def title_zh(self) -> str: return self.meta.get("title_zh", self.plan_id)
+    def title_zh(self) -> str:
+        return self.meta.get("title_zh", self.plan_id)
+
     @property
-    def title_en(self) -> str: return self.meta.get("title_en", self.plan_id)
+    def title_en(self) -> str:
+        return self.meta.get("title_en", self.plan_id)
+
     @property
-    def issuer(self) -> str: return self.meta.get("issuer_zh", "")
+    def issuer(self) -> str:
+        return self.meta.get("issuer_zh", "")
+
     @property
-    def issuer_en(self) -> str: return self.meta.get("issuer_en", "")
+    def issuer_en(self) -> str:
+        return self.meta.get("issuer_en", "")
+
     @property
-    def issued(self) -> str: return str(self.meta.get("issued", ""))
+    def issued(self) -> str:
+        return str(self.meta.get("issued", ""))
+
     @property
-    def base_year(self) -> int | None: return self.meta.get("base_year")
+    def base_year(self) -> int | None:
+        return self.meta.get("base_year")
+
     @property
-    def plan_source(self) -> str | None: return self.meta.get("plan_source")
+    def plan_source(self) -> str | None:
+        return self.meta.get("plan_source")
 
     def title(self, lang: str = "zh") -> str:
         return self.title_zh if lang == "zh" else self.title_en
@@ -124,7 +154,9 @@ class Plan:
         """A copy with extra actual rows (a what-if), without touching the files. `replaced`: a
         mask of the current rows the extra ones replace."""
         tables = dict(self.tables)
-        current = self.actuals if replaced is None else self.actuals[~np.asarray(replaced, dtype=bool)]
+        current = (
+            self.actuals if replaced is None else self.actuals[~np.asarray(replaced, dtype=bool)]
+        )
         tables["actuals"] = _typed("actuals", pd.concat([current, extra], ignore_index=True))
         return Plan(self.plan_id, self.path, self.meta, self.content_hash + "+what-if", tables)
 
@@ -137,13 +169,14 @@ def plan_dir(plan: str | os.PathLike) -> Path:
     (data.ids.check_plan_id).
     """
     from plantrack.data.ids import inside, is_id
+
     if is_id(plan) and (data_root() / plan / "datapackage.json").is_file():
         return inside(data_root(), plan)
     try:
         candidate = Path(plan)
         if (candidate / "datapackage.json").is_file():
             return candidate
-    except (TypeError, ValueError, OSError):   # not a path at all (a NUL byte, a number)
+    except (TypeError, ValueError, OSError):  # not a path at all (a NUL byte, a number)
         pass
     raise DataError(f"unknown plan '{clip(plan)}'; known plans: {listing(list_plans()) or 'none'}")
 
@@ -155,7 +188,9 @@ def _read_descriptor(directory: Path) -> dict:
             raise DataError(f"the descriptor is over {MAX_DESCRIPTOR // 1024} KB", file=str(path))
         descriptor = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise DataError(f"cannot read the package descriptor: {type(exc).__name__}: {exc}", file=str(path)) from None
+        raise DataError(
+            f"cannot read the package descriptor: {type(exc).__name__}: {exc}", file=str(path)
+        ) from None
     resources = descriptor.get("resources") if isinstance(descriptor, dict) else None
     if not isinstance(resources, list) or not all(isinstance(r, dict) for r in resources):
         raise DataError("the descriptor needs a list of resources", file=str(path))
@@ -164,11 +199,18 @@ def _read_descriptor(directory: Path) -> dict:
     for resource in resources:
         # Each resource is a CSV file inside the package: no URL, no absolute path, no '..'.
         file = resource.get("path")
-        if not isinstance(file, str) or not SAFE_PATH.match(file) or not isinstance(resource.get("schema"), dict) \
-                or not isinstance(resource["schema"].get("fields"), list) \
-                or not all(isinstance(f, dict) for f in resource["schema"]["fields"]):
-            raise DataError(f"resource '{clip(resource.get('name'))}' ({clip(file)}) must be a CSV file of the package "
-                            "(a plain file name such as targets.csv) with a schema of fields", file=str(path))
+        if (
+            not isinstance(file, str)
+            or not SAFE_PATH.match(file)
+            or not isinstance(resource.get("schema"), dict)
+            or not isinstance(resource["schema"].get("fields"), list)
+            or not all(isinstance(f, dict) for f in resource["schema"]["fields"])
+        ):
+            raise DataError(
+                f"resource '{clip(resource.get('name'))}' ({clip(file)}) must be a CSV file of the package "
+                "(a plain file name such as targets.csv) with a schema of fields",
+                file=str(path),
+            )
     names = {r.get("name") for r in resources}
     missing = [r for r in RESOURCES if r not in names]
     if missing:
@@ -178,9 +220,13 @@ def _read_descriptor(directory: Path) -> dict:
 
 def content_hash(directory: Path, descriptor: dict) -> str:
     """sha256 of the package's files; reused while their sizes and modification times stay the same."""
-    paths = [directory / "datapackage.json"] + [directory / r["path"] for r in descriptor["resources"]]
+    paths = [directory / "datapackage.json"] + [
+        directory / r["path"] for r in descriptor["resources"]
+    ]
     stats = [(p.name, p.stat() if p.is_file() else None) for p in paths]
-    signature = "|".join(f"{name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{name}:-" for name, st in stats)
+    signature = "|".join(
+        f"{name}:{st.st_size}:{st.st_mtime_ns}" if st else f"{name}:-" for name, st in stats
+    )
     index = _cache_base() / "content-index.json"
     try:
         known = json.loads(index.read_text())
@@ -214,12 +260,15 @@ def plan_lock(directory: Path, wait: float = 0):
     The lock file sits beside the folder, not in it: the package itself never gains a file.
     """
     from filelock import FileLock, Timeout
+
     lock = FileLock(str(directory.parent / f".{directory.name}.plantrack.lock"))
     try:
         lock.acquire(timeout=wait)
     except Timeout:
-        raise DataError(f"another plantrack run or ingest is using plan {directory.name} "
-                        f"(lock {lock.lock_file})") from None
+        raise DataError(
+            f"another plantrack run or ingest is using plan {directory.name} "
+            f"(lock {lock.lock_file})"
+        ) from None
     try:
         yield
     finally:
@@ -258,16 +307,23 @@ def validate_package(directory: Path, descriptor: dict) -> None:
     try:
         report = frictionless.validate(str(directory / "datapackage.json"))
     except Exception as exc:  # noqa: BLE001 - frictionless raises its own types for a damaged package
-        raise DataError(f"the package cannot be validated: {type(exc).__name__}: {exc}",
-                        file=str(directory / "datapackage.json")) from None
+        raise DataError(
+            f"the package cannot be validated: {type(exc).__name__}: {exc}",
+            file=str(directory / "datapackage.json"),
+        ) from None
     if report.valid:
         return
     for task in report.tasks:
         for error in task.errors:
-            file = str(directory / task.place) if task.place else str(directory / "datapackage.json")
-            raise DataError(_explain(error), file=file,
-                            row=getattr(error, "row_number", None),
-                            column=getattr(error, "field_name", None))
+            file = (
+                str(directory / task.place) if task.place else str(directory / "datapackage.json")
+            )
+            raise DataError(
+                _explain(error),
+                file=file,
+                row=getattr(error, "row_number", None),
+                column=getattr(error, "field_name", None),
+            )
     error = report.errors[0]
     raise DataError(_explain(error), file=str(directory / "datapackage.json"))
 
@@ -286,12 +342,19 @@ def _read_tables(directory: Path, descriptor: dict) -> dict[str, pd.DataFrame]:
         fields = resource["schema"]["fields"]
         dtypes = {f["name"]: PANDAS_TYPES.get(f.get("type", "string"), "string") for f in fields}
         try:
-            frame = pd.read_csv(directory / resource["path"], dtype=dtypes, keep_default_na=False,
-                                na_values=[""], encoding="utf-8")
+            frame = pd.read_csv(
+                directory / resource["path"],
+                dtype=dtypes,
+                keep_default_na=False,
+                na_values=[""],
+                encoding="utf-8",
+            )
         except (ValueError, TypeError, OverflowError, pd.errors.ParserError) as exc:
             # Frictionless accepted it, pandas does not (e.g. an integer beyond 64 bits): still the user's file.
-            raise DataError(f"cannot be read as its schema says: {type(exc).__name__}: {exc}",
-                            file=str(directory / resource["path"])) from None
+            raise DataError(
+                f"cannot be read as its schema says: {type(exc).__name__}: {exc}",
+                file=str(directory / resource["path"]),
+            ) from None
         tables[resource["name"]] = _typed(resource["name"], frame)
     return tables
 
@@ -303,20 +366,35 @@ def check_semantics(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
             try:
                 units.parse_unit(unit)
             except units.UnitError as exc:
-                raise DataError(str(exc), file=str(directory / f"{name}.csv"), row=position + 2,
-                                column=column) from None
+                raise DataError(
+                    str(exc), file=str(directory / f"{name}.csv"), row=position + 2, column=column
+                ) from None
     targets = tables["targets"]
     for position, row in enumerate(targets.itertuples(index=False)):
-        if row.comparator == "range" and not (pd.notna(row.value_high) and row.value_high > row.value):
-            raise DataError("a range target needs value_high above value",
-                            file=str(directory / "targets.csv"), row=position + 2, column="value_high")
+        if row.comparator == "range" and not (
+            pd.notna(row.value_high) and row.value_high > row.value
+        ):
+            raise DataError(
+                "a range target needs value_high above value",
+                file=str(directory / "targets.csv"),
+                row=position + 2,
+                column="value_high",
+            )
     for name in ("targets", "actuals"):
         frame = tables[name]
         if "stated" in frame:
-            bad = [i for i, (s, q) in enumerate(zip(frame["stated"], frame["quote"])) if str(s) not in str(q)]
+            bad = [
+                i
+                for i, (s, q) in enumerate(zip(frame["stated"], frame["quote"]))
+                if str(s) not in str(q)
+            ]
             if bad:
-                raise DataError("the stated value does not occur in the quote",
-                                file=str(directory / f"{name}.csv"), row=bad[0] + 2, column="stated")
+                raise DataError(
+                    "the stated value does not occur in the quote",
+                    file=str(directory / f"{name}.csv"),
+                    row=bad[0] + 2,
+                    column="stated",
+                )
 
 
 def plan_title(plan: str | os.PathLike, lang: str = "zh") -> str:
@@ -342,7 +420,10 @@ def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     tables = None
     if use_cache and (cache / "ok").is_file():
         try:
-            tables = {r["name"]: pd.read_parquet(cache / f"{r['name']}.parquet") for r in descriptor["resources"]}
+            tables = {
+                r["name"]: pd.read_parquet(cache / f"{r['name']}.parquet")
+                for r in descriptor["resources"]
+            }
         except Exception:  # a damaged cache is only a cache: validate again
             tables = None
     if tables is None:
@@ -353,7 +434,9 @@ def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
             tables = _read_tables(directory, descriptor)
             check_semantics(directory, tables)
         except DataError as exc:
-            if use_cache:   # the same files fail the same way: a plan picker need not validate them again
+            if (
+                use_cache
+            ):  # the same files fail the same way: a plan picker need not validate them again
                 _write_cached_error(cache, directory, exc)
             raise
         if use_cache:
@@ -368,9 +451,12 @@ def _raise_cached_error(cache: Path, directory: Path) -> None:
         return
     if isinstance(known, dict) and isinstance(known.get("reason"), str):
         file = known.get("file")
-        raise DataError(known["reason"], file=str(directory / file) if isinstance(file, str) else None,
-                        row=known.get("row") if isinstance(known.get("row"), int) else None,
-                        column=known.get("column") if isinstance(known.get("column"), str) else None)
+        raise DataError(
+            known["reason"],
+            file=str(directory / file) if isinstance(file, str) else None,
+            row=known.get("row") if isinstance(known.get("row"), int) else None,
+            column=known.get("column") if isinstance(known.get("column"), str) else None,
+        )
 
 
 def _write_cached_error(cache: Path, directory: Path, exc: DataError) -> None:
@@ -380,8 +466,10 @@ def _write_cached_error(cache: Path, directory: Path, exc: DataError) -> None:
             file = str(Path(exc.file).relative_to(directory))
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        write_atomic(cache / "error.json", json.dumps({"reason": exc.reason, "file": file, "row": exc.row,
-                                                       "column": exc.column}))
+        write_atomic(
+            cache / "error.json",
+            json.dumps({"reason": exc.reason, "file": file, "row": exc.row, "column": exc.column}),
+        )
     except OSError:
         pass
 

@@ -6,6 +6,7 @@ keys, and recurses once per nesting level (a deep enough file ends in RecursionE
 loader refuses aliases, bounds depth and size, and rejects duplicate keys, each with the file
 and line in a DataError.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +16,8 @@ from yaml.constructor import ConstructorError
 
 from plantrack.errors import DataError, clip
 
-MAX_BYTES = 64 * 1024     # a params file is a few lines
-MAX_DEPTH = 20            # nesting levels of mappings and lists
+MAX_BYTES = 64 * 1024  # a params file is a few lines
+MAX_DEPTH = 20  # nesting levels of mappings and lists
 
 
 class _Refused(yaml.YAMLError):
@@ -39,7 +40,9 @@ class SafeLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+                raise _Refused(
+                    f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -51,10 +54,14 @@ class SafeLoader(yaml.SafeLoader):
             try:
                 hash(key)
             except TypeError:
-                raise _Refused("a key must be plain text or a number", key_node.start_mark) from None
+                raise _Refused(
+                    "a key must be plain text or a number", key_node.start_mark
+                ) from None
             if key in seen:
-                raise _Refused(f"duplicate key '{clip(key, 40)}' (first on line {seen[key] + 1})",
-                               key_node.start_mark)
+                raise _Refused(
+                    f"duplicate key '{clip(key, 40)}' (first on line {seen[key] + 1})",
+                    key_node.start_mark,
+                )
             seen[key] = key_node.start_mark.line
         return super().construct_mapping(node, deep=deep)
 
@@ -62,17 +69,20 @@ class SafeLoader(yaml.SafeLoader):
 def loads(text: str, name: str = "<text>"):
     """Parse one YAML document with the limits above; a DataError names the file and line."""
     if len(text) > MAX_BYTES:
-        raise DataError(f"the file is {len(text):,} characters; the limit is {MAX_BYTES:,}", file=name)
+        raise DataError(
+            f"the file is {len(text):,} characters; the limit is {MAX_BYTES:,}", file=name
+        )
     try:
-        return yaml.load(text, Loader=SafeLoader)   # noqa: S506 - SafeLoader subclass
+        return yaml.load(text, Loader=SafeLoader)  # noqa: S506 - SafeLoader subclass
     except (yaml.YAMLError, ConstructorError) as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise DataError(f"not valid YAML: {problem}", file=name,
-                        row=mark.line + 1 if mark is not None else None) from None
-    except (ValueError, TypeError, OverflowError) as exc:   # e.g. a date 2018-13-45
+        raise DataError(
+            f"not valid YAML: {problem}", file=name, row=mark.line + 1 if mark is not None else None
+        ) from None
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date 2018-13-45
         raise DataError(f"not valid YAML: {exc}", file=name) from None
-    except RecursionError:   # belt and braces: the depth limit comes first
+    except RecursionError:  # belt and braces: the depth limit comes first
         raise DataError(f"not valid YAML: nested too deep (limit {MAX_DEPTH})", file=name) from None
 
 
@@ -82,16 +92,24 @@ def load(path: Path):
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            raise DataError(f"the file is {size:,} bytes; the limit is {MAX_BYTES:,}", file=str(path))
+            raise DataError(
+                f"the file is {size:,} bytes; the limit is {MAX_BYTES:,}", file=str(path)
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise DataError(f"cannot read the file: {exc.strerror or exc}", file=str(path)) from None
     if b"\x00" in raw:
-        raise DataError("the file holds a NUL byte: not a text file", file=str(path),
-                        row=raw[:raw.index(b"\x00")].count(b"\n") + 1)
+        raise DataError(
+            "the file holds a NUL byte: not a text file",
+            file=str(path),
+            row=raw[: raw.index(b"\x00")].count(b"\n") + 1,
+        )
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DataError("the file is not UTF-8; save it as UTF-8", file=str(path),
-                        row=raw[:exc.start].count(b"\n") + 1) from None
+        raise DataError(
+            "the file is not UTF-8; save it as UTF-8",
+            file=str(path),
+            row=raw[: exc.start].count(b"\n") + 1,
+        ) from None
     return loads(text, str(path))

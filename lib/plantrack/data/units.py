@@ -4,6 +4,7 @@ A stated unit is a Chinese magnitude word (万, 亿, 万亿 ...) in front of a b
 may have a denominator after '/'. Currencies are their own dimensions, so yuan never
 silently converts to dollars: that needs a rate from the plan's rates.csv.
 """
+
 from __future__ import annotations
 
 import functools
@@ -11,32 +12,78 @@ import math
 
 import pint
 
-MAGNITUDES = {"万亿": 1e12, "千亿": 1e11, "百亿": 1e10, "亿": 1e8, "千万": 1e7, "百万": 1e6,
-              "万": 1e4, "千": 1e3, "百": 1e2}
+MAGNITUDES = {
+    "万亿": 1e12,
+    "千亿": 1e11,
+    "百亿": 1e10,
+    "亿": 1e8,
+    "千万": 1e7,
+    "百万": 1e6,
+    "万": 1e4,
+    "千": 1e3,
+    "百": 1e2,
+}
 # Classifiers for counted things all map to one 'item' dimension: the indicator says what is counted.
 BASE_UNITS = {
-    "元": "CNY", "人民币": "CNY", "美元": "USD",
-    "家": "item", "个": "item", "项": "item", "户": "item", "台": "item", "所": "item",
-    "辆": "item", "件": "item", "份": "item", "条": "item", "座": "item", "套": "item",
-    "笔": "item", "张": "item", "次": "item", "人次": "item", "县": "item",
-    "场": "item", "场次": "item", "家次": "item", "例": "item", "门": "item", "路": "item",
-    "人": "person", "名": "person",
-    "%": "percent", "％": "percent", "位": "rank", "名次": "rank", "点": "index_point",
-    "Mbps": "megabit / second", "Gbps": "gigabit / second",
+    "元": "CNY",
+    "人民币": "CNY",
+    "美元": "USD",
+    "家": "item",
+    "个": "item",
+    "项": "item",
+    "户": "item",
+    "台": "item",
+    "所": "item",
+    "辆": "item",
+    "件": "item",
+    "份": "item",
+    "条": "item",
+    "座": "item",
+    "套": "item",
+    "笔": "item",
+    "张": "item",
+    "次": "item",
+    "人次": "item",
+    "县": "item",
+    "场": "item",
+    "场次": "item",
+    "家次": "item",
+    "例": "item",
+    "门": "item",
+    "路": "item",
+    "人": "person",
+    "名": "person",
+    "%": "percent",
+    "％": "percent",
+    "位": "rank",
+    "名次": "rank",
+    "点": "index_point",
+    "Mbps": "megabit / second",
+    "Gbps": "gigabit / second",
     # 兆 alone is bandwidth as Chinese network speeds are written (千兆到校 = 1000 Mbps to
     # each school, 百兆 = 100 Mbps); 兆瓦, 兆字节 ... are other words and stay unknown.
     "兆": "megabit / second",
     "亩": "mu",
-    "分钟": "minute", "小时": "hour", "天": "day", "日": "day",
-    "升": "liter", "吨": "metric_ton",
+    "分钟": "minute",
+    "小时": "hour",
+    "天": "day",
+    "日": "day",
+    "升": "liter",
+    "吨": "metric_ton",
 }
 CURRENCIES = {"CNY", "USD"}
 
 ureg = pint.UnitRegistry()
-for definition in ("CNY = [currency_CNY]", "USD = [currency_USD]", "item = [item]",
-                   "person = [person]", "rank = [rank]", "index_point = [index_point]",
-                   # The Chinese land unit: 1 亩 = 10000/15 m² (15 亩 = 1 hectare).
-                   "mu = 10000 / 15 * meter ** 2"):
+for definition in (
+    "CNY = [currency_CNY]",
+    "USD = [currency_USD]",
+    "item = [item]",
+    "person = [person]",
+    "rank = [rank]",
+    "index_point = [index_point]",
+    # The Chinese land unit: 1 亩 = 10000/15 m² (15 亩 = 1 hectare).
+    "mu = 10000 / 15 * meter ** 2",
+):
     ureg.define(definition)
 
 
@@ -49,10 +96,12 @@ def _parse_part(text: str) -> pint.Quantity:
     if text in BASE_UNITS:
         return ureg.Quantity(1, BASE_UNITS[text])
     for word, factor in MAGNITUDES.items():
-        if text.startswith(word) and text[len(word):].strip() in BASE_UNITS:
-            return factor * ureg.Quantity(1, BASE_UNITS[text[len(word):].strip()])
-    raise UnitError(f"unknown unit '{text}' (known: {', '.join(sorted(BASE_UNITS))}, "
-                    f"optionally after {', '.join(MAGNITUDES)})")
+        if text.startswith(word) and text[len(word) :].strip() in BASE_UNITS:
+            return factor * ureg.Quantity(1, BASE_UNITS[text[len(word) :].strip()])
+    raise UnitError(
+        f"unknown unit '{text}' (known: {', '.join(sorted(BASE_UNITS))}, "
+        f"optionally after {', '.join(MAGNITUDES)})"
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -89,8 +138,9 @@ def conversion_factor(from_unit: str, to_unit: str) -> float:
         raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}'") from None
 
 
-def convert(value: float, from_unit: str, to_unit: str, *, year: int | None = None,
-            rates=None) -> float:
+def convert(
+    value: float, from_unit: str, to_unit: str, *, year: int | None = None, rates=None
+) -> float:
     """Convert a value between stated units; currencies only through a rate table.
 
     rates: a DataFrame with from_currency, to_currency, year, rate (the plan's rates.csv).
@@ -102,7 +152,11 @@ def convert(value: float, from_unit: str, to_unit: str, *, year: int | None = No
         if rate is None:
             raise
         # Swap the currency word, then convert magnitudes within the target currency.
-        return value * rate * conversion_factor(_with_currency(from_unit, currency_of(to_unit)), to_unit)
+        return (
+            value
+            * rate
+            * conversion_factor(_with_currency(from_unit, currency_of(to_unit)), to_unit)
+        )
 
 
 def _with_currency(unit: str, currency: str) -> str:
@@ -117,12 +171,18 @@ def currency_rate(from_unit: str, to_unit: str, year: int | None, rates) -> floa
     source, target = currency_of(from_unit), currency_of(to_unit)
     if rates is None or source is None or target is None or source == target or year is None:
         return None
-    hit = rates[(rates["from_currency"] == source) & (rates["to_currency"] == target)
-                & (rates["year"] == year)]
+    hit = rates[
+        (rates["from_currency"] == source)
+        & (rates["to_currency"] == target)
+        & (rates["year"] == year)
+    ]
     if len(hit):
         return float(hit["rate"].iloc[0])
-    back = rates[(rates["from_currency"] == target) & (rates["to_currency"] == source)
-                 & (rates["year"] == year)]
+    back = rates[
+        (rates["from_currency"] == target)
+        & (rates["to_currency"] == source)
+        & (rates["year"] == year)
+    ]
     if len(back) and not math.isclose(float(back["rate"].iloc[0]), 0.0):
         return 1.0 / float(back["rate"].iloc[0])
     return None

@@ -2,6 +2,7 @@
 
 Every rule is general (no list of known cases): it runs on any plan laid out the same way.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,12 +16,23 @@ from plantrack.data import units
 from plantrack.judge.progress import completion_rate, rate_threshold
 from plantrack.messages import t
 
-RATE_TOLERANCE_PP = 1.5     # reported rates are rounded to whole percents
-JUMP_FACTOR = 3.0           # a value more than 3x (or under 1/3) the previous year's
-MAGNITUDE_FACTOR = 5.0      # an actual more than 5x (or under 1/5) its target
+RATE_TOLERANCE_PP = 1.5  # reported rates are rounded to whole percents
+JUMP_FACTOR = 3.0  # a value more than 3x (or under 1/3) the previous year's
+MAGNITUDE_FACTOR = 5.0  # an actual more than 5x (or under 1/5) its target
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
-COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "kind", "severity",
-           "message_zh", "message_en", "sources", "year"]
+COLUMNS = [
+    "plan_id",
+    "indicator_id",
+    "sector",
+    "name_zh",
+    "name_en",
+    "kind",
+    "severity",
+    "message_zh",
+    "message_en",
+    "sources",
+    "year",
+]
 
 _GENERIC = re.compile(r"全省|全国|实现|[（(][^）)]*[）)]|[\s、，,.。“”\"'·]")
 _SUFFIX = re.compile(r"(覆盖率|实现率|完成率|率|额|数)$")
@@ -49,23 +61,43 @@ def findings(plan) -> pd.DataFrame:
         return pd.concat([findings(p) for p in plan], ignore_index=True)
     if isinstance(plan, str):
         from plantrack.data.package import load_plan
+
         plan = load_plan(plan)
     indicators = plan.indicators.set_index("indicator_id")
     rows: list[dict] = []
 
     def add(indicator_id, kind, severity, fields, sources, year=None, template=None):
         # The message comes from the catalogue (finding.<kind>); a field given per language is a dict.
-        text = {lang: t(template or f"finding.{kind}", lang,
-                        **{k: (v[lang] if isinstance(v, dict) else v) for k, v in fields.items()})
-                for lang in LANGUAGES}
+        text = {
+            lang: t(
+                template or f"finding.{kind}",
+                lang,
+                **{k: (v[lang] if isinstance(v, dict) else v) for k, v in fields.items()},
+            )
+            for lang in LANGUAGES
+        }
         zh, en = text["zh"], text["en"]
         # looked up per finding: a plan may have many indicators and few findings
-        sector, name_zh, name_en = (indicators.loc[indicator_id, ["sector", "name_zh", "name_en"]]
-                                    if indicator_id in indicators.index else ("", indicator_id, indicator_id))
-        rows.append(dict(plan_id=plan.plan_id, indicator_id=indicator_id, sector=sector,
-                         name_zh=name_zh, name_en=name_en,
-                         kind=kind, severity=severity, message_zh=zh, message_en=en,
-                         sources=", ".join(dict.fromkeys(sources)), year=year))
+        sector, name_zh, name_en = (
+            indicators.loc[indicator_id, ["sector", "name_zh", "name_en"]]
+            if indicator_id in indicators.index
+            else ("", indicator_id, indicator_id)
+        )
+        rows.append(
+            dict(
+                plan_id=plan.plan_id,
+                indicator_id=indicator_id,
+                sector=sector,
+                name_zh=name_zh,
+                name_en=name_en,
+                kind=kind,
+                severity=severity,
+                message_zh=zh,
+                message_en=en,
+                sources=", ".join(dict.fromkeys(sources)),
+                year=year,
+            )
+        )
 
     _reported_rates(plan, indicators, add)
     _targets_between_sources(plan, add)
@@ -76,11 +108,17 @@ def findings(plan) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
     order = out["severity"].map(SEVERITY_ORDER)
-    return out.assign(_o=order).sort_values(["_o", "indicator_id"], kind="stable").drop(columns="_o") \
+    return (
+        out.assign(_o=order)
+        .sort_values(["_o", "indicator_id"], kind="stable")
+        .drop(columns="_o")
         .reset_index(drop=True)
+    )
 
 
-def _reference_target(targets: pd.DataFrame, indicator_id: str, year: int, source: str, plan_source):
+def _reference_target(
+    targets: pd.DataFrame, indicator_id: str, year: int, source: str, plan_source
+):
     """The target a reported rate was computed against: the same document's own, else the plan's."""
     same = targets[(targets["indicator_id"] == indicator_id) & (targets["target_year"] == year)]
     for preferred in (source, plan_source):
@@ -100,57 +138,110 @@ def _reported_rates(plan, indicators, add):
         except units.UnitError:
             continue  # reported as a unit finding instead
         direction = indicators.at[a.indicator_id, "direction"]
-        threshold = float(rate_threshold(target["comparator"], target["value"], target["value_high"],
-                                         direction == "higher"))
+        threshold = float(
+            rate_threshold(
+                target["comparator"], target["value"], target["value_high"], direction == "higher"
+            )
+        )
         if actual <= 0 or threshold <= 0:
             continue
         computed = float(completion_rate(actual, threshold, direction == "higher"))
         if abs(computed - a.reported_rate) <= RATE_TOLERANCE_PP:
             continue
         relative = abs(computed - a.reported_rate) / max(abs(a.reported_rate), 1e-9)
-        pair = f"{_fmt(actual)} / {_fmt(threshold)}" if direction == "higher" else f"{_fmt(threshold)} / {_fmt(actual)}"
-        add(a.indicator_id, "rate_mismatch", "error" if relative > 0.10 else "warning",
-            dict(year=a.year, reported=_fmt(a.reported_rate), pair=pair, unit=target["unit"],
-                 computed=f"{computed:.1f}"),
-            [a.source, target["source"]], a.year)
+        pair = (
+            f"{_fmt(actual)} / {_fmt(threshold)}"
+            if direction == "higher"
+            else f"{_fmt(threshold)} / {_fmt(actual)}"
+        )
+        add(
+            a.indicator_id,
+            "rate_mismatch",
+            "error" if relative > 0.10 else "warning",
+            dict(
+                year=a.year,
+                reported=_fmt(a.reported_rate),
+                pair=pair,
+                unit=target["unit"],
+                computed=f"{computed:.1f}",
+            ),
+            [a.source, target["source"]],
+            a.year,
+        )
 
 
 def _targets_between_sources(plan, add):
     targets = plan.targets
     several = targets.groupby(["indicator_id", "target_year"])["source"].transform("nunique") > 1
-    for (indicator_id, year), group in targets[several].groupby(["indicator_id", "target_year"], sort=False):
-        first = group[group["source"] == plan.plan_source].iloc[0] if (group["source"] == plan.plan_source).any() \
+    for (indicator_id, year), group in targets[several].groupby(
+        ["indicator_id", "target_year"], sort=False
+    ):
+        first = (
+            group[group["source"] == plan.plan_source].iloc[0]
+            if (group["source"] == plan.plan_source).any()
             else group.iloc[0]
+        )
         for other in group[group["source"] != first["source"]].itertuples(index=False):
             try:
-                value = units.convert(other.value, other.unit, first["unit"], year=int(year), rates=plan.rates)
+                value = units.convert(
+                    other.value, other.unit, first["unit"], year=int(year), rates=plan.rates
+                )
             except units.UnitError:
                 continue
             if math.isclose(value, first["value"], rel_tol=1e-6):
                 continue
             ratio = value / first["value"] if first["value"] else math.inf
-            power_of_ten = ratio > 0 and math.isfinite(ratio) and abs(math.log10(ratio) - round(math.log10(ratio))) < 0.01 \
+            power_of_ten = (
+                ratio > 0
+                and math.isfinite(ratio)
+                and abs(math.log10(ratio) - round(math.log10(ratio))) < 0.01
                 and round(math.log10(ratio)) != 0
+            )
             severity = "error" if power_of_ten else "warning"
-            hint = ({lang: t("finding.target_mismatch.magnitude_hint", lang, ratio=f"{ratio:g}") for lang in LANGUAGES}
-                    if power_of_ten else dict.fromkeys(LANGUAGES, ""))
-            add(indicator_id, "target_mismatch", severity,
-                dict(year=year, source_a=first["source"], stated_a=first["stated"], source_b=other.source,
-                     stated_b=other.stated, unit_b=other.unit, hint=hint),
-                [first["source"], other.source], int(year))
+            hint = (
+                {
+                    lang: t("finding.target_mismatch.magnitude_hint", lang, ratio=f"{ratio:g}")
+                    for lang in LANGUAGES
+                }
+                if power_of_ten
+                else dict.fromkeys(LANGUAGES, "")
+            )
+            add(
+                indicator_id,
+                "target_mismatch",
+                severity,
+                dict(
+                    year=year,
+                    source_a=first["source"],
+                    stated_a=first["stated"],
+                    source_b=other.source,
+                    stated_b=other.stated,
+                    unit_b=other.unit,
+                    hint=hint,
+                ),
+                [first["source"], other.source],
+                int(year),
+            )
 
 
 def _wording(plan, add):
     from plantrack.judge.progress import _factorize
+
     parts = []
-    for frame in (plan.targets, plan.actuals):     # distinct (indicator, name, source) by integer codes
+    for frame in (
+        plan.targets,
+        plan.actuals,
+    ):  # distinct (indicator, name, source) by integer codes
         key = np.zeros(len(frame), dtype=np.int64)
         for column in ("indicator_id", "name_as_stated", "source"):
             codes = np.asarray(_factorize(frame[column])[0], dtype=np.int64)
             key = key * (int(codes.max(initial=0)) + 2) + codes + 1
         _, first = np.unique(key, return_index=True)
-        parts.append(frame.iloc[np.sort(first)][["indicator_id", "name_as_stated", "source"]]
-                     .astype({"indicator_id": str, "source": str}))
+        parts.append(
+            frame.iloc[np.sort(first)][["indicator_id", "name_as_stated", "source"]].astype(
+                {"indicator_id": str, "source": str}
+            )
+        )
     rows = pd.concat(parts, ignore_index=True).drop_duplicates()
     several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
     for indicator_id, group in rows[several].groupby("indicator_id", sort=False):
@@ -160,24 +251,41 @@ def _wording(plan, add):
         seen = set()
         for other in group.itertuples(index=False):
             core = normalise_name(other.name_as_stated)
-            if other.source == reference["source"] or core in seen or core in ref_core or ref_core in core:
+            if (
+                other.source == reference["source"]
+                or core in seen
+                or core in ref_core
+                or ref_core in core
+            ):
                 continue
             seen.add(core)
-            add(indicator_id, "wording_change", "warning",
-                dict(source_a=reference["source"], name_a=reference["name_as_stated"], source_b=other.source,
-                     name_b=other.name_as_stated),
-                [reference["source"], other.source])
+            add(
+                indicator_id,
+                "wording_change",
+                "warning",
+                dict(
+                    source_a=reference["source"],
+                    name_a=reference["name_as_stated"],
+                    source_b=other.source,
+                    name_b=other.name_as_stated,
+                ),
+                [reference["source"], other.source],
+            )
 
 
 def _contradictions(plan, add):
     """One source giving two different figures for the same thing (indicator, measure, year)."""
     from plantrack.judge.progress import _factorize
+
     actuals = plan.actuals
     if actuals.empty:
         return
     # Rows that share indicator, measure, year and source, found with integer codes (1M rows: cheap).
-    codes = [np.asarray(_factorize(actuals[c])[0], dtype=np.int64)
-             for c in ("indicator_id", "measure", "source") if c in actuals]
+    codes = [
+        np.asarray(_factorize(actuals[c])[0], dtype=np.int64)
+        for c in ("indicator_id", "measure", "source")
+        if c in actuals
+    ]
     codes.append(actuals["year"].to_numpy(dtype=np.int64))
     key = np.zeros(len(actuals), dtype=np.int64)
     for c in codes:
@@ -187,32 +295,48 @@ def _contradictions(plan, add):
     if not several.any():
         return
     rows = actuals[several]
-    group_keys = ["indicator_id", "measure", "year", "source"] if "measure" in rows else ["indicator_id", "year", "source"]
+    group_keys = (
+        ["indicator_id", "measure", "year", "source"]
+        if "measure" in rows
+        else ["indicator_id", "year", "source"]
+    )
     for keys, group in rows.groupby(group_keys, sort=False, observed=True):
         indicator_id, year, source = keys[0], keys[-2], keys[-1]
         values = {}
         for r in group.itertuples(index=False):
             try:
-                values.setdefault(round(units.convert(r.value, r.unit, group["unit"].iloc[0]), 9), r.stated)
+                values.setdefault(
+                    round(units.convert(r.value, r.unit, group["unit"].iloc[0]), 9), r.stated
+                )
             except units.UnitError:
                 values.setdefault((r.value, r.unit), r.stated)
         if len(values) > 1:
             stated = list(values.values())
-            add(indicator_id, "self_contradiction", "warning",
-                dict(year=int(year), source=source, stated_a=stated[0], stated_b=stated[1]), [source], int(year))
+            add(
+                indicator_id,
+                "self_contradiction",
+                "warning",
+                dict(year=int(year), source=source, stated_a=stated[0], stated_b=stated[1]),
+                [source],
+                int(year),
+            )
 
 
 def _units_of(ids: pd.Series, indicators: pd.DataFrame) -> pd.Series:
     """The unit of each row's indicator, by integer codes (a million rows: no string hashing)."""
     from plantrack.judge.progress import _indicator_codes
+
     position = _indicator_codes(ids, indicators.index)
     unit_codes, unit_names = pd.factorize(indicators["unit"])
     codes = np.where(position >= 0, np.append(unit_codes, -1)[position], -1)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=ids.index)
+    return pd.Series(
+        pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=ids.index
+    )
 
 
 def _units(plan, indicators, add):
     from plantrack.judge.progress import pair_factors
+
     for table in ("targets", "actuals"):
         frame = getattr(plan, table)
         year_col = "target_year" if table == "targets" else "year"
@@ -226,11 +350,21 @@ def _units(plan, indicators, add):
             rate = units.currency_rate(r.unit, unit, year, plan.rates) if both_money else None
             kind = "currency_mismatch" if both_money else "unit_mismatch"
             tail = "finding.unit_mismatch.converted" if rate else "finding.unit_mismatch.no_rate"
-            add(r.indicator_id, kind, "info" if rate else "warning",
-                dict(year=year, unit=r.unit, indicator_unit=unit,
-                     what={lang: t(f"finding.what.{table}", lang) for lang in LANGUAGES},
-                     tail={lang: t(tail, lang) for lang in LANGUAGES}),
-                [r.source], int(year), template="finding.unit_mismatch")
+            add(
+                r.indicator_id,
+                kind,
+                "info" if rate else "warning",
+                dict(
+                    year=year,
+                    unit=r.unit,
+                    indicator_unit=unit,
+                    what={lang: t(f"finding.what.{table}", lang) for lang in LANGUAGES},
+                    tail={lang: t(tail, lang) for lang in LANGUAGES},
+                ),
+                [r.source],
+                int(year),
+                template="finding.unit_mismatch",
+            )
 
 
 def _jumps_and_magnitudes(plan, indicators, add):
@@ -238,28 +372,41 @@ def _jumps_and_magnitudes(plan, indicators, add):
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
-    is_rank = np.append(indicators.index.isin(list(ranks)), True)          # code -1 (unknown) is skipped
+    is_rank = np.append(indicators.index.isin(list(ranks)), True)  # code -1 (unknown) is skipped
     # Arrays of codes and values (a million actuals: no frame copies); frames only for the hits.
     all_actuals = plan.actuals
     ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates)
     years = all_actuals["year"].to_numpy(dtype=np.int64)
     with np.errstate(invalid="ignore"):
         usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
-    order = usable[np.lexsort((years[usable], ind[usable]))]              # by indicator, then year (stable)
+    order = usable[np.lexsort((years[usable], ind[usable]))]  # by indicator, then year (stable)
     i, y, v = ind[order], years[order], converted[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[1:] / v[:-1]
-    jump = (i[1:] == i[:-1]) & (y[1:] > y[:-1]) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
+    jump = (
+        (i[1:] == i[:-1]) & (y[1:] > y[:-1]) & ((ratio >= JUMP_FACTOR) | (ratio <= 1 / JUMP_FACTOR))
+    )
     unit_of = indicators["unit"]
     sources = all_actuals["source"]
     for k in np.flatnonzero(jump):
         previous, current = order[k], order[k + 1]
         indicator_id = indicators.index[ind[current]]
         unit = unit_of[indicator_id]
-        add(indicator_id, "implausible_jump", "warning",
-            dict(year_a=int(years[previous]), value_a=_fmt(converted[previous]), unit=unit, year_b=int(years[current]),
-                 value_b=_fmt(converted[current]), ratio=f"{ratio[k]:.2f}"),
-            [sources.iloc[previous], sources.iloc[current]], int(years[current]))
+        add(
+            indicator_id,
+            "implausible_jump",
+            "warning",
+            dict(
+                year_a=int(years[previous]),
+                value_a=_fmt(converted[previous]),
+                unit=unit,
+                year_b=int(years[current]),
+                value_b=_fmt(converted[current]),
+                ratio=f"{ratio[k]:.2f}",
+            ),
+            [sources.iloc[previous], sources.iloc[current]],
+            int(years[current]),
+        )
     ok = np.zeros(len(all_actuals), dtype=bool)
     ok[usable] = True
     targets = primary_targets(plan)
@@ -269,12 +416,16 @@ def _jumps_and_magnitudes(plan, indicators, add):
     target_years = targets["target_year"].to_numpy(dtype=np.int64)
     first = min(years.min(initial=0), target_years.min(initial=0))
     span = max(years.max(initial=0), target_years.max(initial=0)) - first + 1
-    marked = np.zeros((len(indicators) + 1) * span, dtype=bool)         # a dense mark, no hashing
+    marked = np.zeros((len(indicators) + 1) * span, dtype=bool)  # a dense mark, no hashing
     marked[(target_ind + 1) * span + (target_years - first)] = True
     at_target = ok & marked[(ind + 1) * span + (years - first)]
     actuals = all_actuals[at_target].assign(value_converted=converted[at_target])
-    pairs = targets.merge(actuals, left_on=["indicator_id", "target_year"],
-                          right_on=["indicator_id", "year"], suffixes=("_t", "_a"))
+    pairs = targets.merge(
+        actuals,
+        left_on=["indicator_id", "target_year"],
+        right_on=["indicator_id", "year"],
+        suffixes=("_t", "_a"),
+    )
     if pairs.empty:
         return
     factor = pair_factors(_units_of(pairs["indicator_id"], indicators).array, pairs["unit_t"].array)
@@ -282,6 +433,17 @@ def _jumps_and_magnitudes(plan, indicators, add):
         ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
     for r, ratio_ in zip(pairs[odd].itertuples(index=False), ratio[odd]):
-        add(r.indicator_id, "implausible_magnitude", "error",
-            dict(year=r.year, stated_t=r.stated_t, value=_fmt(r.value_a), unit=r.unit_a,
-                 ratio=f"{ratio_:.1f}"), [r.source_a, r.source_t], int(r.year))
+        add(
+            r.indicator_id,
+            "implausible_magnitude",
+            "error",
+            dict(
+                year=r.year,
+                stated_t=r.stated_t,
+                value=_fmt(r.value_a),
+                unit=r.unit_a,
+                ratio=f"{ratio_:.1f}",
+            ),
+            [r.source_a, r.source_t],
+            int(r.year),
+        )

@@ -7,6 +7,7 @@ by_measure(plan): a figure whose `measure` is not its indicator's own is given t
 "<indicator_id>::<measure>", so every later step (level, trajectory, projection, charts) sees
 one series per measure; `series_indicator(id)` maps back.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -31,6 +32,7 @@ def corrected(plan):
     if corrections is None or corrections.empty:
         return plan
     from plantrack.data.package import Plan
+
     tables = dict(plan.tables)
     for table, year_column in (("targets", "target_year"), ("actuals", "year")):
         rows = corrections[corrections["table"] == table]
@@ -41,8 +43,12 @@ def corrected(plan):
         frame["correction_id"] = pd.array([pd.NA] * len(frame), dtype="string")
         measure = _measure(frame)
         for fix in rows.itertuples(index=False):
-            hit = ((frame["indicator_id"].astype("string") == fix.indicator_id) & (frame[year_column] == fix.year)
-                   & (frame["source"].astype("string") == fix.source) & (frame["stated"] == fix.stated))
+            hit = (
+                (frame["indicator_id"].astype("string") == fix.indicator_id)
+                & (frame[year_column] == fix.year)
+                & (frame["source"].astype("string") == fix.source)
+                & (frame["stated"] == fix.stated)
+            )
             if isinstance(fix.measure, str) and fix.measure:
                 hit &= measure == fix.measure
             frame.loc[hit, "value"] = float(fix.value_used)
@@ -56,6 +62,7 @@ def corrected(plan):
 def by_measure(plan):
     """The plan with one series per (indicator, measure): see the module's docstring."""
     from plantrack.data.package import Plan
+
     tables = dict(plan.tables)
     extra = []
     indicators = plan.indicators.set_index("indicator_id", drop=False)

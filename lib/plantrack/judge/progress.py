@@ -9,10 +9,11 @@ Trajectory: the method open-sdg documents (Statistics Canada, after Eurostat): o
 CAGR from the base year to the latest year over the CAGR required to reach the target by
 the target year. Every result carries the numbers that produced it.
 """
+
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, asdict
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,19 +23,27 @@ import pyarrow.compute as pc
 from plantrack.data import units
 from plantrack.judge.projection import project_ends
 
-APPROX_TOLERANCE = 0.10     # '~' (左右): within 10% below the target counts as reached
-ON_TRACK, NEEDS_ACCELERATION, LIMITED = 0.95, 0.6, 0.0          # ratio thresholds
+APPROX_TOLERANCE = 0.10  # '~' (左右): within 10% below the target counts as reached
+ON_TRACK, NEEDS_ACCELERATION, LIMITED = 0.95, 0.6, 0.0  # ratio thresholds
 NO_TARGET_HIGH, NO_TARGET_MID, NO_TARGET_LOW = 0.015, 0.005, 0.0  # CAGR thresholds without target
 
 LEVEL_STATUSES = ("achieved", "not_achieved", "no_data", "not_comparable")
-TRAJECTORY_STATUSES = ("target_achieved", "on_track", "needs_acceleration", "limited_progress",
-                       "deterioration", "insufficient_data")
+TRAJECTORY_STATUSES = (
+    "target_achieved",
+    "on_track",
+    "needs_acceleration",
+    "limited_progress",
+    "deterioration",
+    "insufficient_data",
+)
 
 
 def rate_threshold(comparator, low, high, higher):
     """The value a target's completion rate is measured against: its value, or for a range
     (2—3) its lower bound when higher is better and its upper bound when lower is better."""
-    return np.where((np.asarray(comparator) == "range") & ~np.asarray(higher, dtype=bool), high, low)
+    return np.where(
+        (np.asarray(comparator) == "range") & ~np.asarray(higher, dtype=bool), high, low
+    )
 
 
 def completion_rate(actual, threshold, higher):
@@ -71,16 +80,32 @@ def trajectory_table(points: pd.DataFrame, goals: pd.DataFrame) -> pd.DataFrame:
     """
     goals = goals.reset_index(drop=True)
     pts = points.dropna(subset=["year", "value"]).merge(goals[["key", "base_year"]], on="key")
-    pts = pts[pts["base_year"].isna() | (pts["year"] >= pts["base_year"])].sort_values(["key", "year"], kind="stable")
+    pts = pts[pts["base_year"].isna() | (pts["year"] >= pts["base_year"])].sort_values(
+        ["key", "year"], kind="stable"
+    )
     grouped = pts.groupby("key", sort=False)
-    ends = pd.DataFrame({"by": grouped["year"].first(), "bv": grouped["value"].first(),
-                         "cy": grouped["year"].last(), "cv": grouped["value"].last(), "n": grouped["year"].size()})
+    ends = pd.DataFrame(
+        {
+            "by": grouped["year"].first(),
+            "bv": grouped["value"].first(),
+            "cy": grouped["year"].last(),
+            "cv": grouped["value"].last(),
+            "n": grouped["year"].size(),
+        }
+    )
     return judge_trajectories(goals.join(ends, on="key"))
 
 
-REASONS = ("observed over required growth", "no values", "latest value meets the target",
-           "fewer than two years with values", "growth rates need positive values", "no target: observed growth",
-           "the target year is not after the base year", "the target equals the base value")
+REASONS = (
+    "observed over required growth",
+    "no values",
+    "latest value meets the target",
+    "fewer than two years with values",
+    "growth rates need positive values",
+    "no target: observed growth",
+    "the target year is not after the base year",
+    "the target equals the base value",
+)
 
 
 def words(codes: np.ndarray, vocabulary) -> pd.api.extensions.ExtensionArray:
@@ -110,11 +135,21 @@ def judge_trajectories(g: pd.DataFrame) -> pd.DataFrame:
 
     # Statuses and reasons as codes into TRAJECTORY_STATUSES / REASONS, turned into words once.
     on_track, needs, limited, deteriorating, achieved, insufficient = (
-        TRAJECTORY_STATUSES.index(s) for s in ("on_track", "needs_acceleration", "limited_progress", "deterioration",
-                                               "target_achieved", "insufficient_data"))
+        TRAJECTORY_STATUSES.index(s)
+        for s in (
+            "on_track",
+            "needs_acceleration",
+            "limited_progress",
+            "deterioration",
+            "target_achieved",
+            "insufficient_data",
+        )
+    )
 
     def grade(x, high, mid, low):
-        return np.select([x >= high, x >= mid, x >= low], [on_track, needs, limited], default=deteriorating)
+        return np.select(
+            [x >= high, x >= mid, x >= low], [on_track, needs, limited], default=deteriorating
+        )
 
     cases = [
         (n == 0, insufficient, "no values"),
@@ -130,20 +165,32 @@ def judge_trajectories(g: pd.DataFrame) -> pd.DataFrame:
     decided = np.zeros(len(g), dtype=bool)
     for condition, word, why in cases:
         hit = condition & ~decided
-        status[hit] = grade(score[hit], NO_TARGET_HIGH, NO_TARGET_MID, NO_TARGET_LOW) if word is None else word
+        status[hit] = (
+            grade(score[hit], NO_TARGET_HIGH, NO_TARGET_MID, NO_TARGET_LOW)
+            if word is None
+            else word
+        )
         reason[hit] = REASONS.index(why)
         decided |= hit
     status, reason = words(status, TRAJECTORY_STATUSES), words(reason, REASONS)
     keeps_ratio = ~decided
     keeps_observed = ~((n == 0) | met | few | non_positive)
-    out = pd.DataFrame({
-        "key": g["key"], "status": status, "reason": reason,
-        "ratio": np.where(keeps_ratio, ratio, np.nan),
-        "cagr_observed": np.where(keeps_observed, observed, np.nan),
-        "cagr_required": np.where(keeps_ratio, required, np.nan),
-        "base_year": np.where(n > 0, by, np.nan), "base_value": np.where(n > 0, bv, np.nan),
-        "current_year": np.where(n > 0, cy, np.nan), "current_value": np.where(n > 0, cv, np.nan),
-        "target": target, "target_year": ty})
+    out = pd.DataFrame(
+        {
+            "key": g["key"],
+            "status": status,
+            "reason": reason,
+            "ratio": np.where(keeps_ratio, ratio, np.nan),
+            "cagr_observed": np.where(keeps_observed, observed, np.nan),
+            "cagr_required": np.where(keeps_ratio, required, np.nan),
+            "base_year": np.where(n > 0, by, np.nan),
+            "base_value": np.where(n > 0, bv, np.nan),
+            "current_year": np.where(n > 0, cy, np.nan),
+            "current_value": np.where(n > 0, cv, np.nan),
+            "target": target,
+            "target_year": ty,
+        }
+    )
     return out
 
 
@@ -156,32 +203,50 @@ def _clean(x):
         return None
 
 
-def trajectory(years, values, *, base_year=None, target=None, target_year=None,
-               direction: str = "positive") -> Trajectory:
+def trajectory(
+    years, values, *, base_year=None, target=None, target_year=None, direction: str = "positive"
+) -> Trajectory:
     """Classify progress from a series of (year, value). Never raises on degenerate input.
 
     direction: "positive" (higher is better) or "negative" (lower is better; also accepts
     "higher"/"lower"). Without a target, the observed CAGR is judged against 1.5% / 0.5% / 0.
     When the base year has no value, the first later year with one is the base.
     """
+
     def number(x):
         x = _clean(x)
         return float("nan") if x is None else float(x)
 
-    points = pd.DataFrame({"key": 0, "year": [number(y) for y in years], "value": [number(v) for v in values]})
-    goals = pd.DataFrame({"key": [0], "base_year": [number(base_year)], "target": [number(target)],
-                          "target_year": [number(target_year)],
-                          "sign": [-1.0 if direction in ("negative", "lower") else 1.0]})
+    points = pd.DataFrame(
+        {"key": 0, "year": [number(y) for y in years], "value": [number(v) for v in values]}
+    )
+    goals = pd.DataFrame(
+        {
+            "key": [0],
+            "base_year": [number(base_year)],
+            "target": [number(target)],
+            "target_year": [number(target_year)],
+            "sign": [-1.0 if direction in ("negative", "lower") else 1.0],
+        }
+    )
     row = trajectory_table(points.drop_duplicates("year", keep="last"), goals).iloc[0]
 
     def year(x):
         return None if _clean(x) is None else int(x)
 
-    return Trajectory(row["status"], ratio=_clean(row["ratio"]), cagr_observed=_clean(row["cagr_observed"]),
-                      cagr_required=_clean(row["cagr_required"]), base_year=year(row["base_year"]),
-                      base_value=_clean(row["base_value"]), current_year=year(row["current_year"]),
-                      current_value=_clean(row["current_value"]), target=_clean(row["target"]),
-                      target_year=year(row["target_year"]), reason=row["reason"])
+    return Trajectory(
+        row["status"],
+        ratio=_clean(row["ratio"]),
+        cagr_observed=_clean(row["cagr_observed"]),
+        cagr_required=_clean(row["cagr_required"]),
+        base_year=year(row["base_year"]),
+        base_value=_clean(row["base_value"]),
+        current_year=year(row["current_year"]),
+        current_value=_clean(row["current_value"]),
+        target=_clean(row["target"]),
+        target_year=year(row["target_year"]),
+        reason=row["reason"],
+    )
 
 
 def _factorize(values) -> tuple[np.ndarray, object]:
@@ -203,11 +268,19 @@ def _indicator_codes(ids: pd.Series, indicators: pd.Index) -> np.ndarray:
 def _arrow_strings(values) -> pa.Array:
     """Strings as an Arrow array (no copy when pandas already keeps them in Arrow)."""
     values = pd.Index(values).array
-    return pa.array(values if hasattr(values, "__arrow_array__") else np.asarray(values, dtype=object)).cast(pa.string())
+    return pa.array(
+        values if hasattr(values, "__arrow_array__") else np.asarray(values, dtype=object)
+    ).cast(pa.string())
 
 
-def _to_unit(values: np.ndarray, from_units: pd.Series, to_codes: np.ndarray, to_units, years: np.ndarray,
-             rates: pd.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
+def _to_unit(
+    values: np.ndarray,
+    from_units: pd.Series,
+    to_codes: np.ndarray,
+    to_units,
+    years: np.ndarray,
+    rates: pd.DataFrame,
+) -> tuple[np.ndarray, dict[int, str]]:
     """Convert values (stated in from_units) into to_units[to_codes]: the converted values (NaN
     where impossible) and {row position: reason} for those rows.
 
@@ -216,7 +289,7 @@ def _to_unit(values: np.ndarray, from_units: pd.Series, to_codes: np.ndarray, to
     """
     from_codes, from_names = _factorize(from_units)
     width = max(len(to_units), 1)
-    pair_of_row = from_codes.astype(np.int64) * width + to_codes        # codes < (distinct units)²: few
+    pair_of_row = from_codes.astype(np.int64) * width + to_codes  # codes < (distinct units)²: few
     factors = np.full(len(from_names) * width, np.nan)
     failures = {}
     for k in np.flatnonzero(np.bincount(pair_of_row, minlength=len(factors))):
@@ -228,12 +301,19 @@ def _to_unit(values: np.ndarray, from_units: pd.Series, to_codes: np.ndarray, to
     out = values * factors[pair_of_row]
     reasons = {}
     for k, (from_unit, to_unit, exc) in failures.items():
-        for i in np.flatnonzero(pair_of_row == k):   # currencies: convert row by row with the year's rate
+        for i in np.flatnonzero(
+            pair_of_row == k
+        ):  # currencies: convert row by row with the year's rate
             try:
-                out[i] = units.convert(values[i], from_unit, to_unit, year=int(years[i]), rates=rates)
+                out[i] = units.convert(
+                    values[i], from_unit, to_unit, year=int(years[i]), rates=rates
+                )
             except units.UnitError:
-                reasons[i] = (f"{exc}; no exchange rate for {years[i]} in rates.csv"
-                              if units.currency_of(from_unit) and units.currency_of(to_unit) else str(exc))
+                reasons[i] = (
+                    f"{exc}; no exchange rate for {years[i]} in rates.csv"
+                    if units.currency_of(from_unit) and units.currency_of(to_unit)
+                    else str(exc)
+                )
     return out, reasons
 
 
@@ -241,8 +321,14 @@ def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.Data
     """Indicator codes of the actuals, their values in the indicator's unit, and why not where impossible."""
     ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
     unit_codes, unit_names = pd.factorize(indicator_units)
-    values, reasons = _to_unit(actuals["value"].to_numpy(dtype=float), actuals["unit"], unit_codes[ind], unit_names,
-                               actuals["year"].to_numpy(dtype=float), rates)
+    values, reasons = _to_unit(
+        actuals["value"].to_numpy(dtype=float),
+        actuals["unit"],
+        unit_codes[ind],
+        unit_names,
+        actuals["year"].to_numpy(dtype=float),
+        rates,
+    )
     return ind, values, reasons
 
 
@@ -276,12 +362,14 @@ def level_targets(plan) -> pd.DataFrame:
     own = actuals[actuals["indicator_id"].isin(bases).to_numpy()]
     have_own = set(zip(own["indicator_id"].astype(str), own["year"].astype(int)))
     swapped = []
-    for position in candidates:                      # few: indicators restated in another measure
+    for position in candidates:  # few: indicators restated in another measure
         series_id, year = primary_ids.iloc[position], int(targets["target_year"].iloc[position])
         row = None
         if (series_id, year) not in have_own:
-            swap = alternatives[(alternatives["indicator_id"].astype(str).str.split("::").str[0] == series_id)
-                                & (alternatives["target_year"] == year)]
+            swap = alternatives[
+                (alternatives["indicator_id"].astype(str).str.split("::").str[0] == series_id)
+                & (alternatives["target_year"] == year)
+            ]
             swap = swap[[(i, year) in have for i in swap["indicator_id"].astype(str)]]
             if len(swap):
                 row = swap.iloc[[0]]
@@ -291,7 +379,7 @@ def level_targets(plan) -> pd.DataFrame:
     pieces = [targets.iloc[[i]] if r is None else r for i, r in zip(candidates, swapped)]
     keep = np.ones(len(targets), dtype=bool)
     keep[candidates] = False
-    order = np.concatenate([np.flatnonzero(keep), candidates])   # back into the plan's order below
+    order = np.concatenate([np.flatnonzero(keep), candidates])  # back into the plan's order below
     chosen = pd.concat([targets[keep], *pieces], ignore_index=True)
     chosen = chosen.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
     chosen["indicator_id"] = chosen["indicator_id"].astype(str).astype("category")
@@ -299,11 +387,16 @@ def level_targets(plan) -> pd.DataFrame:
 
 
 CONFIDENCE_LEVELS = ("high", "medium", "low")
-RATE_DISAGREEMENT_PP = 5.0     # reported and computed rates further apart than this lower confidence
+RATE_DISAGREEMENT_PP = 5.0  # reported and computed rates further apart than this lower confidence
 
 
-def with_confidence(table: pd.DataFrame, actuals: pd.DataFrame, used: np.ndarray, ind: np.ndarray,
-                    converted: np.ndarray) -> pd.DataFrame:
+def with_confidence(
+    table: pd.DataFrame,
+    actuals: pd.DataFrame,
+    used: np.ndarray,
+    ind: np.ndarray,
+    converted: np.ndarray,
+) -> pd.DataFrame:
     """confidence (high/medium/low) and confidence_reasons for each row: high when several sources
     agree (within 1%), medium with one source; each of these lowers it one step: a correction
     applied, reported and computed rates disagreeing by more than RATE_DISAGREEMENT_PP points, a
@@ -319,14 +412,25 @@ def with_confidence(table: pd.DataFrame, actuals: pd.DataFrame, used: np.ndarray
         counts = np.bincount(key[key >= 0], minlength=int(key.max()) + 2 if len(key) else 1)
         several = np.flatnonzero(has)[counts[key[used[has]]] > 1]
         source_codes, _ = _factorize(actuals["source"])
-        for i in several:                                   # few: only keys with several rows
+        for i in several:  # few: only keys with several rows
             same = np.flatnonzero(key == key[used[i]])
             others = same[source_codes[same] != source_codes[used[i]]]
-            agree[i] = len(others) > 0 and np.allclose(converted[others], converted[used[i]], rtol=0.01)
-    basis = (np.asarray(actuals["year_basis"].array.take(used, allow_fill=True).astype(str).fillna(""), dtype=object)
-             if "year_basis" in actuals else np.full(n, "", dtype=object))
+            agree[i] = len(others) > 0 and np.allclose(
+                converted[others], converted[used[i]], rtol=0.01
+            )
+    basis = (
+        np.asarray(
+            actuals["year_basis"].array.take(used, allow_fill=True).astype(str).fillna(""),
+            dtype=object,
+        )
+        if "year_basis" in actuals
+        else np.full(n, "", dtype=object)
+    )
     estimated = has & np.isin(basis, ["report", "inferred", "section"])
-    corrected_ = table["actual_correction"].notna().to_numpy() | table["target_correction"].notna().to_numpy()
+    corrected_ = (
+        table["actual_correction"].notna().to_numpy()
+        | table["target_correction"].notna().to_numpy()
+    )
     gap = (table["computed_rate"] - table["reported_rate"]).abs().to_numpy(dtype=float)
     disagree = np.nan_to_num(gap, nan=0.0) > RATE_DISAGREEMENT_PP
     differs = (table["measure"] != table["indicator_id"]).to_numpy(dtype=bool, na_value=False)
@@ -334,22 +438,37 @@ def with_confidence(table: pd.DataFrame, actuals: pd.DataFrame, used: np.ndarray
     level = np.where(differs, 2, np.minimum(level, 2))
     # Reasons by combination code (few distinct), details only where a row needs them.
     code = has * 1 + agree * 2 + corrected_ * 4 + disagree * 8
-    phrases = np.array(["; ".join(r for r in (
-        ("several sources agree" if c & 2 else "one source") if c & 1 else "no actual for the target year",
-        "a correction applied" if c & 4 else "", "reported and computed rates disagree" if c & 8 else "") if r)
-        for c in range(16)], dtype=object)
+    phrases = np.array(
+        [
+            "; ".join(
+                r
+                for r in (
+                    ("several sources agree" if c & 2 else "one source")
+                    if c & 1
+                    else "no actual for the target year",
+                    "a correction applied" if c & 4 else "",
+                    "reported and computed rates disagree" if c & 8 else "",
+                )
+                if r
+            )
+            for c in range(16)
+        ],
+        dtype=object,
+    )
     reasons = phrases[code]
     measure = table["measure"].astype(str)
     for i in np.flatnonzero(estimated | differs):
-        reasons[i] += (f"; year basis estimated ({basis[i]})" if estimated[i] else "") + \
-            (f"; definition differs from the plan target's ({measure.iloc[i]})" if differs[i] else "")
+        reasons[i] += (f"; year basis estimated ({basis[i]})" if estimated[i] else "") + (
+            f"; definition differs from the plan target's ({measure.iloc[i]})" if differs[i] else ""
+        )
     table["confidence"] = pd.array(np.array(CONFIDENCE_LEVELS)[level], dtype="string")
     table["confidence_reasons"] = pd.array(reasons.tolist(), dtype="string")
     return table
 
 
-def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None = None,
-                       indicator_id: str | None = None) -> pd.DataFrame:
+def comparable_actuals(
+    plan, to_unit_by_indicator: pd.Series, as_of: int | None = None, indicator_id: str | None = None
+) -> pd.DataFrame:
     """Actuals (of one indicator, if given) with value_converted into the given unit of their
     indicator (NaN if impossible)."""
     actuals = plan.actuals
@@ -363,15 +482,30 @@ def comparable_actuals(plan, to_unit_by_indicator: pd.Series, as_of: int | None 
     return actuals.assign(_ind=ind, value_converted=values, convert_note=notes)
 
 
-ACTUAL_COLUMNS = {"year": "actual_year", "value": "actual_value", "unit": "actual_unit", "stated": "actual_stated",
-                  "source": "actual_source", "quote": "actual_quote", "locator": "actual_locator",
-                  "reported_rate": "reported_rate"}
+ACTUAL_COLUMNS = {
+    "year": "actual_year",
+    "value": "actual_value",
+    "unit": "actual_unit",
+    "stated": "actual_stated",
+    "source": "actual_source",
+    "quote": "actual_quote",
+    "locator": "actual_locator",
+    "reported_rate": "reported_rate",
+}
 
 
-TARGET_COLUMNS = {"indicator_id": "indicator_id", "target_year": "target_year", "comparator": "comparator",
-                  "value": "target_value", "value_high": "target_value_high", "unit": "target_unit",
-                  "stated": "target_stated", "source": "target_source", "locator": "target_locator",
-                  "quote": "target_quote"}
+TARGET_COLUMNS = {
+    "indicator_id": "indicator_id",
+    "target_year": "target_year",
+    "comparator": "comparator",
+    "value": "target_value",
+    "value_high": "target_value_high",
+    "unit": "target_unit",
+    "stated": "target_stated",
+    "source": "target_source",
+    "locator": "target_locator",
+    "quote": "target_quote",
+}
 
 
 def _string(values):
@@ -421,10 +555,12 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
     ever copied whole, so a million actual rows cost a few vectorised passes.
     """
     from plantrack.judge.measures import by_measure, corrected
-    if isinstance(plan, (list, tuple)):     # several plans: one table, told apart by plan_id
+
+    if isinstance(plan, (list, tuple)):  # several plans: one table, told apart by plan_id
         return pd.concat([assess(p, as_of, flags=flags) for p in plan], ignore_index=True)
     if isinstance(plan, str):
         from plantrack.data.package import load_plan
+
         plan = load_plan(plan)
     stated_plan = plan
     plan = by_measure(corrected(plan))
@@ -442,8 +578,12 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
     if as_of is not None:
         actuals = actuals[actuals["year"] <= as_of]
     ind, converted, reasons = _converted(actuals, indicators["unit"], plan.rates)
-    table, first_year = _chosen_rows(ind, actuals["year"].to_numpy(dtype=np.int64),
-                                     actuals["reported_rate"].notna().to_numpy(), len(indicators))
+    table, first_year = _chosen_rows(
+        ind,
+        actuals["year"].to_numpy(dtype=np.int64),
+        actuals["reported_rate"].notna().to_numpy(),
+        len(indicators),
+    )
 
     # The actual used for the level: the target year's row (-1 if none).
     year_column = target_year - first_year
@@ -451,7 +591,7 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
     used = np.where(inside, table[np.where(inside, at, 0), np.where(inside, year_column, 0)], -1)
     for old, new in ACTUAL_COLUMNS.items():
         out[new] = _string(actuals[old].array.take(used, allow_fill=True))
-    value_converted = np.append(converted, np.nan)[used]          # -1 (no actual) picks the NaN
+    value_converted = np.append(converted, np.nan)[used]  # -1 (no actual) picks the NaN
     convert_note = np.array([reasons.get(i, "") for i in used], dtype=object) if reasons else None
 
     # Bring the actual into the target's unit (the indicator unit may differ from the target's).
@@ -465,38 +605,74 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
     needed = np.where(comparator == "~", 1.0 - APPROX_TOLERANCE, 1.0)
     has_actual, comparable = used >= 0, ~np.isnan(actual)
     out["computed_rate"] = np.where(comparable, np.round(ratio * 100.0, 2), np.nan)
-    out["status"] = words(np.select([~has_actual, ~comparable, ratio >= needed - 1e-9],
-                                    [LEVEL_STATUSES.index(s) for s in ("no_data", "not_comparable", "achieved")],
-                                    default=LEVEL_STATUSES.index("not_achieved")), LEVEL_STATUSES)
+    out["status"] = words(
+        np.select(
+            [~has_actual, ~comparable, ratio >= needed - 1e-9],
+            [LEVEL_STATUSES.index(s) for s in ("no_data", "not_comparable", "achieved")],
+            default=LEVEL_STATUSES.index("not_achieved"),
+        ),
+        LEVEL_STATUSES,
+    )
     if reasons:
         out["status_note"] = pd.array(np.where(has_actual, convert_note, ""), dtype="str")
     else:
         out["status_note"] = words(np.zeros(len(used)), [""])
 
     # Trajectory: each indicator's first and latest usable value from the base year on.
-    grid = np.append(converted, np.nan)[table]            # indicator × year values; -1 picks the NaN
+    grid = np.append(converted, np.nan)[table]  # indicator × year values; -1 picks the NaN
     if plan.base_year:
-        grid[:, :max(0, int(plan.base_year) - first_year)] = np.nan
+        grid[:, : max(0, int(plan.base_year) - first_year)] = np.nan
     valid = ~np.isnan(grid)
     first_col, last_col = valid.argmax(axis=1), grid.shape[1] - 1 - valid[:, ::-1].argmax(axis=1)
     count = np.where(valid.any(axis=1), np.where(first_col == last_col, 1, 2), 0)
     rows_of = np.arange(len(grid))
-    ends = pd.DataFrame({"by": np.where(count > 0, first_year + first_col, np.nan), "bv": grid[rows_of, first_col],
-                         "cy": np.where(count > 0, first_year + last_col, np.nan), "cv": grid[rows_of, last_col],
-                         "n": count}).reindex(at)             # an unknown indicator (-1) gets NaN
+    ends = pd.DataFrame(
+        {
+            "by": np.where(count > 0, first_year + first_col, np.nan),
+            "bv": grid[rows_of, first_col],
+            "cy": np.where(count > 0, first_year + last_col, np.nan),
+            "cv": grid[rows_of, last_col],
+            "n": count,
+        }
+    ).reindex(at)  # an unknown indicator (-1) gets NaN
     range_lower = (comparator == "range") & ~higher
-    goals = pd.DataFrame({"key": np.arange(len(targets)), "target": np.where(range_lower, high, low),
-                          "target_year": target_year.astype(float), "sign": np.where(higher, 1.0, -1.0),
-                          "by": ends["by"].to_numpy(), "bv": ends["bv"].to_numpy() * unit_factor,
-                          "cy": ends["cy"].to_numpy(), "cv": ends["cv"].to_numpy() * unit_factor,
-                          "n": ends["n"].to_numpy()})
-    found = judge_trajectories(goals)                 # one row per goal, in the targets' order
-    for name in ("status", "ratio", "cagr_observed", "cagr_required", "base_year", "current_year", "reason"):
+    goals = pd.DataFrame(
+        {
+            "key": np.arange(len(targets)),
+            "target": np.where(range_lower, high, low),
+            "target_year": target_year.astype(float),
+            "sign": np.where(higher, 1.0, -1.0),
+            "by": ends["by"].to_numpy(),
+            "bv": ends["bv"].to_numpy() * unit_factor,
+            "cy": ends["cy"].to_numpy(),
+            "cv": ends["cv"].to_numpy() * unit_factor,
+            "n": ends["n"].to_numpy(),
+        }
+    )
+    found = judge_trajectories(goals)  # one row per goal, in the targets' order
+    for name in (
+        "status",
+        "ratio",
+        "cagr_observed",
+        "cagr_required",
+        "base_year",
+        "current_year",
+        "reason",
+    ):
         out[f"trajectory_{name}"] = found[name].to_numpy()
     for name in ("trajectory_base_year", "trajectory_current_year"):
         out[name] = pd.array(out[name], dtype="Int64")
-    out.update(project_ends(goals["by"], goals["bv"], goals["cy"], goals["cv"], goals["target"],
-                            goals["target_year"], higher))
+    out.update(
+        project_ends(
+            goals["by"],
+            goals["bv"],
+            goals["cy"],
+            goals["cv"],
+            goals["target"],
+            goals["target_year"],
+            higher,
+        )
+    )
     # Series ids back to the indicator and its measure (see judge/measures.py).
     series = pd.Series(out["indicator_id"], dtype="string")
     if plan.indicators["indicator_id"].astype(str).str.contains("::", regex=False).any():
@@ -504,22 +680,36 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
         out["measure"] = _string(series.str.split("::", n=1).str[-1].array)
     else:
         out["measure"] = out["indicator_id"]
-    out["target_correction"] = (pd.array(targets["correction_id"], dtype="string") if "correction_id" in targets
-                                else pd.array([pd.NA] * len(targets), dtype="string"))
-    out["actual_correction"] = (_string(actuals["correction_id"].array.take(used, allow_fill=True))
-                                if "correction_id" in actuals else pd.array([pd.NA] * len(targets), dtype="string"))
+    out["target_correction"] = (
+        pd.array(targets["correction_id"], dtype="string")
+        if "correction_id" in targets
+        else pd.array([pd.NA] * len(targets), dtype="string")
+    )
+    out["actual_correction"] = (
+        _string(actuals["correction_id"].array.take(used, allow_fill=True))
+        if "correction_id" in actuals
+        else pd.array([pd.NA] * len(targets), dtype="string")
+    )
     table = pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS if column in out})
     table = with_confidence(table, actuals, used, ind, converted)
     # A level without data beside a judged trajectory: say why they differ (not a contradiction).
     later = (table["status"] == "no_data") & table["trajectory_current_year"].notna()
     if later.any():
-        note = ("no actual for the target year; the trajectory judges the latest value ("
-                + table.loc[later, "trajectory_current_year"].astype(str) + ")")
+        note = (
+            "no actual for the target year; the trajectory judges the latest value ("
+            + table.loc[later, "trajectory_current_year"].astype(str)
+            + ")"
+        )
         table["status_note"] = table["status_note"].astype("string")
         table.loc[later, "status_note"] = note.to_numpy()
-    table.insert(table.columns.get_loc("reported_rate") + 1, "rate_gap", table["computed_rate"] - table["reported_rate"])
+    table.insert(
+        table.columns.get_loc("reported_rate") + 1,
+        "rate_gap",
+        table["computed_rate"] - table["reported_rate"],
+    )
     if flags:
         from plantrack.judge.findings import findings
+
         table["flags"] = finding_flags(table, findings(stated_plan))
     return table
 
@@ -532,28 +722,69 @@ def finding_flags(assessed: pd.DataFrame, found: pd.DataFrame) -> pd.arrays.Stri
         touching.setdefault(str(f.indicator_id), []).append((f.year, f.kind))
     out = np.full(len(assessed), "", dtype=object)
     ids = assessed["indicator_id"].astype(str)
-    for i in np.flatnonzero(ids.isin(touching.keys()).to_numpy()):      # only rows a finding names
+    for i in np.flatnonzero(ids.isin(touching.keys()).to_numpy()):  # only rows a finding names
         target_year, actual_year = assessed["target_year"].iloc[i], assessed["actual_year"].iloc[i]
-        kinds = [k for y, k in touching[ids.iloc[i]]
-                 if y is None or pd.isna(y) or y == target_year or (not pd.isna(actual_year) and y == actual_year)]
+        kinds = [
+            k
+            for y, k in touching[ids.iloc[i]]
+            if y is None
+            or pd.isna(y)
+            or y == target_year
+            or (not pd.isna(actual_year) and y == actual_year)
+        ]
         out[i] = ", ".join(dict.fromkeys(kinds))
     return pd.array(out.tolist(), dtype="string")
 
 
-ASSESSED_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "direction",
-                    "target_year", "comparator", "target_value", "target_value_high", "target_unit",
-                    "target_stated", "target_source", "target_locator", "target_quote",
-                    "actual_year", "actual_value", "actual_unit", "actual_stated", "actual_source",
-                    "actual_locator", "actual_quote", "actual_in_target_unit",
-                    "computed_rate", "reported_rate", "status", "status_note",
-                    "trajectory_status", "trajectory_ratio", "trajectory_cagr_observed",
-                    "trajectory_cagr_required", "trajectory_base_year", "trajectory_current_year",
-                    "trajectory_reason", "measure", "target_correction", "actual_correction",
-                    "projection_value", "projection_gap", "projection_reaches", "projection_method",
-                    "projection_reason"]
+ASSESSED_COLUMNS = [
+    "plan_id",
+    "indicator_id",
+    "sector",
+    "name_zh",
+    "name_en",
+    "direction",
+    "target_year",
+    "comparator",
+    "target_value",
+    "target_value_high",
+    "target_unit",
+    "target_stated",
+    "target_source",
+    "target_locator",
+    "target_quote",
+    "actual_year",
+    "actual_value",
+    "actual_unit",
+    "actual_stated",
+    "actual_source",
+    "actual_locator",
+    "actual_quote",
+    "actual_in_target_unit",
+    "computed_rate",
+    "reported_rate",
+    "status",
+    "status_note",
+    "trajectory_status",
+    "trajectory_ratio",
+    "trajectory_cagr_observed",
+    "trajectory_cagr_required",
+    "trajectory_base_year",
+    "trajectory_current_year",
+    "trajectory_reason",
+    "measure",
+    "target_correction",
+    "actual_correction",
+    "projection_value",
+    "projection_gap",
+    "projection_reaches",
+    "projection_method",
+    "projection_reason",
+]
 
 
-def _chosen_rows(ind: np.ndarray, year: np.ndarray, has_rate: np.ndarray, indicators: int) -> tuple[np.ndarray, int]:
+def _chosen_rows(
+    ind: np.ndarray, year: np.ndarray, has_rate: np.ndarray, indicators: int
+) -> tuple[np.ndarray, int]:
     """The actual row used for each indicator and year, as a dense indicator × year table (-1:
     none; years span little), and the table's first year.
 
@@ -562,7 +793,9 @@ def _chosen_rows(ind: np.ndarray, year: np.ndarray, has_rate: np.ndarray, indica
     """
     first_year = int(year.min()) if len(year) else 0
     span = int(year.max()) - first_year + 1 if len(year) else 1
-    table = np.full((indicators + 1, span), -1, dtype=np.int64)   # last row: ids no indicator has (-1)
+    table = np.full(
+        (indicators + 1, span), -1, dtype=np.int64
+    )  # last row: ids no indicator has (-1)
     rows, column = np.arange(len(ind)), year - first_year
     table[ind[::-1], column[::-1]] = rows[::-1]
     rated = rows[has_rate][::-1]
@@ -574,11 +807,17 @@ def pair_factors(from_units, to_units) -> np.ndarray:
     """Conversion factor for each (from, to) unit pair; NaN where the units cannot convert."""
     from_codes, from_names = _factorize(pd.array(from_units))
     to_codes, to_names = _factorize(pd.array(to_units))
-    table = np.array([[_factor(f, t) for t in to_names] for f in from_names]).reshape(len(from_names), len(to_names))
+    table = np.array([[_factor(f, t) for t in to_names] for f in from_names]).reshape(
+        len(from_names), len(to_names)
+    )
     if not len(from_codes):
         return np.array([], dtype=float)
-    known = (from_codes >= 0) & (to_codes >= 0)         # a missing unit (code -1) converts to nothing
-    return np.where(known, table[np.maximum(from_codes, 0), np.maximum(to_codes, 0)] if table.size else np.nan, np.nan)
+    known = (from_codes >= 0) & (to_codes >= 0)  # a missing unit (code -1) converts to nothing
+    return np.where(
+        known,
+        table[np.maximum(from_codes, 0), np.maximum(to_codes, 0)] if table.size else np.nan,
+        np.nan,
+    )
 
 
 def _factor(from_unit: str, to_unit: str) -> float:
@@ -590,5 +829,9 @@ def _factor(from_unit: str, to_unit: str) -> float:
 
 def status_counts(assessed: pd.DataFrame, by: str = "sector") -> pd.DataFrame:
     """Targets per status (columns) for each value of `by` (rows)."""
-    table = assessed.pivot_table(index=by, columns="status", values="indicator_id", aggfunc="count", fill_value=0)
-    return table.reindex(columns=[s for s in LEVEL_STATUSES if s in table.columns] or list(table.columns))
+    table = assessed.pivot_table(
+        index=by, columns="status", values="indicator_id", aggfunc="count", fill_value=0
+    )
+    return table.reindex(
+        columns=[s for s in LEVEL_STATUSES if s in table.columns] or list(table.columns)
+    )

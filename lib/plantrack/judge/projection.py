@@ -8,6 +8,7 @@ compound: g = (v_last / v_first) ** (1 / (y_last - y_first)) - 1, projected = v_
 (target_year - y_last), and the required path v(y) = v_first * (target / v_first) ** ((y - y_first) /
 (target_year - y_first)). Otherwise both are straight lines through the first point.
 """
+
 from __future__ import annotations
 
 import math
@@ -18,21 +19,23 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Projection:
-    projected: float | None          # the value the observed pace reaches by the target year
-    gap: float | None                # projected - target
-    reaches: bool | None             # projected meets the target for the indicator's direction
-    method: str | None               # "growth" (compound) or "linear"
-    required_path: dict = field(default_factory=dict)   # {year: value} from y_first to target_year
+    projected: float | None  # the value the observed pace reaches by the target year
+    gap: float | None  # projected - target
+    reaches: bool | None  # projected meets the target for the indicator's direction
+    method: str | None  # "growth" (compound) or "linear"
+    required_path: dict = field(default_factory=dict)  # {year: value} from y_first to target_year
     first_year: int | None = None
     last_year: int | None = None
-    reason: str = ""                 # why there is no projection, when there is none
+    reason: str = ""  # why there is no projection, when there is none
 
 
 def _none(reason: str) -> Projection:
     return Projection(None, None, None, None, {}, reason=reason)
 
 
-def projection(years, values, *, base_year=None, target, target_year, direction: str = "higher") -> Projection:
+def projection(
+    years, values, *, base_year=None, target, target_year, direction: str = "higher"
+) -> Projection:
     """Project a series to the target year; see the module's docstring for the method.
 
     years, values: the observations (a repeated year keeps its last value; NaN is skipped).
@@ -48,7 +51,9 @@ def projection(years, values, *, base_year=None, target, target_year, direction:
         points = {y: v for y, v in points.items() if y >= int(base_year)}
     elif base_year is not None:
         later = {y: v for y, v in points.items() if y >= int(base_year)}
-        points = later   # no value in the base year: the first observed year (from it on) is the base
+        points = (
+            later  # no value in the base year: the first observed year (from it on) is the base
+        )
     if target is None or target_year is None or (isinstance(target, float) and math.isnan(target)):
         return _none("no target")
     if len(points) < 2:
@@ -61,14 +66,18 @@ def projection(years, values, *, base_year=None, target, target_year, direction:
     if min(points.values()) > 0 and target > 0:
         growth = (v_last / v_first) ** (1.0 / (y_last - y_first)) - 1.0
         projected = v_last * (1.0 + growth) ** (target_year - y_last)
-        path = {y: v_first * (target / v_first) ** ((y - y_first) / (target_year - y_first))
-                for y in range(y_first, target_year + 1)}
+        path = {
+            y: v_first * (target / v_first) ** ((y - y_first) / (target_year - y_first))
+            for y in range(y_first, target_year + 1)
+        }
         method = "growth"
     else:
         slope = (v_last - v_first) / (y_last - y_first)
         projected = v_last + slope * (target_year - y_last)
-        path = {y: v_first + (target - v_first) * (y - y_first) / (target_year - y_first)
-                for y in range(y_first, target_year + 1)}
+        path = {
+            y: v_first + (target - v_first) * (y - y_first) / (target_year - y_first)
+            for y in range(y_first, target_year + 1)
+        }
         method = "linear"
     higher = direction in ("higher", "positive")
     reaches = projected >= target if higher else projected <= target
@@ -89,10 +98,19 @@ def project_ends(by, bv, cy, cv, target, target_year, higher) -> dict[str, np.nd
         straight = cv + (cv - bv) / (cy - by) * (ty - cy)
         projected = np.where(growth_ok, compound, np.where(usable, straight, np.nan))
     reaches = np.where(higher, projected >= target, projected <= target)
-    reason = np.select([np.isnan(target), np.isnan(bv) | np.isnan(cv) | ~(cy > by), ~(ty > cy)],
-                       ["no target", "fewer than two years with values",
-                        "the target year is not after the latest observation"], default="")
-    return {"projection_value": projected, "projection_gap": projected - target,
-            "projection_reaches": np.where(usable, reaches, None),
-            "projection_method": np.where(growth_ok, "growth", np.where(usable, "linear", None)),
-            "projection_reason": reason}
+    reason = np.select(
+        [np.isnan(target), np.isnan(bv) | np.isnan(cv) | ~(cy > by), ~(ty > cy)],
+        [
+            "no target",
+            "fewer than two years with values",
+            "the target year is not after the latest observation",
+        ],
+        default="",
+    )
+    return {
+        "projection_value": projected,
+        "projection_gap": projected - target,
+        "projection_reaches": np.where(usable, reaches, None),
+        "projection_method": np.where(growth_ok, "growth", np.where(usable, "linear", None)),
+        "projection_reason": reason,
+    }

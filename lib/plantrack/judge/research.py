@@ -1,5 +1,6 @@
 """Tables a researcher asks for in one call: every figure in one long table (tidy), and one
 concept lined up across plans (across_plans)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,14 +8,38 @@ import pandas as pd
 
 from plantrack.data import units
 
-TIDY_COLUMNS = ["plan_id", "indicator_id", "sector", "name_zh", "name_en", "concept", "kind", "year",
-                "comparator", "value", "value_high", "unit", "value_in_indicator_unit", "indicator_unit",
-                "stated", "name_as_stated", "measure", "reported_rate", "source", "source_file",
-                "locator", "year_basis", "quote", "correction_id", "value_used"]
+TIDY_COLUMNS = [
+    "plan_id",
+    "indicator_id",
+    "sector",
+    "name_zh",
+    "name_en",
+    "concept",
+    "kind",
+    "year",
+    "comparator",
+    "value",
+    "value_high",
+    "unit",
+    "value_in_indicator_unit",
+    "indicator_unit",
+    "stated",
+    "name_as_stated",
+    "measure",
+    "reported_rate",
+    "source",
+    "source_file",
+    "locator",
+    "year_basis",
+    "quote",
+    "correction_id",
+    "value_used",
+]
 
 
 def _plans(plan) -> list:
     from plantrack.data.package import list_plans, load_plan
+
     if plan is None:
         plan = list_plans()
     items = plan if isinstance(plan, (list, tuple)) else [plan]
@@ -35,39 +60,88 @@ def tidy(plan=None) -> pd.DataFrame:
         indicators = p.indicators.set_index("indicator_id")
         files = p.sources.set_index("source_id")["file"]
         corrections = p.tables.get("corrections")
-        for kind, table, year in (("target", p.targets, "target_year"), ("actual", p.actuals, "year")):
-            frame = pd.DataFrame({c: table[c].astype(object) if c in table else None
-                                  for c in ("indicator_id", "comparator", "value", "value_high", "unit", "stated",
-                                            "name_as_stated", "measure", "reported_rate", "source", "locator",
-                                            "year_basis", "quote")})
+        for kind, table, year in (
+            ("target", p.targets, "target_year"),
+            ("actual", p.actuals, "year"),
+        ):
+            frame = pd.DataFrame(
+                {
+                    c: table[c].astype(object) if c in table else None
+                    for c in (
+                        "indicator_id",
+                        "comparator",
+                        "value",
+                        "value_high",
+                        "unit",
+                        "stated",
+                        "name_as_stated",
+                        "measure",
+                        "reported_rate",
+                        "source",
+                        "locator",
+                        "year_basis",
+                        "quote",
+                    )
+                }
+            )
             frame["year"] = table[year].to_numpy()
             frame["kind"] = kind
-            frame["measure"] = frame["measure"].where(frame["measure"].notna(), frame["indicator_id"])
+            frame["measure"] = frame["measure"].where(
+                frame["measure"].notna(), frame["indicator_id"]
+            )
             info = indicators.reindex(frame["indicator_id"].astype(str))
             for column in ("sector", "name_zh", "name_en"):
                 frame[column] = info[column].to_numpy()
             frame["concept"] = info["concept"].to_numpy() if "concept" in info else None
             frame["indicator_unit"] = info["unit"].to_numpy()
             frame["value_in_indicator_unit"] = [
-                _convert(v, u, iu, y, p.rates) for v, u, iu, y in
-                zip(frame["value"], frame["unit"], frame["indicator_unit"], frame["year"])]
+                _convert(v, u, iu, y, p.rates)
+                for v, u, iu, y in zip(
+                    frame["value"], frame["unit"], frame["indicator_unit"], frame["year"]
+                )
+            ]
             frame["source_file"] = frame["source"].map(files)
             frame["correction_id"], frame["value_used"] = None, np.nan
             if corrections is not None and len(corrections):
                 for fix in corrections[corrections["table"] == f"{kind}s"].itertuples(index=False):
-                    hit = ((frame["indicator_id"] == fix.indicator_id) & (frame["year"] == fix.year)
-                           & (frame["source"] == fix.source) & (frame["stated"] == fix.stated))
+                    hit = (
+                        (frame["indicator_id"] == fix.indicator_id)
+                        & (frame["year"] == fix.year)
+                        & (frame["source"] == fix.source)
+                        & (frame["stated"] == fix.stated)
+                    )
                     frame.loc[hit, "correction_id"] = fix.correction_id
                     frame.loc[hit, "value_used"] = fix.value_used
             frame["plan_id"] = p.plan_id
             frames.append(frame)
     out = pd.concat(frames, ignore_index=True)[TIDY_COLUMNS]
-    strings = [c for c in TIDY_COLUMNS if c not in ("year", "value", "value_high", "value_in_indicator_unit",
-                                                     "reported_rate", "value_used")]
+    strings = [
+        c
+        for c in TIDY_COLUMNS
+        if c
+        not in (
+            "year",
+            "value",
+            "value_high",
+            "value_in_indicator_unit",
+            "reported_rate",
+            "value_used",
+        )
+    ]
     out = out.astype({c: "string" for c in strings})
     out["year"] = out["year"].astype("Int64")
-    return out.astype({c: "float64" for c in ("value", "value_high", "value_in_indicator_unit", "reported_rate",
-                                              "value_used")})
+    return out.astype(
+        {
+            c: "float64"
+            for c in (
+                "value",
+                "value_high",
+                "value_in_indicator_unit",
+                "reported_rate",
+                "value_used",
+            )
+        }
+    )
 
 
 def _convert(value, unit, to_unit, year, rates) -> float:
@@ -86,6 +160,7 @@ def across_plans(concept: str, plans=None) -> pd.DataFrame:
     latest_value, latest_unit, status, trajectory_status, confidence. Empty when no plan has it.
     """
     from plantrack.judge.progress import assess
+
     rows = []
     for p in _plans(plans):
         if "concept" not in p.indicators:
@@ -96,15 +171,45 @@ def across_plans(concept: str, plans=None) -> pd.DataFrame:
         assessed = assess(p, flags=False)
         assessed = assessed[assessed["indicator_id"].isin(ids)].copy()
         actuals = p.actuals[p.actuals["indicator_id"].astype(str).isin(ids)].sort_values("year")
-        latest = actuals.groupby(actuals["indicator_id"].astype(str)).tail(1).set_index(
-            actuals.groupby(actuals["indicator_id"].astype(str)).tail(1)["indicator_id"].astype(str))
-        assessed["latest_year"] = assessed["indicator_id"].map(latest["year"]) if len(latest) else pd.NA
-        assessed["latest_value"] = assessed["indicator_id"].map(latest["value"]) if len(latest) else np.nan
-        assessed["latest_unit"] = assessed["indicator_id"].map(latest["unit"].astype(str)) if len(latest) else pd.NA
+        latest = (
+            actuals.groupby(actuals["indicator_id"].astype(str))
+            .tail(1)
+            .set_index(
+                actuals.groupby(actuals["indicator_id"].astype(str))
+                .tail(1)["indicator_id"]
+                .astype(str)
+            )
+        )
+        assessed["latest_year"] = (
+            assessed["indicator_id"].map(latest["year"]) if len(latest) else pd.NA
+        )
+        assessed["latest_value"] = (
+            assessed["indicator_id"].map(latest["value"]) if len(latest) else np.nan
+        )
+        assessed["latest_unit"] = (
+            assessed["indicator_id"].map(latest["unit"].astype(str)) if len(latest) else pd.NA
+        )
         rows.append(assessed)
-    columns = ["plan_id", "indicator_id", "name_zh", "name_en", "target_year", "comparator", "target_value",
-               "target_unit", "target_stated", "actual_year", "actual_value", "actual_unit", "latest_year",
-               "latest_value", "latest_unit", "status", "trajectory_status", "confidence"]
+    columns = [
+        "plan_id",
+        "indicator_id",
+        "name_zh",
+        "name_en",
+        "target_year",
+        "comparator",
+        "target_value",
+        "target_unit",
+        "target_stated",
+        "actual_year",
+        "actual_value",
+        "actual_unit",
+        "latest_year",
+        "latest_value",
+        "latest_unit",
+        "status",
+        "trajectory_status",
+        "confidence",
+    ]
     if not rows:
         return pd.DataFrame(columns=columns)
     return pd.concat(rows, ignore_index=True)[columns]

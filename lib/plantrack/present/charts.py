@@ -1,4 +1,5 @@
 """Altair chart builders shared by the sector reports, the dashboard and researchers."""
+
 from __future__ import annotations
 
 import html
@@ -10,9 +11,13 @@ import pandas as pd
 from plantrack.messages import t
 from plantrack.present import style
 
-STATUS_COLOURS = {s: style.colour(s) for s in style.LEVEL_STATUSES}   # the one palette
-RATE_CAP = 300.0     # bars past 300% are drawn at 300% so the others stay readable; tooltips say the truth
-FONT = "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+STATUS_COLOURS = {s: style.colour(s) for s in style.LEVEL_STATUSES}  # the one palette
+RATE_CAP = (
+    300.0  # bars past 300% are drawn at 300% so the others stay readable; tooltips say the truth
+)
+FONT = (
+    "Noto Sans CJK SC, Noto Sans SC, Source Han Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+)
 
 
 def _themed(chart: alt.Chart, fit: bool = False) -> alt.Chart:
@@ -23,8 +28,12 @@ def _themed(chart: alt.Chart, fit: bool = False) -> alt.Chart:
     label_limit = {"expr": "max(90, containerSize()[0] * 0.4)"} if fit else 260
     if fit:
         chart = chart.properties(width="container")
-    themed = (chart.properties(autosize=autosize)
-              .configure(font=FONT).configure_view(stroke=None).configure_axis(labelLimit=label_limit))
+    themed = (
+        chart.properties(autosize=autosize)
+        .configure(font=FONT)
+        .configure_view(stroke=None)
+        .configure_axis(labelLimit=label_limit)
+    )
     # a title no wider than a phone's screen (Vega does not wrap titles)
     return themed.configure_title(fontSize=13, anchor="start") if fit else themed
 
@@ -35,28 +44,42 @@ def for_export(chart: alt.Chart, title: str, lines: list[str]) -> dict:
     spec = chart.to_dict(validate=False)
     spec["width"] = 520
     spec["autosize"] = {"type": "pad", "contains": "padding"}
-    spec["title"] = {"text": title, "subtitle": lines, "anchor": "start", "subtitleColor": style.MUTED}
+    spec["title"] = {
+        "text": title,
+        "subtitle": lines,
+        "anchor": "start",
+        "subtitleColor": style.MUTED,
+    }
     spec.setdefault("config", {}).setdefault("axis", {})["labelLimit"] = 260
     return spec
 
 
-MAX_BARS = 80   # more targets than this are drawn as a distribution, aggregated in pandas first
+MAX_BARS = 80  # more targets than this are drawn as a distribution, aggregated in pandas first
 
 # The overview charts carry both languages and four params: `lang`, and the dashboard's filters
 # (empty values mean "all"). The dashboard changes a language or a filter by setting a param; the
 # Vega view recomputes in place, with no new spec.
-FILTER_EXPR = ("(length(sectors) == 0 || indexof(sectors, datum.sector) >= 0)"
-               " && (status == '' || datum.status_id == status) && (year == 0 || datum.target_year == year)")
+FILTER_EXPR = (
+    "(length(sectors) == 0 || indexof(sectors, datum.sector) >= 0)"
+    " && (status == '' || datum.status_id == status) && (year == 0 || datum.target_year == year)"
+)
 
 
 def _params(lang: str) -> list:
-    return [alt.param(name="lang", value=lang), alt.param(name="sectors", value=[]),
-            alt.param(name="status", value=""), alt.param(name="year", value=0)]
+    return [
+        alt.param(name="lang", value=lang),
+        alt.param(name="sectors", value=[]),
+        alt.param(name="status", value=""),
+        alt.param(name="year", value=0),
+    ]
 
 
 def with_param_values(spec: dict, values: dict) -> dict:
     """A copy of a chart spec whose top-level params start at the given values."""
-    params = [{**p, "value": values[p["name"]]} if p.get("name") in values else p for p in spec.get("params", [])]
+    params = [
+        {**p, "value": values[p["name"]]} if p.get("name") in values else p
+        for p in spec.get("params", [])
+    ]
     return {**spec, "params": params}
 
 
@@ -66,7 +89,9 @@ def _in_lang(zh: str, en: str) -> str:
 
 
 def _words(key: str) -> str:
-    return _in_lang(json.dumps(t(key, "zh"), ensure_ascii=False), json.dumps(t(key, "en"), ensure_ascii=False))
+    return _in_lang(
+        json.dumps(t(key, "zh"), ensure_ascii=False), json.dumps(t(key, "en"), ensure_ascii=False)
+    )
 
 
 def _text(key: str) -> dict:
@@ -74,23 +99,43 @@ def _text(key: str) -> dict:
 
 
 def _status_word(status_expr: str) -> str:
-    words = {lang: json.dumps({s: t(s, lang) for s in STATUS_COLOURS}, ensure_ascii=False) for lang in ("zh", "en")}
+    words = {
+        lang: json.dumps({s: t(s, lang) for s in STATUS_COLOURS}, ensure_ascii=False)
+        for lang in ("zh", "en")
+    }
     return f"{_in_lang(words['zh'], words['en'])}[{status_expr}]"
 
 
 def _status_colour() -> alt.Color:
     """Colour by the `status` field (the status in the chart's language; see _status_word)."""
-    domain = {lang: json.dumps([t(s, lang) for s in STATUS_COLOURS], ensure_ascii=False) for lang in ("zh", "en")}
-    return alt.Color("status:N", scale=alt.Scale(domain={"expr": _in_lang(domain["zh"], domain["en"])},
-                                                 range=list(STATUS_COLOURS.values())),
-                     # One entry a row: Vega keeps a row's entry positions when labels change language.
-                     title=None, legend=alt.Legend(orient="top", direction="vertical"))
+    domain = {
+        lang: json.dumps([t(s, lang) for s in STATUS_COLOURS], ensure_ascii=False)
+        for lang in ("zh", "en")
+    }
+    return alt.Color(
+        "status:N",
+        scale=alt.Scale(
+            domain={"expr": _in_lang(domain["zh"], domain["en"])},
+            range=list(STATUS_COLOURS.values()),
+        ),
+        # One entry a row: Vega keeps a row's entry positions when labels change language.
+        title=None,
+        legend=alt.Legend(orient="top", direction="vertical"),
+    )
 
 
 def _tooltip(rows: dict) -> dict:
     """A mark tooltip in the current language: {label key: Vega expression of the value}."""
+
     def one(lang):
-        return "{" + ", ".join(f"{json.dumps(t(k, lang), ensure_ascii=False)}: {v}" for k, v in rows.items()) + "}"
+        return (
+            "{"
+            + ", ".join(
+                f"{json.dumps(t(k, lang), ensure_ascii=False)}: {v}" for k, v in rows.items()
+            )
+            + "}"
+        )
+
     return {"expr": _in_lang(one("zh"), one("en"))}
 
 
@@ -98,11 +143,12 @@ def _percent(field: str) -> str:
     return f"(isValid(datum.{field}) ? format(datum.{field}, '.1f') + '%' : '—')"
 
 
-PICK = "pick"   # the click selection on the achievement bars: the dashboard opens that indicator
+PICK = "pick"  # the click selection on the achievement bars: the dashboard opens that indicator
 
 
-def achievement_chart(assessed: pd.DataFrame, lang: str = "zh", notes: pd.DataFrame | None = None,
-                      fit: bool = False) -> alt.Chart:
+def achievement_chart(
+    assessed: pd.DataFrame, lang: str = "zh", notes: pd.DataFrame | None = None, fit: bool = False
+) -> alt.Chart:
     """Every target's achievement (computed rate) against the 100% line, coloured by status.
 
     notes (optional, aligned with assessed): per language, the target and actual in words with
@@ -114,52 +160,90 @@ def achievement_chart(assessed: pd.DataFrame, lang: str = "zh", notes: pd.DataFr
     if len(assessed) > MAX_BARS:
         return _achievement_distribution(assessed, lang, fit)
     years = assessed["target_year"].astype(str)
-    data = pd.DataFrame({
-        "order": range(len(assessed)),
-        "indicator_id": assessed["indicator_id"].to_numpy(),
-        "sector": assessed["sector"].to_numpy(),
-        "status_id": assessed["status"].to_numpy(),
-        "target_year": assessed["target_year"].astype(int).to_numpy(),
-        "name_zh": (assessed["name_zh"] + " (" + years + ")").to_numpy(),
-        "name_en": (assessed["name_en"] + " (" + years + ")").to_numpy(),
-        "rate": assessed["computed_rate"].clip(upper=RATE_CAP).fillna(0.0).to_numpy(),
-        "computed": assessed["computed_rate"].round(1).to_numpy(),
-        "reported": assessed["reported_rate"].to_numpy(),
-    })
+    data = pd.DataFrame(
+        {
+            "order": range(len(assessed)),
+            "indicator_id": assessed["indicator_id"].to_numpy(),
+            "sector": assessed["sector"].to_numpy(),
+            "status_id": assessed["status"].to_numpy(),
+            "target_year": assessed["target_year"].astype(int).to_numpy(),
+            "name_zh": (assessed["name_zh"] + " (" + years + ")").to_numpy(),
+            "name_en": (assessed["name_en"] + " (" + years + ")").to_numpy(),
+            "rate": assessed["computed_rate"].clip(upper=RATE_CAP).fillna(0.0).to_numpy(),
+            "computed": assessed["computed_rate"].round(1).to_numpy(),
+            "reported": assessed["reported_rate"].to_numpy(),
+        }
+    )
     for language in ("zh", "en"):
-        for column, fallback in (("target", assessed["target_stated"]), ("actual", assessed["actual_stated"]),
-                                 ("warning", pd.Series("", index=assessed.index)),
-                                 ("confidence", pd.Series("", index=assessed.index))):
+        for column, fallback in (
+            ("target", assessed["target_stated"]),
+            ("actual", assessed["actual_stated"]),
+            ("warning", pd.Series("", index=assessed.index)),
+            ("confidence", pd.Series("", index=assessed.index)),
+        ):
             source = notes[f"{column}_{language}"] if notes is not None else fallback
-            data[f"{column}_{language}"] = pd.Series(source).astype(object).where(pd.Series(source).notna(), None).to_numpy()
-    fields = {"indicator": "datum.name", "target": _in_lang("datum.target_zh", "datum.target_en"),
-              "actual": f"(isValid({_in_lang('datum.actual_zh', 'datum.actual_en')}) && "
-                        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} != '' ? "
-                        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} : {_words('no_data')})",
-              "computed_rate": _percent("computed"), "reported_rate": _percent("reported"),
-              "status": "datum.status"}
+            data[f"{column}_{language}"] = (
+                pd.Series(source).astype(object).where(pd.Series(source).notna(), None).to_numpy()
+            )
+    fields = {
+        "indicator": "datum.name",
+        "target": _in_lang("datum.target_zh", "datum.target_en"),
+        "actual": f"(isValid({_in_lang('datum.actual_zh', 'datum.actual_en')}) && "
+        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} != '' ? "
+        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} : {_words('no_data')})",
+        "computed_rate": _percent("computed"),
+        "reported_rate": _percent("reported"),
+        "status": "datum.status",
+    }
     if notes is not None:
         fields["confidence"] = _in_lang("datum.confidence_zh", "datum.confidence_en")
         fields["warning"] = f"({_in_lang('datum.warning_zh', 'datum.warning_en')} || '—')"
     tooltip = _tooltip(fields)
-    pick = alt.selection_point(name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False)
-    bars = alt.Chart(data).mark_bar(height=16, tooltip=tooltip, cursor="pointer").encode(
-        x=alt.X("rate:Q", title=None, scale=alt.Scale(domain=[0, RATE_CAP]), axis=alt.Axis(labelExpr="datum.label + '%'")),
-        y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
-        color=_status_colour(),
-    ).transform_filter(FILTER_EXPR).transform_calculate(name=_in_lang("datum.name_zh", "datum.name_en"),
-                                                         status=_status_word("datum.status_id"))
+    pick = alt.selection_point(
+        name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False
+    )
+    bars = (
+        alt.Chart(data)
+        .mark_bar(height=16, tooltip=tooltip, cursor="pointer")
+        .encode(
+            x=alt.X(
+                "rate:Q",
+                title=None,
+                scale=alt.Scale(domain=[0, RATE_CAP]),
+                axis=alt.Axis(labelExpr="datum.label + '%'"),
+            ),
+            y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
+            color=_status_colour(),
+        )
+        .transform_filter(FILTER_EXPR)
+        .transform_calculate(
+            name=_in_lang("datum.name_zh", "datum.name_en"), status=_status_word("datum.status_id")
+        )
+    )
     # A bar past its cap says so with its true rate beside it, and a ⚠ where a finding touches it.
-    labels = alt.Chart(data).mark_text(align="left", dx=3, fontSize=11, color=style.INK).encode(
-        x=alt.X("rate:Q"), y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min")),
-        text="label:N",
-    ).transform_filter(FILTER_EXPR).transform_calculate(
-        name=_in_lang("datum.name_zh", "datum.name_en"),
-        label=f"(datum.computed > {RATE_CAP} ? format(datum.computed, '.0f') + '%' : '')"
-              f" + ({_in_lang('datum.warning_zh', 'datum.warning_en')} ? ' ⚠' : '')")
-    line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
+    labels = (
+        alt.Chart(data)
+        .mark_text(align="left", dx=3, fontSize=11, color=style.INK)
+        .encode(
+            x=alt.X("rate:Q"),
+            y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min")),
+            text="label:N",
+        )
+        .transform_filter(FILTER_EXPR)
+        .transform_calculate(
+            name=_in_lang("datum.name_zh", "datum.name_en"),
+            label=f"(datum.computed > {RATE_CAP} ? format(datum.computed, '.0f') + '%' : '')"
+            f" + ({_in_lang('datum.warning_zh', 'datum.warning_en')} ? ' ⚠' : '')",
+        )
+    )
+    line = (
+        alt.Chart(pd.DataFrame({"x": [100.0]}))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x="x:Q")
+    )
     chart = alt.layer(bars.add_params(pick), labels, line).properties(
-        width=520, height=alt.Step(24), title=alt.TitleParams(_text("achievement_title")))
+        width=520, height=alt.Step(24), title=alt.TitleParams(_text("achievement_title"))
+    )
     return _themed(chart.add_params(*_params(lang)), fit)
 
 
@@ -167,44 +251,89 @@ def _achievement_distribution(assessed: pd.DataFrame, lang: str, fit: bool = Fal
     rate = assessed["computed_rate"].clip(upper=RATE_CAP)
     bands = pd.DataFrame({"band": (rate // 10 * 10).fillna(-10.0), "status_id": assessed["status"]})
     data = bands.groupby(["band", "status_id"]).size().reset_index(name="count")
-    bars = alt.Chart(data).transform_calculate(status=_status_word("datum.status_id")).mark_bar(
-        tooltip=_tooltip({"achievement": "datum.band", "status": "datum.status", "count": "datum.count"})).encode(
-        x=alt.X("band:Q", bin=alt.Bin(step=10, extent=[-10, RATE_CAP + 10]), title=None,
-                axis=alt.Axis(labelExpr="datum.label + '%'")),
-        y=alt.Y("count:Q", title=None),
-        color=_status_colour())
-    line = alt.Chart(pd.DataFrame({"x": [100.0]})).mark_rule(color="#333", strokeDash=[4, 3]).encode(x="x:Q")
+    bars = (
+        alt.Chart(data)
+        .transform_calculate(status=_status_word("datum.status_id"))
+        .mark_bar(
+            tooltip=_tooltip(
+                {"achievement": "datum.band", "status": "datum.status", "count": "datum.count"}
+            )
+        )
+        .encode(
+            x=alt.X(
+                "band:Q",
+                bin=alt.Bin(step=10, extent=[-10, RATE_CAP + 10]),
+                title=None,
+                axis=alt.Axis(labelExpr="datum.label + '%'"),
+            ),
+            y=alt.Y("count:Q", title=None),
+            color=_status_colour(),
+        )
+    )
+    line = (
+        alt.Chart(pd.DataFrame({"x": [100.0]}))
+        .mark_rule(color="#333", strokeDash=[4, 3])
+        .encode(x="x:Q")
+    )
     title = {"expr": f"{_words('achievement_title')} + ' · {len(assessed):,}'"}
-    return _themed(alt.layer(bars, line).properties(width=520, height=260, title=alt.TitleParams(title))
-                   .add_params(*_params(lang)), fit)
+    return _themed(
+        alt.layer(bars, line)
+        .properties(width=520, height=260, title=alt.TitleParams(title))
+        .add_params(*_params(lang)),
+        fit,
+    )
 
 
-def status_counts_chart(assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str = "zh", fit: bool = False) -> alt.Chart:
+def status_counts_chart(
+    assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str = "zh", fit: bool = False
+) -> alt.Chart:
     """How many targets are achieved / not achieved / without data, by sector.
 
     Counted in pandas by sector, status and year (a few dozen rows at most); Vega filters and
     sums them. `sectors` is the plan's sector table, in the plan's order.
     """
-    counts = assessed.groupby(["sector", "status", "target_year"], sort=False).size().reset_index(name="count")
+    counts = (
+        assessed.groupby(["sector", "status", "target_year"], sort=False)
+        .size()
+        .reset_index(name="count")
+    )
     counts = counts.rename(columns={"status": "status_id"})
     names = sectors.set_index("sector_id")
     counts["order"] = counts["sector"].map({s: i for i, s in enumerate(sectors["sector_id"])})
     counts["target_year"] = counts["target_year"].astype(int)
     for language in ("zh", "en"):
-        counts[f"sector_{language}"] = counts["sector"].map(names[f"name_{language}"]).fillna(counts["sector"])
-    tooltip = _tooltip({"sector": "datum.sector_name", "status": "datum.status", "count": "datum.count"})
-    chart = alt.Chart(counts).mark_bar(tooltip=tooltip).encode(
-        x=alt.X("count:Q", title=None, axis=alt.Axis(tickMinStep=1)),
-        y=alt.Y("sector_name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
-        color=_status_colour(),
-    ).transform_filter(FILTER_EXPR).transform_calculate(
-        sector_name=_in_lang("datum.sector_zh", "datum.sector_en"), status=_status_word("datum.status_id")
-    ).transform_aggregate(count="sum(count)", groupby=["sector_name", "status", "order"])
-    return _themed(chart.properties(width=420, height=alt.Step(24), title=alt.TitleParams(_text("counts_title")))
-                   .add_params(*_params(lang)), fit)
+        counts[f"sector_{language}"] = (
+            counts["sector"].map(names[f"name_{language}"]).fillna(counts["sector"])
+        )
+    tooltip = _tooltip(
+        {"sector": "datum.sector_name", "status": "datum.status", "count": "datum.count"}
+    )
+    chart = (
+        alt.Chart(counts)
+        .mark_bar(tooltip=tooltip)
+        .encode(
+            x=alt.X("count:Q", title=None, axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("sector_name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
+            color=_status_colour(),
+        )
+        .transform_filter(FILTER_EXPR)
+        .transform_calculate(
+            sector_name=_in_lang("datum.sector_zh", "datum.sector_en"),
+            status=_status_word("datum.status_id"),
+        )
+        .transform_aggregate(count="sum(count)", groupby=["sector_name", "status", "order"])
+    )
+    return _themed(
+        chart.properties(
+            width=420, height=alt.Step(24), title=alt.TitleParams(_text("counts_title"))
+        ).add_params(*_params(lang)),
+        fit,
+    )
 
 
-def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None = None, fit: bool = False) -> alt.Chart:
+def indicator_chart(
+    plan, indicator_id: str, lang: str = "zh", as_of: int | None = None, fit: bool = False
+) -> alt.Chart:
     """One indicator's values over the years (in its unit), with its targets marked.
 
     In English the unit is translated and a value is shown as a number with that unit; the
@@ -218,30 +347,66 @@ def indicator_chart(plan, indicator_id: str, lang: str = "zh", as_of: int | None
     actuals = comparable_actuals(plan, indicators["unit"], as_of, indicator_id)
     actuals = actuals[actuals["value_converted"].notna()]
 
-    def said(frame):   # the value in words: as stated (zh), else number + translated unit
+    def said(frame):  # the value in words: as stated (zh), else number + translated unit
         if lang == "zh":
             return frame["stated"].astype(str)
-        return pd.Series([value_with_unit(v, "") + ("" if unit_name(u, lang) == "%" else " ") + unit_name(u, lang)
-                          for v, u in zip(frame["value"], frame["unit"])], index=frame.index)
-    points = pd.DataFrame({"year": actuals["year"].astype(int), "value": actuals["value_converted"],
-                           "kind": t("actual", lang), "source": actuals["source"], "stated": said(actuals)})
+        return pd.Series(
+            [
+                value_with_unit(v, "")
+                + ("" if unit_name(u, lang) == "%" else " ")
+                + unit_name(u, lang)
+                for v, u in zip(frame["value"], frame["unit"])
+            ],
+            index=frame.index,
+        )
+
+    points = pd.DataFrame(
+        {
+            "year": actuals["year"].astype(int),
+            "value": actuals["value_converted"],
+            "kind": t("actual", lang),
+            "source": actuals["source"],
+            "stated": said(actuals),
+        }
+    )
     targets = plan.targets[plan.targets["indicator_id"] == indicator_id]
     factors = pair_factors(targets["unit"].array, [stated_unit] * len(targets))
-    marks = pd.DataFrame({"year": targets["target_year"].astype(int), "value": targets["value"] * factors,
-                          "kind": t("target", lang), "source": targets["source"], "stated": said(targets)}).dropna()
+    marks = pd.DataFrame(
+        {
+            "year": targets["target_year"].astype(int),
+            "value": targets["value"] * factors,
+            "kind": t("target", lang),
+            "source": targets["source"],
+            "stated": said(targets),
+        }
+    ).dropna()
     data = pd.concat([points, marks], ignore_index=True)
-    tooltip = [alt.Tooltip("year:O", title=t("year", lang)), alt.Tooltip("value:Q", title=f"{t('value', lang)} ({unit})"),
-               alt.Tooltip("stated:N", title=t("stated_as", lang)), alt.Tooltip("source:N", title=t("source", lang))]
-    base = alt.Chart(data).encode(x=alt.X("year:O", title=t("year", lang), axis=alt.Axis(labelAngle=0)),
-                                  y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True)))
-    line = base.transform_filter(alt.datum.kind == t("actual", lang)).mark_line(point=True, color="#1565c0") \
+    tooltip = [
+        alt.Tooltip("year:O", title=t("year", lang)),
+        alt.Tooltip("value:Q", title=f"{t('value', lang)} ({unit})"),
+        alt.Tooltip("stated:N", title=t("stated_as", lang)),
+        alt.Tooltip("source:N", title=t("source", lang)),
+    ]
+    base = alt.Chart(data).encode(
+        x=alt.X("year:O", title=t("year", lang), axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True)),
+    )
+    line = (
+        base.transform_filter(alt.datum.kind == t("actual", lang))
+        .mark_line(point=True, color="#1565c0")
         .encode(tooltip=tooltip)
-    target = base.transform_filter(alt.datum.kind == t("target", lang)) \
-        .mark_point(shape="diamond", size=140, filled=True, color="#c62828").encode(tooltip=tooltip)
+    )
+    target = (
+        base.transform_filter(alt.datum.kind == t("target", lang))
+        .mark_point(shape="diamond", size=140, filled=True, color="#c62828")
+        .encode(tooltip=tooltip)
+    )
     name = indicators.at[indicator_id, f"name_{lang}"]
     # an empty layer would leave an unlabelled mark group in the SVG (axe: svg-img-alt)
     layers = [layer for layer, rows in ((target, len(marks)), (line, len(points))) if rows]
-    chart = alt.layer(*(layers or [line])).properties(width=420, height=220, title=[str(name), t("history_title", lang)])
+    chart = alt.layer(*(layers or [line])).properties(
+        width=420, height=220, title=[str(name), t("history_title", lang)]
+    )
     return _themed(chart, fit)
 
 
@@ -252,25 +417,35 @@ def static_bundle(chart: alt.Chart) -> dict:
     spec = chart.to_dict()
     svg = vlc.vegalite_to_svg(spec)
     spec_json = json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
-    page = (f'<figure class="plantrack-chart">{svg}'
-            f'<script type="application/vnd.vegalite.v5+json" class="vega-lite-spec">{spec_json}</script></figure>')
-    return {"text/html": page, "image/svg+xml": svg, "text/plain": html.unescape(spec.get("title", "chart")
-                                                                               if isinstance(spec.get("title"), str) else "chart")}
+    page = (
+        f'<figure class="plantrack-chart">{svg}'
+        f'<script type="application/vnd.vegalite.v5+json" class="vega-lite-spec">{spec_json}</script></figure>'
+    )
+    return {
+        "text/html": page,
+        "image/svg+xml": svg,
+        "text/plain": html.unescape(
+            spec.get("title", "chart") if isinstance(spec.get("title"), str) else "chart"
+        ),
+    }
 
 
 def show_static(chart: alt.Chart) -> None:
     """Display a chart in a report notebook so that the exported HTML needs no CDN."""
     from IPython.display import display
+
     display(static_bundle(chart), raw=True)
 
 
 def to_png(chart: alt.Chart | dict, scale: float = 2.0) -> bytes:
     import vl_convert as vlc
+
     return vlc.vegalite_to_png(chart if isinstance(chart, dict) else chart.to_dict(), scale=scale)
 
 
 def to_svg(chart: alt.Chart | dict) -> str:
     import vl_convert as vlc
+
     return vlc.vegalite_to_svg(chart if isinstance(chart, dict) else chart.to_dict())
 
 

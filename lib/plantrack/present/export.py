@@ -9,6 +9,7 @@ cell that is only a number ('-3.5') is not a formula and keeps its sign.
 Only CSV meant for readers goes through here (`plantrack assess --format csv`, the dashboard's
 downloads); the data package's own CSVs keep every value exactly as the source states it.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """HTML from Jinja2 templates (autoescaped): the sector reports, the run index, the dashboard's
 HTML parts and the static site share these templates, one stylesheet and one palette."""
+
 from __future__ import annotations
 
 import functools
@@ -43,7 +44,9 @@ def text(x) -> str:
 # characters with the digits and punctuation between them, and Latin words (ids, "APP", "CSV").
 _CJK = "\u2e80-\u2fff\u3000-\u303f\u3040-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
 _RUNS = {
-    "en": re.compile(f"[“‘]?[0-9.,%+~-]*[{_CJK}](?:[{_CJK}“”‘’0-9.,%+~ \t-]*[{_CJK}])?[0-9.,%]*[”’]?"),
+    "en": re.compile(
+        f"[“‘]?[0-9.,%+~-]*[{_CJK}](?:[{_CJK}“”‘’0-9.,%+~ \t-]*[{_CJK}])?[0-9.,%]*[”’]?"
+    ),
     "zh": re.compile(r"[A-Za-z](?:[A-Za-z0-9'’&./+ -]*[A-Za-z0-9])?"),
 }
 _OTHER = {"en": "zh", "zh": "en"}
@@ -54,8 +57,8 @@ def mark_lang(value, lang: str) -> Markup:
     on an English page Chinese runs get lang="zh", on a Chinese page Latin runs get lang="en"."""
     escape = jinja2.utils.markupsafe.escape
     raw, out, last = text(value), [], 0
-    for match in _RUNS[lang].finditer(raw):      # runs found in the raw text, each piece escaped
-        out.append(str(escape(raw[last:match.start()])))
+    for match in _RUNS[lang].finditer(raw):  # runs found in the raw text, each piece escaped
+        out.append(str(escape(raw[last : match.start()])))
         out.append(f'<span lang="{_OTHER[lang]}">{escape(match.group())}</span>')
         last = match.end()
     out.append(str(escape(raw[last:])))
@@ -65,15 +68,22 @@ def mark_lang(value, lang: str) -> Markup:
 def script_json(value) -> Markup:
     """JSON safe inside <script>: no '</script>', '<!--', '&' or line separators can end or hide it."""
     raw = json.dumps(value, ensure_ascii=False, default=str)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                          ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         raw = raw.replace(char, escaped)
     return Markup(raw)
 
 
 # Han characters and the punctuation written with them (CJK symbols, full-width forms).
-_CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"
-                      r"(?:[\s\d.,%()（）·\-/]*[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+)*")
+_CJK_RUN = re.compile(
+    r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"
+    r"(?:[\s\d.,%()（）·\-/]*[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+)*"
+)
 
 
 def mark_zh(x) -> Markup:
@@ -99,20 +109,34 @@ def statement(comparator, value, value_high, unit, lang: str) -> str:
     The Chinese page shows the source's own words instead (see the `stated` column)."""
     if _missing(value):
         return ""
-    amount = number(value) if comparator != "range" or _missing(value_high) else f"{number(value)}–{number(value_high)}"
+    amount = (
+        number(value)
+        if comparator != "range" or _missing(value_high)
+        else f"{number(value)}–{number(value_high)}"
+    )
     word = t(f"cmp.{comparator}", lang) if not _missing(comparator) else ""
     word = "" if word.startswith("cmp.") or comparator == "=" else word
     name = unit_name(unit, lang)
-    return " ".join(part for part in (word, amount + ("" if name == "%" else " ") + name if name else amount) if part)
+    return " ".join(
+        part
+        for part in (word, amount + ("" if name == "%" else " ") + name if name else amount)
+        if part
+    )
 
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                             autoescape=lambda name: bool(name) and name.endswith(".html.j2"),   # CSS is ours
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=lambda name: bool(name) and name.endswith(".html.j2"),  # CSS is ours
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.globals.update(t=t, style=style, colour=style.colour, symbol=style.symbol)
-    env.filters.update(number=number, rate=rate, text=text, script_json=script_json, mark_zh=mark_zh)
+    env.filters.update(
+        number=number, rate=rate, text=text, script_json=script_json, mark_zh=mark_zh
+    )
     env.globals["value_with_unit"] = value_with_unit
     env.globals["missing"] = _missing
     env.filters["mark_lang"] = mark_lang

@@ -1,30 +1,38 @@
 """The sector report: what notebooks/sector.ipynb shows, one section per call."""
+
 from __future__ import annotations
 
-from plantrack.judge.findings import findings
 from plantrack.data.package import load_plan
 from plantrack.errors import DataError
+from plantrack.judge.findings import findings
+from plantrack.judge.progress import assess
 from plantrack.messages import check_lang
 from plantrack.present.html import render, stylesheet, text, value_with_unit
 from plantrack.present.style import LEVEL_STATUSES
-from plantrack.judge.progress import assess
+
 
 def check_params(plan_id, sector, lang, as_of):
     """Validate a report's parameters; a DataError says what was wrong and what is allowed."""
     from plantrack.data.package import list_plans
+
     if not isinstance(plan_id, str) or plan_id not in list_plans():
         raise DataError(f"unknown plan_id {plan_id!r}; allowed: {', '.join(list_plans())}")
     check_lang(lang)
-    if as_of is not None and (not isinstance(as_of, int) or isinstance(as_of, bool) or not 1949 <= as_of <= 2100):
+    if as_of is not None and (
+        not isinstance(as_of, int) or isinstance(as_of, bool) or not 1949 <= as_of <= 2100
+    ):
         raise DataError(f"as_of must be a year such as 2018, or None; got {as_of!r}")
     plan = load_plan(plan_id)
     if sector not in plan.sector_ids():
-        raise DataError(f"unknown sector {sector!r} for plan {plan_id}; allowed: {', '.join(plan.sector_ids())}")
+        raise DataError(
+            f"unknown sector {sector!r} for plan {plan_id}; allowed: {', '.join(plan.sector_ids())}"
+        )
     return plan
 
 
 def _html(body: str):
     from IPython.display import HTML, display
+
     display(HTML(f'<style>{stylesheet()}</style><div class="plantrack">{body}</div>'))
 
 
@@ -34,7 +42,9 @@ class SectorReport:
         self._prepare(plan, sector, lang, as_of, assess(plan, as_of=as_of), findings(plan))
 
     @classmethod
-    def from_tables(cls, plan, sector: str, lang: str, assessed, found, as_of: int | None = None) -> "SectorReport":
+    def from_tables(
+        cls, plan, sector: str, lang: str, assessed, found, as_of: int | None = None
+    ) -> "SectorReport":
         """A report from a plan's assessment and findings computed once (the site builds every sector from them)."""
         report = cls.__new__(cls)
         report._prepare(plan, sector, lang, as_of, assessed, found)
@@ -45,7 +55,9 @@ class SectorReport:
         self.assessed = assessed[assessed["sector"] == sector]
         self.findings = found[found["sector"] == sector]
         indicators = plan.indicators
-        self.monitoring = indicators[(indicators["sector"] == sector) & (indicators["kind"] == "monitoring")]
+        self.monitoring = indicators[
+            (indicators["sector"] == sector) & (indicators["kind"] == "monitoring")
+        ]
 
     def _rows(self, frame):
         """A table's rows as dicts, with the name in the report's language (the templates escape)."""
@@ -53,18 +65,31 @@ class SectorReport:
 
     def header(self):
         counts = self.assessed["status"].value_counts()
-        _html(render("report/header.html.j2", lang=self.lang, as_of=self.as_of,
-                     sector_name=self.plan.sector_name(self.sector, self.lang), plan_title=self.plan.title(self.lang),
-                     counts=[(s, counts[s]) for s in LEVEL_STATUSES if counts.get(s, 0)],
-                     content_hash=self.plan.content_hash))
+        _html(
+            render(
+                "report/header.html.j2",
+                lang=self.lang,
+                as_of=self.as_of,
+                sector_name=self.plan.sector_name(self.sector, self.lang),
+                plan_title=self.plan.title(self.lang),
+                counts=[(s, counts[s]) for s in LEVEL_STATUSES if counts.get(s, 0)],
+                content_hash=self.plan.content_hash,
+            )
+        )
 
     def plan_words(self):
         tasks = self.plan.tasks[self.plan.tasks["sector"] == self.sector]
         if tasks.empty:
             return
         departments = tasks["departments"].dropna()
-        _html(render("report/plan_words.html.j2", lang=self.lang, quotes=list(tasks["quote"]),
-                     departments=departments.iloc[0] if len(departments) else ""))
+        _html(
+            render(
+                "report/plan_words.html.j2",
+                lang=self.lang,
+                quotes=list(tasks["quote"]),
+                departments=departments.iloc[0] if len(departments) else "",
+            )
+        )
 
     def targets_table(self):
         rows = self._rows(self.assessed)
@@ -75,15 +100,21 @@ class SectorReport:
         _html(render("report/targets.html.j2", lang=self.lang, rows=rows))
 
     def achievement_chart(self):
-        from plantrack.present import charts   # Altair is slow to import: only where a chart is drawn
+        from plantrack.present import (
+            charts,
+        )  # Altair is slow to import: only where a chart is drawn
+
         if not self.assessed.empty:
             charts.show_static(charts.achievement_chart(self.assessed, self.lang))
 
     def indicator_charts(self):
         from plantrack.present import charts
+
         ids = list(dict.fromkeys(self.assessed["indicator_id"]))
         for indicator_id in ids:
-            charts.show_static(charts.indicator_chart(self.plan, indicator_id, self.lang, self.as_of))
+            charts.show_static(
+                charts.indicator_chart(self.plan, indicator_id, self.lang, self.as_of)
+            )
 
     def monitoring_table(self):
         if self.monitoring.empty:
@@ -91,7 +122,9 @@ class SectorReport:
         actuals = self.plan.actuals
         if self.as_of is not None:
             actuals = actuals[actuals["year"] <= self.as_of]
-        actuals = actuals.merge(self.monitoring[["indicator_id", f"name_{self.lang}"]], on="indicator_id")
+        actuals = actuals.merge(
+            self.monitoring[["indicator_id", f"name_{self.lang}"]], on="indicator_id"
+        )
         _html(render("report/monitoring.html.j2", lang=self.lang, rows=self._rows(actuals)))
 
     def tasks_and_evidence(self):
@@ -99,9 +132,14 @@ class SectorReport:
         if tasks.empty:
             return
         evidence = self.plan.evidence
-        items = [dict(number=task.number, title=task[f"title_{self.lang}"],
-                      evidence=list(evidence.loc[evidence["task_id"] == task.task_id, "quote"]))
-                 for _, task in tasks.iterrows()]
+        items = [
+            dict(
+                number=task.number,
+                title=task[f"title_{self.lang}"],
+                evidence=list(evidence.loc[evidence["task_id"] == task.task_id, "quote"]),
+            )
+            for _, task in tasks.iterrows()
+        ]
         _html(render("report/tasks.html.j2", lang=self.lang, tasks=items))
 
     def findings_table(self):

@@ -20,6 +20,7 @@ Layout (stable URLs built from ids only; every link names a file and stays insid
 The site is built in a folder beside the target and swapped in whole, so a reader never sees
 half a site.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -49,11 +50,15 @@ from plantrack.present.html import mark_lang, render, stylesheet, text
 from plantrack.present.report import SectorReport
 
 SAFE_ID = re.compile(r"^[a-z0-9_-]+$")
-RESERVED = ("indicator", "findings", "tasks")            # folders beside the sector folders
+RESERVED = ("indicator", "findings", "tasks")  # folders beside the sector folders
 SCRIPT = Path(__file__).with_name("templates") / "html" / "site" / "site.js"
 OTHER = {"zh": "en", "en": "zh"}
 SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
-CHART_COLOURS = {"actual": style.ACCENT, "target": style.STATUS_STYLE["not_achieved"][0], "path": style.MUTED}
+CHART_COLOURS = {
+    "actual": style.ACCENT,
+    "target": style.STATUS_STYLE["not_achieved"][0],
+    "path": style.MUTED,
+}
 
 
 def default_out() -> Path:
@@ -63,6 +68,7 @@ def default_out() -> Path:
 # ---------------------------------------------------------------------------------------------
 # Small rules kept in one place
 
+
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot start a spreadsheet formula (OWASP CSV injection): a text
     cell beginning with = + - @ tab or CR gets a leading '. Numeric columns and text that is only
@@ -71,17 +77,26 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     number = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
     def cell(value):
-        if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")) and not number.match(value):
+        if (
+            isinstance(value, str)
+            and value.startswith(("=", "+", "-", "@", "\t", "\r"))
+            and not number.match(value)
+        ):
             return "'" + value
         return value
+
     out = frame.copy()
     for column in out.columns:
-        if not (pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])):
+        if not (
+            pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])
+        ):
             out[column] = out[column].astype(object).map(cell, na_action="ignore")
     return out
 
 
-def confidence(assessed: pd.DataFrame, found: pd.DataFrame, actuals: pd.DataFrame) -> list[tuple[str, list]]:
+def confidence(
+    assessed: pd.DataFrame, found: pd.DataFrame, actuals: pd.DataFrame
+) -> list[tuple[str, list]]:
     """How far to trust each assessed row: (level, [(reason key, fields), ...]) per row.
 
     PROVISIONAL: judge/ is to give assess() `confidence` and `confidence_reasons` columns; when
@@ -91,16 +106,25 @@ def confidence(assessed: pd.DataFrame, found: pd.DataFrame, actuals: pd.DataFram
     (within 1% after unit conversion) are high, several that disagree medium.
     """
     if "confidence" in assessed:
-        reasons = assessed.get("confidence_reasons", pd.Series([""] * len(assessed), index=assessed.index))
-        return [(str(level), [(str(r), {})] if text(r) else []) for level, r in zip(assessed["confidence"], reasons)]
-    by_indicator = {k: g for k, g in found.groupby("indicator_id", observed=True)} if len(found) else {}
+        reasons = assessed.get(
+            "confidence_reasons", pd.Series([""] * len(assessed), index=assessed.index)
+        )
+        return [
+            (str(level), [(str(r), {})] if text(r) else [])
+            for level, r in zip(assessed["confidence"], reasons)
+        ]
+    by_indicator = (
+        {k: g for k, g in found.groupby("indicator_id", observed=True)} if len(found) else {}
+    )
     out = []
     for row in assessed.itertuples(index=False):
         reasons, level = [], "high"
         touching = by_indicator.get(row.indicator_id)
         if touching is not None:
             years = touching["year"]
-            touching = touching[years.isna() | (years == row.target_year) | (years == row.actual_year)]
+            touching = touching[
+                years.isna() | (years == row.target_year) | (years == row.actual_year)
+            ]
             severities = set(touching["severity"])
             if "error" in severities:
                 reasons.append(("confidence_reason.finding_error", {}))
@@ -112,13 +136,17 @@ def confidence(assessed: pd.DataFrame, found: pd.DataFrame, actuals: pd.DataFram
             reasons.append(("confidence_reason.no_actual", {}))
             level = "low"
         else:
-            same = actuals[(actuals["indicator_id"] == row.indicator_id) & (actuals["year"] == row.actual_year)]
+            same = actuals[
+                (actuals["indicator_id"] == row.indicator_id) & (actuals["year"] == row.actual_year)
+            ]
             values = same["value_converted"].dropna()
             sources = same["source"].astype(str).nunique()
             if sources <= 1:
                 reasons.append(("confidence_reason.one_source", {}))
                 level = "medium" if level == "high" else level
-            elif len(values) and (values.max() - values.min()) <= 0.01 * max(abs(values.max()), abs(values.min()), 1e-12):
+            elif len(values) and (values.max() - values.min()) <= 0.01 * max(
+                abs(values.max()), abs(values.min()), 1e-12
+            ):
                 reasons.append(("confidence_reason.sources_agree", {"n": sources}))
             else:
                 reasons.append(("confidence_reason.sources_differ", {"n": sources}))
@@ -131,20 +159,32 @@ def check_id(value: str, what: str, plan_id: str = "") -> str:
     """Ids become URL segments: only [a-z0-9_-], so a URL never needs escaping and never leaves its folder."""
     if not isinstance(value, str) or not SAFE_ID.match(value):
         where = f" in plan {plan_id}" if plan_id else ""
-        raise DataError(f"{what} id {str(value)[:40]!r}{where} cannot be part of a URL: "
-                        "use lower-case letters, digits, '_' and '-' only")
+        raise DataError(
+            f"{what} id {str(value)[:40]!r}{where} cannot be part of a URL: "
+            "use lower-case letters, digits, '_' and '-' only"
+        )
     return value
 
 
 def data_changed(directory: Path) -> str:
     """The date the plan's data last changed: its last commit in git, else the newest file's mtime."""
     try:
-        done = subprocess.run(["git", "log", "-1", "--format=%cs", "--", "."], cwd=directory,
-                              capture_output=True, text=True, timeout=10)
+        done = subprocess.run(
+            ["git", "log", "-1", "--format=%cs", "--", "."],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if done.returncode == 0 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", done.stdout.strip()):
             # uncommitted edits are newer than the last commit
-            dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=directory,
-                                   capture_output=True, text=True, timeout=10)
+            dirty = subprocess.run(
+                ["git", "status", "--porcelain", "--", "."],
+                cwd=directory,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
             if dirty.returncode == 0 and not dirty.stdout.strip():
                 return done.stdout.strip()
     except (OSError, subprocess.SubprocessError):
@@ -154,7 +194,12 @@ def data_changed(directory: Path) -> str:
 
 
 def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA or str(x) in ("<NA>", "nan")
+    return (
+        x is None
+        or (isinstance(x, float) and math.isnan(x))
+        or x is pd.NA
+        or str(x) in ("<NA>", "nan")
+    )
 
 
 def _plain(x):
@@ -172,29 +217,66 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 # Charts: one language-neutral SVG per indicator (years and numbers only; the legend, the unit and
 # the text alternative are HTML in the page's language), cached by the spec's hash.
 
+
 def indicator_chart_spec(series: list[dict]) -> dict:
     """A Vega-Lite spec: actuals as a line, targets as diamonds, the required path dashed."""
     years = sorted({point["year"] for point in series})
     # whole years only: a tick per year when they are few, else integer steps
     ticks = {"values": years} if len(years) <= 12 else {"tickMinStep": 1}
+
     def layer(kind, mark):
         return {"transform": [{"filter": {"field": "series", "equal": kind}}], "mark": mark}
+
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-        "width": 340, "height": 200, "background": "white",
-        "config": {"font": "Noto Sans CJK SC, sans-serif", "view": {"stroke": None},
-                   "axis": {"labelFontSize": 12, "labelColor": style.INK, "titleColor": style.INK}},
+        "width": 340,
+        "height": 200,
+        "background": "white",
+        "config": {
+            "font": "Noto Sans CJK SC, sans-serif",
+            "view": {"stroke": None},
+            "axis": {"labelFontSize": 12, "labelColor": style.INK, "titleColor": style.INK},
+        },
         "data": {"values": series},
-        "encoding": {"x": {"field": "year", "type": "quantitative", "title": None,
-                           "scale": {"zero": False, "nice": False, "padding": 12},
-                           "axis": {"format": "d", **ticks}},
-                     "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": True}}},
+        "encoding": {
+            "x": {
+                "field": "year",
+                "type": "quantitative",
+                "title": None,
+                "scale": {"zero": False, "nice": False, "padding": 12},
+                "axis": {"format": "d", **ticks},
+            },
+            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": True}},
+        },
         "layer": [
-            layer("path", {"type": "line", "color": CHART_COLOURS["path"], "strokeDash": [6, 4], "strokeWidth": 2}),
-            layer("actual", {"type": "line", "color": CHART_COLOURS["actual"], "strokeWidth": 2.5,
-                             "point": {"filled": True, "size": 60, "color": CHART_COLOURS["actual"]}}),
-            layer("target", {"type": "point", "shape": "diamond", "size": 160, "filled": True,
-                             "color": CHART_COLOURS["target"]}),
+            layer(
+                "path",
+                {
+                    "type": "line",
+                    "color": CHART_COLOURS["path"],
+                    "strokeDash": [6, 4],
+                    "strokeWidth": 2,
+                },
+            ),
+            layer(
+                "actual",
+                {
+                    "type": "line",
+                    "color": CHART_COLOURS["actual"],
+                    "strokeWidth": 2.5,
+                    "point": {"filled": True, "size": 60, "color": CHART_COLOURS["actual"]},
+                },
+            ),
+            layer(
+                "target",
+                {
+                    "type": "point",
+                    "shape": "diamond",
+                    "size": 160,
+                    "filled": True,
+                    "color": CHART_COLOURS["target"],
+                },
+            ),
         ],
     }
 
@@ -206,7 +288,9 @@ def render_svgs(specs: dict[str, dict], workers: int = 2) -> dict[str, str]:
     cache = _cache_base() / "site-charts"
     out, todo = {}, {}
     for key, spec in specs.items():
-        digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        digest = hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[
+            :24
+        ]
         path = cache / f"{digest}.svg"
         if path.is_file():
             out[key] = path.read_text(encoding="utf-8")
@@ -215,7 +299,9 @@ def render_svgs(specs: dict[str, dict], workers: int = 2) -> dict[str, str]:
     if todo:
         # vl-convert releases the GIL while it draws: threads keep both cores busy
         with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            drawn = dict(zip(todo, pool.map(lambda item: vlc.vegalite_to_svg(item[0]), todo.values())))
+            drawn = dict(
+                zip(todo, pool.map(lambda item: vlc.vegalite_to_svg(item[0]), todo.values()))
+            )
         for key, svg in drawn.items():
             out[key] = svg
             try:
@@ -224,31 +310,33 @@ def render_svgs(specs: dict[str, dict], workers: int = 2) -> dict[str, str]:
                 tmp.write_text(svg, encoding="utf-8")
                 os.replace(tmp, todo[key][1])
             except OSError:
-                pass      # no writable cache: the next publish draws again
+                pass  # no writable cache: the next publish draws again
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # One plan, prepared once for both languages
 
+
 @dataclass
 class Prepared:
     """A plan with everything its pages show, computed once for both languages: the tables as
     plain records grouped by indicator (pages look them up; no pandas per page)."""
+
     plan: object
-    assessed: pd.DataFrame         # assess() with confidence and confidence_reasons
+    assessed: pd.DataFrame  # assess() with confidence and confidence_reasons
     found: pd.DataFrame
     changed: str
-    sources: dict                  # source id -> row
-    targets_by: dict               # indicator id -> [target rows]
-    actuals_by: dict               # indicator id -> [actual rows, by year, with value_converted]
-    assessed_by: dict              # indicator id -> [assessed rows]
-    found_by: dict                 # indicator id -> [finding rows]
-    series: dict                   # indicator id -> the points its chart draws
-    sectors: dict                  # sector id -> rows, counts, tasks, findings, monitoring of its page
-    overview: list                 # the overview's rows (both languages' names in each)
-    monitoring: list               # every monitoring indicator's actuals
-    tasks: dict                    # sector id -> [tasks, each with its evidence]
+    sources: dict  # source id -> row
+    targets_by: dict  # indicator id -> [target rows]
+    actuals_by: dict  # indicator id -> [actual rows, by year, with value_converted]
+    assessed_by: dict  # indicator id -> [assessed rows]
+    found_by: dict  # indicator id -> [finding rows]
+    series: dict  # indicator id -> the points its chart draws
+    sectors: dict  # sector id -> rows, counts, tasks, findings, monitoring of its page
+    overview: list  # the overview's rows (both languages' names in each)
+    monitoring: list  # every monitoring indicator's actuals
+    tasks: dict  # sector id -> [tasks, each with its evidence]
     indicator_ids: set
 
     @property
@@ -272,8 +360,10 @@ def prepare(plan) -> Prepared:
     for sector in plan.sector_ids():
         check_id(sector, "sector", plan.plan_id)
         if sector in RESERVED:
-            raise DataError(f"sector id {sector!r} in plan {plan.plan_id} is a name the site uses itself "
-                            f"({', '.join(RESERVED)}); rename the sector")
+            raise DataError(
+                f"sector id {sector!r} in plan {plan.plan_id} is a name the site uses itself "
+                f"({', '.join(RESERVED)}); rename the sector"
+            )
     for indicator in plan.indicators["indicator_id"]:
         check_id(indicator, "indicator", plan.plan_id)
     assessed = assess(plan).reset_index(drop=True)
@@ -294,23 +384,50 @@ def prepare(plan) -> Prepared:
         task = {k: _plain(v) for k, v in task.items()}
         task["evidence"] = evidence_by.get(str(task["task_id"]), [])
         tasks.setdefault(str(task["sector"]), []).append(task)
-    p = Prepared(plan, assessed, found, data_changed(plan.path), sources,
-                 _grouped(plan.targets), _grouped(actuals), _grouped(assessed), found_by, {}, {}, [], [], tasks,
-                 set(plan.indicators["indicator_id"]))
+    p = Prepared(
+        plan,
+        assessed,
+        found,
+        data_changed(plan.path),
+        sources,
+        _grouped(plan.targets),
+        _grouped(actuals),
+        _grouped(assessed),
+        found_by,
+        {},
+        {},
+        [],
+        [],
+        tasks,
+        set(plan.indicators["indicator_id"]),
+    )
     p.series = {iid: chart_series(p, iid) for iid in plan.indicators["indicator_id"]}
     p.overview = overview_rows(p)
     monitoring = plan.indicators[plan.indicators["kind"] == "monitoring"]
-    p.monitoring = [dict(indicator_id=r["indicator_id"], name_zh=r["name_zh"], name_en=r["name_en"], sector=r["sector"],
-                         year=int(a["year"]), stated=_stated(a["value"], a["unit"], a["stated"]), source=a["source"],
-                         quote=a["quote"])
-                    for r in monitoring.to_dict("records") for a in p.actuals_by.get(r["indicator_id"], [])]
+    p.monitoring = [
+        dict(
+            indicator_id=r["indicator_id"],
+            name_zh=r["name_zh"],
+            name_en=r["name_en"],
+            sector=r["sector"],
+            year=int(a["year"]),
+            stated=_stated(a["value"], a["unit"], a["stated"]),
+            source=a["source"],
+            quote=a["quote"],
+        )
+        for r in monitoring.to_dict("records")
+        for a in p.actuals_by.get(r["indicator_id"], [])
+    ]
     for sector in plan.sector_ids():
         # the sector report's own data preparation, once for both languages
         report = SectorReport.from_tables(plan, sector, "zh", assessed, found)
         p.sectors[sector] = dict(
-            rows=[row for row in p.overview if row["sector"] == sector], counts=_counts(report.assessed),
-            tasks=tasks.get(sector, []), monitoring=[m for m in p.monitoring if m["sector"] == sector],
-            findings=[r for rows in found_by.values() for r in rows if r["sector"] == sector])
+            rows=[row for row in p.overview if row["sector"] == sector],
+            counts=_counts(report.assessed),
+            tasks=tasks.get(sector, []),
+            monitoring=[m for m in p.monitoring if m["sector"] == sector],
+            findings=[r for rows in found_by.values() for r in rows if r["sector"] == sector],
+        )
     return p
 
 
@@ -342,7 +459,10 @@ def _latest(actuals: pd.DataFrame) -> dict:
         return {}
     ordered = actuals.sort_values("year", kind="stable")
     last = ordered.drop_duplicates("indicator_id", keep="last")
-    return {str(r.indicator_id): (int(r.year), _stated(r.value, r.unit, r.stated)) for r in last.itertuples(index=False)}
+    return {
+        str(r.indicator_id): (int(r.year), _stated(r.value, r.unit, r.stated))
+        for r in last.itertuples(index=False)
+    }
 
 
 def overview_rows(p: Prepared) -> list[dict]:
@@ -354,31 +474,77 @@ def overview_rows(p: Prepared) -> list[dict]:
         last = latest.get(str(r["indicator_id"]))
         actual_year = None if r["actual_year"] is None else int(r["actual_year"])
         rate = r["computed_rate"]
-        rows.append(dict(
-            r, target=_stated(r["target_value"], r["target_unit"], r["target_stated"]),
-            actual=_stated(r["actual_value"], r["actual_unit"], r["actual_stated"]), actual_year=actual_year,
-            latest=last if last and (actual_year is None or last[0] > actual_year) else None,
-            bar=None if rate is None else min(float(rate), 150.0) / 1.5,      # 150% fills the bar; 100% at 2/3
-        ))
+        rows.append(
+            dict(
+                r,
+                target=_stated(r["target_value"], r["target_unit"], r["target_stated"]),
+                actual=_stated(r["actual_value"], r["actual_unit"], r["actual_stated"]),
+                actual_year=actual_year,
+                latest=last if last and (actual_year is None or last[0] > actual_year) else None,
+                bar=None
+                if rate is None
+                else min(float(rate), 150.0) / 1.5,  # 150% fills the bar; 100% at 2/3
+            )
+        )
     names = {lang: p.plan.sector_names(lang) for lang in LANGUAGES}
     for r in rows:
-        r["search"] = " ".join(str(x) for x in (r["indicator_id"], r["name_zh"], r["name_en"],
-                                                names["zh"].get(r["sector"], ""), names["en"].get(r["sector"], ""))).lower()
+        r["search"] = " ".join(
+            str(x)
+            for x in (
+                r["indicator_id"],
+                r["name_zh"],
+                r["name_en"],
+                names["zh"].get(r["sector"], ""),
+                names["en"].get(r["sector"], ""),
+            )
+        ).lower()
     return rows
 
 
 def overview_csv(p: Prepared) -> str:
-    columns = ["indicator_id", "sector", "name_zh", "name_en", "target_year", "comparator", "target_stated",
-               "target_value", "target_value_high", "target_unit", "target_source", "actual_year", "actual_stated",
-               "actual_value", "actual_unit", "actual_source", "computed_rate", "reported_rate", "status",
-               "trajectory_status", "confidence", "target_quote", "actual_quote"]
+    columns = [
+        "indicator_id",
+        "sector",
+        "name_zh",
+        "name_en",
+        "target_year",
+        "comparator",
+        "target_stated",
+        "target_value",
+        "target_value_high",
+        "target_unit",
+        "target_source",
+        "actual_year",
+        "actual_stated",
+        "actual_value",
+        "actual_unit",
+        "actual_source",
+        "computed_rate",
+        "reported_rate",
+        "status",
+        "trajectory_status",
+        "confidence",
+        "target_quote",
+        "actual_quote",
+    ]
     frame = p.assessed[columns].copy()
     frame.insert(0, "data_version", p.version)
     return spreadsheet_safe(frame).to_csv(index=False)
 
 
-TIDY_COLUMNS = ["year", "comparator", "value", "value_high", "unit", "stated", "reported_rate", "name_as_stated",
-                "source", "locator", "quote"]
+TIDY_COLUMNS = [
+    "year",
+    "comparator",
+    "value",
+    "value_high",
+    "unit",
+    "stated",
+    "reported_rate",
+    "name_as_stated",
+    "source",
+    "locator",
+    "quote",
+]
 
 
 def indicator_csvs(p: Prepared) -> dict[str, str]:
@@ -387,20 +553,37 @@ def indicator_csvs(p: Prepared) -> dict[str, str]:
     targets = p.plan.targets.rename(columns={"target_year": "year"}).assign(kind="target")
     actuals = p.plan.actuals.assign(kind="actual")
     columns = ["indicator_id", "kind"] + TIDY_COLUMNS
-    frame = pd.concat([targets.reindex(columns=columns), actuals.reindex(columns=columns)], ignore_index=True)
+    frame = pd.concat(
+        [targets.reindex(columns=columns), actuals.reindex(columns=columns)], ignore_index=True
+    )
     frame["indicator_id"] = frame["indicator_id"].astype(str)
     frame.insert(0, "data_version", p.version)
     frame = spreadsheet_safe(frame)
-    return {str(iid): group.to_csv(index=False) for iid, group in frame.groupby("indicator_id", sort=False)}
+    return {
+        str(iid): group.to_csv(index=False)
+        for iid, group in frame.groupby("indicator_id", sort=False)
+    }
 
 
 def indicator_json(p: Prepared, indicator: dict) -> str:
     iid = indicator["indicator_id"]
-    assessed = [{k: v for k, v in r.items() if k != "confidence_reasons"} for r in p.assessed_by.get(iid, [])]
-    document = {"plan_id": p.plan_id, "data_version": p.version, "data_changed": p.changed,
-                "indicator": {k: _plain(v) for k, v in indicator.items()}, "targets": p.targets_by.get(iid, []),
-                "actuals": [{k: v for k, v in r.items() if k != "convert_note" or v} for r in p.actuals_by.get(iid, [])],
-                "assessment": assessed, "findings": p.found_by.get(iid, [])}
+    assessed = [
+        {k: v for k, v in r.items() if k != "confidence_reasons"}
+        for r in p.assessed_by.get(iid, [])
+    ]
+    document = {
+        "plan_id": p.plan_id,
+        "data_version": p.version,
+        "data_changed": p.changed,
+        "indicator": {k: _plain(v) for k, v in indicator.items()},
+        "targets": p.targets_by.get(iid, []),
+        "actuals": [
+            {k: v for k, v in r.items() if k != "convert_note" or v}
+            for r in p.actuals_by.get(iid, [])
+        ],
+        "assessment": assessed,
+        "findings": p.found_by.get(iid, []),
+    }
     return json.dumps(document, ensure_ascii=False, indent=1, default=str)
 
 
@@ -410,11 +593,21 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
     straight line where values are not all positive)."""
     unit = p.plan.indicators.set_index("indicator_id").at[indicator_id, "unit"]
     targets = p.targets_by.get(indicator_id, [])
-    series = [{"series": "actual", "year": int(r["year"]), "value": float(r["value_converted"]),
-               "stated": text(r["stated"]), "source": text(r["source"])}
-              for r in p.actuals_by.get(indicator_id, []) if not _missing(r["value_converted"])]
+    series = [
+        {
+            "series": "actual",
+            "year": int(r["year"]),
+            "value": float(r["value_converted"]),
+            "stated": text(r["stated"]),
+            "source": text(r["source"]),
+        }
+        for r in p.actuals_by.get(indicator_id, [])
+        if not _missing(r["value_converted"])
+    ]
     factors = pair_factors([r["unit"] for r in targets], [unit] * len(targets)) if targets else []
-    factor_of = {r["unit"]: f for r, f in zip(targets, factors)}      # pint is slow: each unit converted once
+    factor_of = {
+        r["unit"]: f for r, f in zip(targets, factors)
+    }  # pint is slow: each unit converted once
     seen = set()
     for r, factor in zip(targets, factors):
         if _missing(r["value"]) or _missing(factor):
@@ -422,8 +615,15 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
         point = (int(r["target_year"]), float(r["value"]) * factor)
         if point not in seen:
             seen.add(point)
-            series.append({"series": "target", "year": point[0], "value": point[1],
-                           "stated": text(r["stated"]), "source": text(r["source"])})
+            series.append(
+                {
+                    "series": "target",
+                    "year": point[0],
+                    "value": point[1],
+                    "stated": text(r["stated"]),
+                    "source": text(r["source"]),
+                }
+            )
     by_year = {}
     for point in series:
         if point["series"] == "actual":
@@ -435,25 +635,56 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
         factor = factor_of.get(r["target_unit"])
         if factor is None:
             factor = pair_factors([r["target_unit"]], [unit])[0]
-        goal = r["target_value_high"] if (r["comparator"] == "range" and r["direction"] == "lower") else r["target_value"]
+        goal = (
+            r["target_value_high"]
+            if (r["comparator"] == "range" and r["direction"] == "lower")
+            else r["target_value"]
+        )
         if _missing(goal) or _missing(factor):
             continue
-        start, end, y0, y1 = by_year[int(base)], float(goal) * factor, int(base), int(r["target_year"])
+        start, end, y0, y1 = (
+            by_year[int(base)],
+            float(goal) * factor,
+            int(base),
+            int(r["target_year"]),
+        )
         for year in range(y0, y1 + 1):
             share = (year - y0) / (y1 - y0)
-            value = start * (end / start) ** share if start > 0 and end > 0 else start + (end - start) * share
-            series.append({"series": "path", "year": year, "value": round(value, 6), "stated": "", "source": ""})
+            value = (
+                start * (end / start) ** share
+                if start > 0 and end > 0
+                else start + (end - start) * share
+            )
+            series.append(
+                {
+                    "series": "path",
+                    "year": year,
+                    "value": round(value, 6),
+                    "stated": "",
+                    "source": "",
+                }
+            )
     return series
 
 
 # ---------------------------------------------------------------------------------------------
 # Pages
 
+
 class Page:
     """One HTML page: where it lives and what it shows; links are made relative to it."""
 
-    def __init__(self, path: str, lang: str, template: str, title: str, crumbs: list, plan: Prepared | None = None,
-                 other_path: str | None = None, **context):
+    def __init__(
+        self,
+        path: str,
+        lang: str,
+        template: str,
+        title: str,
+        crumbs: list,
+        plan: Prepared | None = None,
+        other_path: str | None = None,
+        **context,
+    ):
         self.path, self.lang, self.template, self.title = path, lang, template, title
         self.crumbs, self.plan, self.context = crumbs, plan, context
         self.other = OTHER[lang]
@@ -461,7 +692,12 @@ class Page:
 
     def href(self, target: str) -> str:
         """A relative link to a site path: always names a file, never leaves the site."""
-        if target.endswith("/") or target.startswith(("/", "..")) or "://" in target or "\\" in target:
+        if (
+            target.endswith("/")
+            or target.startswith(("/", ".."))
+            or "://" in target
+            or "\\" in target
+        ):
             raise ValueError(f"not a site file: {target!r}")
         return posixpath.relpath(target, posixpath.dirname(self.path) or ".")
 
@@ -473,10 +709,23 @@ class Page:
 
         def m(value, in_lang=None):
             return mark_lang(value, in_lang or lang)
-        return render(f"site/{self.template}", lang=lang, other=self.other, other_path=self.other_path,
-                      page_path=self.path, title=self.title, crumbs=self.crumbs, p=self.plan, href=self.href,
-                      tt=tt, m=m, unit=lambda u: _unit(u, lang), source_name=lambda s: _source_name(self.plan, s, lang),
-                      **self.context)
+
+        return render(
+            f"site/{self.template}",
+            lang=lang,
+            other=self.other,
+            other_path=self.other_path,
+            page_path=self.path,
+            title=self.title,
+            crumbs=self.crumbs,
+            p=self.plan,
+            href=self.href,
+            tt=tt,
+            m=m,
+            unit=lambda u: _unit(u, lang),
+            source_name=lambda s: _source_name(self.plan, s, lang),
+            **self.context,
+        )
 
 
 def swap_lang(path: str, lang: str) -> str:
@@ -492,30 +741,94 @@ def plan_pages(p: Prepared, lang: str) -> list[Page]:
     base = f"{lang}/{pid}"
     home = [(t("site.home", lang), f"{lang}/index.html"), (plan.title(lang), f"{base}/index.html")]
     sector_names = plan.sector_names(lang)
-    sectors = [dict(id=s, name=sector_names.get(s, s), path=f"{base}/{s}/index.html", count=len(p.sectors[s]["rows"]))
-               for s in plan.sector_ids()]
-    pages = [Page(f"{base}/index.html", lang, "overview.html.j2", plan.title(lang), home[:2], p,
-                  rows=p.overview, sectors=sectors, sector_names=sector_names,
-                  statuses=[s for s in style.LEVEL_STATUSES if (p.assessed["status"] == s).any()],
-                  trajectory_statuses=[s for s in style.STATUS_STYLE if s not in style.LEVEL_STATUSES],
-                  monitoring=p.monitoring, downloads=_plan_downloads(pid))]
+    sectors = [
+        dict(
+            id=s,
+            name=sector_names.get(s, s),
+            path=f"{base}/{s}/index.html",
+            count=len(p.sectors[s]["rows"]),
+        )
+        for s in plan.sector_ids()
+    ]
+    pages = [
+        Page(
+            f"{base}/index.html",
+            lang,
+            "overview.html.j2",
+            plan.title(lang),
+            home[:2],
+            p,
+            rows=p.overview,
+            sectors=sectors,
+            sector_names=sector_names,
+            statuses=[s for s in style.LEVEL_STATUSES if (p.assessed["status"] == s).any()],
+            trajectory_statuses=[s for s in style.STATUS_STYLE if s not in style.LEVEL_STATUSES],
+            monitoring=p.monitoring,
+            downloads=_plan_downloads(pid),
+        )
+    ]
     for s in sectors:
         data = p.sectors[s["id"]]
-        pages.append(Page(s["path"], lang, "sector.html.j2", s["name"], home + [(s["name"], s["path"])], p,
-                          sector=s, rows=data["rows"], counts=data["counts"], tasks=data["tasks"],
-                          findings=data["findings"], monitoring=data["monitoring"]))
+        pages.append(
+            Page(
+                s["path"],
+                lang,
+                "sector.html.j2",
+                s["name"],
+                home + [(s["name"], s["path"])],
+                p,
+                sector=s,
+                rows=data["rows"],
+                counts=data["counts"],
+                tasks=data["tasks"],
+                findings=data["findings"],
+                monitoring=data["monitoring"],
+            )
+        )
     for r in plan.indicators.to_dict("records"):
         path = f"{base}/indicator/{r['indicator_id']}/index.html"
         sector = r["sector"]
-        crumbs = home + [(sector_names.get(sector, sector), f"{base}/{sector}/index.html"), (r[f"name_{lang}"], path)]
-        pages.append(Page(path, lang, "indicator.html.j2", r[f"name_{lang}"], crumbs, p,
-                          **_indicator_context(p, r, lang)))
-    pages.append(Page(f"{base}/findings/index.html", lang, "findings.html.j2", t("findings", lang),
-                      home + [(t("findings", lang), f"{base}/findings/index.html")], p,
-                      findings=[r for rows in p.found_by.values() for r in rows]))
-    pages.append(Page(f"{base}/tasks/index.html", lang, "tasks.html.j2", t("tasks_heading", lang),
-                      home + [(t("tasks_heading", lang), f"{base}/tasks/index.html")], p,
-                      sectors=[dict(id=s["id"], name=s["name"], tasks=p.tasks[s["id"]]) for s in sectors if s["id"] in p.tasks]))
+        crumbs = home + [
+            (sector_names.get(sector, sector), f"{base}/{sector}/index.html"),
+            (r[f"name_{lang}"], path),
+        ]
+        pages.append(
+            Page(
+                path,
+                lang,
+                "indicator.html.j2",
+                r[f"name_{lang}"],
+                crumbs,
+                p,
+                **_indicator_context(p, r, lang),
+            )
+        )
+    pages.append(
+        Page(
+            f"{base}/findings/index.html",
+            lang,
+            "findings.html.j2",
+            t("findings", lang),
+            home + [(t("findings", lang), f"{base}/findings/index.html")],
+            p,
+            findings=[r for rows in p.found_by.values() for r in rows],
+        )
+    )
+    pages.append(
+        Page(
+            f"{base}/tasks/index.html",
+            lang,
+            "tasks.html.j2",
+            t("tasks_heading", lang),
+            home + [(t("tasks_heading", lang), f"{base}/tasks/index.html")],
+            p,
+            sectors=[
+                dict(id=s["id"], name=s["name"], tasks=p.tasks[s["id"]])
+                for s in sectors
+                if s["id"] in p.tasks
+            ],
+        )
+    )
     return pages
 
 
@@ -525,7 +838,10 @@ def _counts(assessed: pd.DataFrame) -> list[tuple[str, int]]:
 
 
 def _plan_downloads(pid: str) -> dict:
-    return {"package": f"downloads/{pid}/{pid}-datapackage.zip", "overview": f"downloads/{pid}/{pid}-overview.csv"}
+    return {
+        "package": f"downloads/{pid}/{pid}-datapackage.zip",
+        "overview": f"downloads/{pid}/{pid}-overview.csv",
+    }
 
 
 def _indicator_context(p: Prepared, indicator: dict, lang: str) -> dict:
@@ -533,19 +849,26 @@ def _indicator_context(p: Prepared, indicator: dict, lang: str) -> dict:
     series = p.series[iid]
     order = ["actual", "target", "path"]
     return dict(
-        indicator=indicator, sector_name=p.plan.sector_name(indicator["sector"], lang),
+        indicator=indicator,
+        sector_name=p.plan.sector_name(indicator["sector"], lang),
         sector_path=f"{lang}/{pid}/{indicator['sector']}/index.html",
-        targets=p.targets_by.get(iid, []), actuals=p.actuals_by.get(iid, []), assessed=p.assessed_by.get(iid, []),
+        targets=p.targets_by.get(iid, []),
+        actuals=p.actuals_by.get(iid, []),
+        assessed=p.assessed_by.get(iid, []),
         findings=p.found_by.get(iid, []),
         chart=f"downloads/{pid}/indicator/{iid}.svg" if series else None,
         chart_rows=sorted(series, key=lambda s: (s["year"], order.index(s["series"]))),
         has_path=any(s["series"] == "path" for s in series),
-        downloads={"csv": f"downloads/{pid}/indicator/{iid}.csv", "json": f"downloads/{pid}/indicator/{iid}.json"},
+        downloads={
+            "csv": f"downloads/{pid}/indicator/{iid}.csv",
+            "json": f"downloads/{pid}/indicator/{iid}.json",
+        },
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # Building and swapping the site
+
 
 def _write(root: Path, path: str, content: str | bytes) -> None:
     target = root / path
@@ -559,6 +882,7 @@ def _write(root: Path, path: str, content: str | bytes) -> None:
 def package_zip(plan) -> bytes:
     """The plan's data package as a zip: datapackage.json at the top, every resource beside it."""
     import io
+
     descriptor = json.loads((plan.path / "datapackage.json").read_text(encoding="utf-8"))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -578,22 +902,49 @@ def _read_manifest(out: Path) -> dict:
 def build(root: Path, prepared: list[Prepared], kept: dict) -> dict:
     """Write the whole site into `root` (an empty folder). `kept`: plans carried over from the
     previous site unchanged (plan id -> their site.json entry)."""
-    specs = {(p.plan_id, iid): indicator_chart_spec(series)
-             for p in prepared for iid, series in p.series.items() if series}
+    specs = {
+        (p.plan_id, iid): indicator_chart_spec(series)
+        for p in prepared
+        for iid, series in p.series.items()
+        if series
+    }
     svgs = render_svgs(specs)
 
     entries = dict(kept)
     for p in prepared:
-        entries[p.plan_id] = {"title_zh": p.plan.title("zh"), "title_en": p.plan.title("en"),
-                              "data_version": p.version, "data_changed": p.changed,
-                              "issuer_zh": p.plan.issuer, "issuer_en": p.plan.issuer_en, "issued": p.plan.issued}
+        entries[p.plan_id] = {
+            "title_zh": p.plan.title("zh"),
+            "title_en": p.plan.title("en"),
+            "data_version": p.version,
+            "data_changed": p.changed,
+            "issuer_zh": p.plan.issuer,
+            "issuer_en": p.plan.issuer_en,
+            "issued": p.plan.issued,
+        }
     plans = [dict(id=pid, **entry) for pid, entry in sorted(entries.items())]
 
-    pages = [Page("index.html", "zh", "home.html.j2", t("site.title", "zh"), [(t("site.home", "zh"), "index.html")],
-                  other_path="en/index.html", plans=plans)]
+    pages = [
+        Page(
+            "index.html",
+            "zh",
+            "home.html.j2",
+            t("site.title", "zh"),
+            [(t("site.home", "zh"), "index.html")],
+            other_path="en/index.html",
+            plans=plans,
+        )
+    ]
     for lang in LANGUAGES:
-        pages.append(Page(f"{lang}/index.html", lang, "plans.html.j2", t("site.title", lang),
-                          [(t("site.home", lang), f"{lang}/index.html")], plans=plans))
+        pages.append(
+            Page(
+                f"{lang}/index.html",
+                lang,
+                "plans.html.j2",
+                t("site.title", lang),
+                [(t("site.home", lang), f"{lang}/index.html")],
+                plans=plans,
+            )
+        )
         for p in prepared:
             pages.extend(plan_pages(p, lang))
     for page in pages:
@@ -605,17 +956,28 @@ def build(root: Path, prepared: list[Prepared], kept: dict) -> dict:
         pid = p.plan_id
         downloads = _plan_downloads(pid)
         _write(root, downloads["package"], package_zip(p.plan))
-        _write(root, downloads["overview"], overview_csv(p).encode("utf-8-sig"))   # BOM: spreadsheets read UTF-8
+        _write(
+            root, downloads["overview"], overview_csv(p).encode("utf-8-sig")
+        )  # BOM: spreadsheets read UTF-8
         csvs = indicator_csvs(p)
-        empty = spreadsheet_safe(pd.DataFrame(columns=["data_version", "indicator_id", "kind"] + TIDY_COLUMNS)).to_csv(index=False)
+        empty = spreadsheet_safe(
+            pd.DataFrame(columns=["data_version", "indicator_id", "kind"] + TIDY_COLUMNS)
+        ).to_csv(index=False)
         for indicator in p.plan.indicators.to_dict("records"):
             iid = indicator["indicator_id"]
-            _write(root, f"downloads/{pid}/indicator/{iid}.csv", csvs.get(iid, empty).encode("utf-8-sig"))
+            _write(
+                root,
+                f"downloads/{pid}/indicator/{iid}.csv",
+                csvs.get(iid, empty).encode("utf-8-sig"),
+            )
             _write(root, f"downloads/{pid}/indicator/{iid}.json", indicator_json(p, indicator))
             if (pid, iid) in svgs:
                 _write(root, f"downloads/{pid}/indicator/{iid}.svg", svgs[(pid, iid)])
-    manifest = {"published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "plans": entries,
-                "pages": len(pages)}
+    manifest = {
+        "published": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "plans": entries,
+        "pages": len(pages),
+    }
     _write(root, "site.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     return manifest
 
@@ -627,14 +989,20 @@ def publish(plan_ids: list[str] | None = None, out: str | os.PathLike | None = N
     if out.exists() and not out.is_dir():
         raise DataError("the site's folder is a file", file=str(out))
     if out.is_dir() and any(out.iterdir()) and not (out / "site.json").is_file():
-        raise DataError("the folder exists and is not a plantrack site (no site.json): choose another --out "
-                        "or remove it", file=str(out))
+        raise DataError(
+            "the folder exists and is not a plantrack site (no site.json): choose another --out "
+            "or remove it",
+            file=str(out),
+        )
     every = list_plans()
     named = list(dict.fromkeys(plan_ids or every))
     prepared = [prepare(load_plan(plan_id)) for plan_id in named]
     old = _read_manifest(out).get("plans", {}) if out.is_dir() else {}
-    kept = {pid: entry for pid, entry in old.items()
-            if plan_ids and pid not in named and pid in every and SAFE_ID.match(pid)}
+    kept = {
+        pid: entry
+        for pid, entry in old.items()
+        if plan_ids and pid not in named and pid in every and SAFE_ID.match(pid)
+    }
 
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.new-{os.getpid()}"

@@ -9,7 +9,12 @@ The address is the view: ?lang= ?plan= ?sector= ?status= ?year= ?indicator= open
 after Voilà hands the preheated kernel the reader's request), and the view writes its own
 query into a hidden element that the page's script (serve/server.py) copies into the address.
 """
+
 from __future__ import annotations
+
+from plantrack.serve import kernel as _kernel  # noqa: F401  first: what the reader's kernel loads (see there)
+
+# isort: split
 
 import base64
 import datetime
@@ -19,33 +24,44 @@ import json
 import os
 from urllib.parse import parse_qs, urlencode
 
-from plantrack.serve import kernel as _kernel  # noqa: F401  first: what the reader's kernel loads (see there)
 import altair as alt
 import ipywidgets as w
 import numpy as np
 import pandas as pd
 
 from plantrack.config import DEFAULT_LANG, LANGUAGES
-from plantrack.judge.findings import findings
 from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title, survey_plans
 from plantrack.errors import DataError
+from plantrack.judge.findings import findings
 from plantrack.judge.progress import LEVEL_STATUSES, TRAJECTORY_STATUSES, assess
 from plantrack.messages import t
 from plantrack.present import charts
 from plantrack.present.export import spreadsheet_safe
-from plantrack.present.html import mark_zh, number, rate, render, statement, stylesheet, unit_name, value_with_unit
+from plantrack.present.html import (
+    mark_zh,
+    number,
+    rate,
+    render,
+    statement,
+    stylesheet,
+    unit_name,
+    value_with_unit,
+)
 
 # SVG rather than canvas: crisp text, and a reader's browser can search it. No Vega action menu:
 # the dashboard has its own downloads, and the menu's words are English only.
 EMBED = {"renderer": "svg", "actions": False}
-MAX_TABLE_ROWS = 200       # the CSV download always has every row
+MAX_TABLE_ROWS = 200  # the CSV download always has every row
 MAX_INDICATOR_OPTIONS = 1000
-NO_SECTOR = "\u0000"       # the charts' sector filter when the reader cleared every sector
+NO_SECTOR = "\u0000"  # the charts' sector filter when the reader cleared every sector
 
 
 def page_style() -> str:
     from markupsafe import Markup
-    return render("dashboard/style.html.j2", stylesheet=Markup(stylesheet()))   # our CSS: not escaped
+
+    return render(
+        "dashboard/style.html.j2", stylesheet=Markup(stylesheet())
+    )  # our CSS: not escaped
 
 
 @functools.lru_cache(maxsize=8)
@@ -59,11 +75,14 @@ def _computed(plan_id: str, content_hash: str):
 
 def plan_tables(plan_id: str):
     from plantrack.data.package import _read_descriptor, content_hash
+
     directory = plan_dir(plan_id)
     return _computed(plan_id, content_hash(directory, _read_descriptor(directory)))
 
 
-def filter_assessed(assessed: pd.DataFrame, sectors=(), status: str | None = None, year=None) -> pd.DataFrame:
+def filter_assessed(
+    assessed: pd.DataFrame, sectors=(), status: str | None = None, year=None
+) -> pd.DataFrame:
     """The rows a reader asked for: no sector chosen means every sector."""
     rows = assessed
     if sectors:
@@ -95,14 +114,19 @@ def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[i
     by_indicator: dict = {}
     for k, (indicator, year) in enumerate(zip(found["indicator_id"], found["year"])):
         by_indicator.setdefault(indicator, []).append((k, None if pd.isna(year) else int(year)))
-    for i, (indicator, target_year, actual_year) in enumerate(zip(
-            assessed["indicator_id"], assessed["target_year"], assessed["actual_year"])):
+    for i, (indicator, target_year, actual_year) in enumerate(
+        zip(assessed["indicator_id"], assessed["target_year"], assessed["actual_year"])
+    ):
         years = {int(target_year)} | (set() if pd.isna(actual_year) else {int(actual_year)})
-        touching[i] = [k for k, year in by_indicator.get(indicator, ()) if year is None or year in years]
+        touching[i] = [
+            k for k, year in by_indicator.get(indicator, ()) if year is None or year in years
+        ]
     return touching
 
 
-def confidence_marks(plan, assessed: pd.DataFrame, found: pd.DataFrame, touching=None) -> np.ndarray:
+def confidence_marks(
+    plan, assessed: pd.DataFrame, found: pd.DataFrame, touching=None
+) -> np.ndarray:
     """How far to trust each row's status: assess()'s `confidence` column when it has one;
     until then a provisional mark, derived here and nowhere else: an error-level finding on the
     row's numbers -> low; any other finding -> medium; no finding and two or more sources
@@ -111,7 +135,9 @@ def confidence_marks(plan, assessed: pd.DataFrame, found: pd.DataFrame, touching
         return assessed["confidence"].astype(str).to_numpy()
     touching = findings_on_rows(assessed, found) if touching is None else touching
     actuals = plan.actuals
-    per_year = actuals.groupby([actuals["indicator_id"].astype(str), actuals["year"]], observed=True)
+    per_year = actuals.groupby(
+        [actuals["indicator_id"].astype(str), actuals["year"]], observed=True
+    )
     agreeing = per_year["value"].agg(lambda v: len(v) >= 2 and v.nunique() == 1)
     marks = []
     for rows, indicator, year in zip(touching, assessed["indicator_id"], assessed["actual_year"]):
@@ -153,7 +179,9 @@ def row_notes(plan, assessed: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame
     for lang in LANGUAGES:
         notes[f"target_{lang}"] = [_target_words(r, lang) for r in rows]
         notes[f"actual_{lang}"] = [_value_words(r.actual_value, r.actual_unit, lang) for r in rows]
-        notes[f"warning_{lang}"] = ["; ".join(f"⚠ {t(found.at[k, 'kind'], lang)}" for k in ks) for ks in touching]
+        notes[f"warning_{lang}"] = [
+            "; ".join(f"⚠ {t(found.at[k, 'kind'], lang)}" for k in ks) for ks in touching
+        ]
         notes[f"confidence_{lang}"] = [f"{t('confidence.' + c, lang)}" for c in confidence]
     return pd.DataFrame(notes, index=assessed.index)
 
@@ -166,6 +194,7 @@ def _source_words(plan, lang: str):
         if source_id in sources.index:
             return str(sources.at[source_id, title_col]), str(sources.at[source_id, "file"])
         return str(source_id), ""
+
     return cite
 
 
@@ -174,46 +203,123 @@ def indicator_card(plan, assessed, found, notes, indicator_id: str, lang: str) -
     info = plan.indicators.set_index("indicator_id").loc[indicator_id]
     cite = _source_words(plan, lang)
     definition = info.get("definition")
-    card = {"info": {"name": info[f"name_{lang}"], "sector_name": plan.sector_name(info["sector"], lang),
-                     "unit": unit_name(info["unit"], lang),
-                     "definition": definition if isinstance(definition, str) and definition else ""},
-            "targets": [], "actuals": [], "results": [], "findings": []}
-    for target in plan.targets[plan.targets["indicator_id"] == indicator_id].itertuples(index=False):
+    card = {
+        "info": {
+            "name": info[f"name_{lang}"],
+            "sector_name": plan.sector_name(info["sector"], lang),
+            "unit": unit_name(info["unit"], lang),
+            "definition": definition if isinstance(definition, str) and definition else "",
+        },
+        "targets": [],
+        "actuals": [],
+        "results": [],
+        "findings": [],
+    }
+    for target in plan.targets[plan.targets["indicator_id"] == indicator_id].itertuples(
+        index=False
+    ):
         source, file = cite(target.source)
-        text = (target.stated if lang == "zh" else
-                statement(target.comparator, target.value, getattr(target, "value_high", None), target.unit, lang))
-        card["targets"].append({"year": target.target_year, "text": text, "source": source, "file": file,
-                                "quote": target.quote})
-    for actual in plan.actuals[plan.actuals["indicator_id"] == indicator_id].sort_values("year").itertuples(index=False):
+        text = (
+            target.stated
+            if lang == "zh"
+            else statement(
+                target.comparator,
+                target.value,
+                getattr(target, "value_high", None),
+                target.unit,
+                lang,
+            )
+        )
+        card["targets"].append(
+            {
+                "year": target.target_year,
+                "text": text,
+                "source": source,
+                "file": file,
+                "quote": target.quote,
+            }
+        )
+    for actual in (
+        plan.actuals[plan.actuals["indicator_id"] == indicator_id]
+        .sort_values("year")
+        .itertuples(index=False)
+    ):
         source, file = cite(actual.source)
-        card["actuals"].append({"year": actual.year, "text": _value_words(actual.value, actual.unit, lang),
-                                "reported_rate": "" if pd.isna(actual.reported_rate) else f"{actual.reported_rate:g}%",
-                                "source": source, "file": file, "quote": actual.quote})
+        card["actuals"].append(
+            {
+                "year": actual.year,
+                "text": _value_words(actual.value, actual.unit, lang),
+                "reported_rate": ""
+                if pd.isna(actual.reported_rate)
+                else f"{actual.reported_rate:g}%",
+                "source": source,
+                "file": file,
+                "quote": actual.quote,
+            }
+        )
     mine = assessed["indicator_id"] == indicator_id
-    for row, confidence in zip(assessed[mine].itertuples(index=False), notes.loc[mine, "confidence"]):
+    for row, confidence in zip(
+        assessed[mine].itertuples(index=False), notes.loc[mine, "confidence"]
+    ):
         numbers = []
-        for key, fmt in (("trajectory_cagr_observed", "{:.1%}"), ("trajectory_cagr_required", "{:.1%}"),
-                         ("trajectory_ratio", "{:.2f}"), ("trajectory_base_year", "{}"),
-                         ("trajectory_current_year", "{}")):
+        for key, fmt in (
+            ("trajectory_cagr_observed", "{:.1%}"),
+            ("trajectory_cagr_required", "{:.1%}"),
+            ("trajectory_ratio", "{:.2f}"),
+            ("trajectory_base_year", "{}"),
+            ("trajectory_current_year", "{}"),
+        ):
             value = getattr(row, key)
             if value is not None and not pd.isna(value):
                 numbers.append(f"{t(key.replace('trajectory_', ''), lang)} {fmt.format(value)}")
-        card["results"].append({"target_year": row.target_year, "status": row.status,
-                                "trajectory_status": row.trajectory_status, "computed": rate(row.computed_rate),
-                                "reported": "" if pd.isna(row.reported_rate) else f"{row.reported_rate:g}%",
-                                "numbers": numbers, "confidence": confidence})
+        card["results"].append(
+            {
+                "target_year": row.target_year,
+                "status": row.status,
+                "trajectory_status": row.trajectory_status,
+                "computed": rate(row.computed_rate),
+                "reported": "" if pd.isna(row.reported_rate) else f"{row.reported_rate:g}%",
+                "numbers": numbers,
+                "confidence": confidence,
+            }
+        )
     for f in found[found["indicator_id"] == indicator_id].itertuples(index=False):
-        card["findings"].append({"severity": f.severity, "kind": f.kind, "message": getattr(f, f"message_{lang}")})
+        card["findings"].append(
+            {"severity": f.severity, "kind": f.kind, "message": getattr(f, f"message_{lang}")}
+        )
     return card
 
 
-CSV_COLUMNS = ["plan_id", "sector", "indicator_id", "name_zh", "name_en", "target_year", "comparator", "target_value",
-               "target_unit", "target_stated", "actual_year", "actual_value", "actual_unit", "computed_rate",
-               "reported_rate", "status", "trajectory_status", "confidence", "findings", "target_source",
-               "target_quote", "actual_source", "actual_quote"]
+CSV_COLUMNS = [
+    "plan_id",
+    "sector",
+    "indicator_id",
+    "name_zh",
+    "name_en",
+    "target_year",
+    "comparator",
+    "target_value",
+    "target_unit",
+    "target_stated",
+    "actual_year",
+    "actual_value",
+    "actual_unit",
+    "computed_rate",
+    "reported_rate",
+    "status",
+    "trajectory_status",
+    "confidence",
+    "findings",
+    "target_source",
+    "target_quote",
+    "actual_source",
+    "actual_quote",
+]
 
 
-def table_csv(rows: pd.DataFrame, lang: str = DEFAULT_LANG, notes: pd.DataFrame | None = None, plan=None) -> bytes:
+def table_csv(
+    rows: pd.DataFrame, lang: str = DEFAULT_LANG, notes: pd.DataFrame | None = None, plan=None
+) -> bytes:
     """The filtered table as CSV: headers, sectors, statuses and confidence in the reader's
     language; values, units and quotes as the sources state them."""
     out = rows.copy()
@@ -222,8 +328,12 @@ def table_csv(rows: pd.DataFrame, lang: str = DEFAULT_LANG, notes: pd.DataFrame 
     if plan is not None:
         out["sector"] = out["sector"].map(plan.sector_names(lang)).fillna(out["sector"])
     if notes is not None:
-        out["confidence"] = notes.loc[rows.index, "confidence"].map(lambda c: t(f"confidence.{c}", lang))
-        out["findings"] = notes.loc[rows.index, f"warning_{lang}"].str.replace("⚠ ", "", regex=False)
+        out["confidence"] = notes.loc[rows.index, "confidence"].map(
+            lambda c: t(f"confidence.{c}", lang)
+        )
+        out["findings"] = notes.loc[rows.index, f"warning_{lang}"].str.replace(
+            "⚠ ", "", regex=False
+        )
     else:
         out["confidence"] = out["findings"] = ""
     out = out[CSV_COLUMNS].rename(columns={c: t(f"csv.{c}", lang) for c in CSV_COLUMNS})
@@ -235,14 +345,19 @@ def broken_plans_html(broken: dict, lang: str) -> str:
     """A notice naming each plan folder that cannot be read (empty when there is none)."""
     if not broken:
         return ""
-    items = "".join(f"<li><b>{html.escape(name)}</b>: {html.escape(reason)}</li>" for name, reason in broken.items())
+    items = "".join(
+        f"<li><b>{html.escape(name)}</b>: {html.escape(reason)}</li>"
+        for name, reason in broken.items()
+    )
     return f"<div class='pt-error'>{t('broken_plans', lang)}<ul>{items}</ul></div>"
 
 
 def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) -> str:
     encoded = base64.b64encode(data).decode("ascii")
-    return (f"<a class='{css}' download='{html.escape(filename)}' href='data:{mime};base64,{encoded}'>"
-            f"<span aria-hidden='true'>⬇</span> {html.escape(label)}</a>")
+    return (
+        f"<a class='{css}' download='{html.escape(filename)}' href='data:{mime};base64,{encoded}'>"
+        f"<span aria-hidden='true'>⬇</span> {html.escape(label)}</a>"
+    )
 
 
 def _chart_view(css: str) -> alt.JupyterChart:
@@ -264,13 +379,17 @@ class Dashboard:
         self.good_plans = good
         if self.plan_id in self.broken_plans and self.good_plans:
             self.plan_id = self.good_plans[0]
-        plan_dir(self.plan_id)   # an unknown plan is a reader-facing sentence, before any widget exists
+        plan_dir(
+            self.plan_id
+        )  # an unknown plan is a reader-facing sentence, before any widget exists
         self._quiet = False
         self._chart_key = None
-        self.sectors_chosen: tuple = ()      # ticked sectors; every sector ticked means no filter
+        self.sectors_chosen: tuple = ()  # ticked sectors; every sector ticked means no filter
         self.title = w.HTML().add_class("pt-title-box")
         self.plan_select = w.Dropdown()
-        self.lang_select = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value=self.lang)
+        self.lang_select = w.ToggleButtons(
+            options=[("中文", "zh"), ("English", "en")], value=self.lang
+        )
         self.sector_label = w.HTML()
         self.sector_boxes: dict[str, w.Checkbox] = {}
         self.sector_box = w.Box().add_class("pt-sector-box")
@@ -279,9 +398,13 @@ class Dashboard:
         self.status_select = w.Dropdown()
         self.year_select = w.Dropdown()
         self.indicator_select = w.Dropdown()
-        for widget, css in ((self.plan_select, "pt-plan"), (self.lang_select, "pt-lang"),
-                            (self.status_select, "pt-status"), (self.year_select, "pt-year"),
-                            (self.indicator_select, "pt-indicator")):
+        for widget, css in (
+            (self.plan_select, "pt-plan"),
+            (self.lang_select, "pt-lang"),
+            (self.status_select, "pt-status"),
+            (self.year_select, "pt-year"),
+            (self.indicator_select, "pt-indicator"),
+        ):
             widget.add_class(css)
         self.cards = w.HTML().add_class("pt-counts")
         self.key = w.HTML().add_class("pt-key-box")
@@ -300,7 +423,9 @@ class Dashboard:
         self.chart_button = w.Button(icon="").add_class("pt-chart-download")
         self.chart_links = w.HTML().add_class("pt-chart-links")
         self.message = w.HTML().add_class("pt-message")
-        self.notice = w.HTML(broken_plans_html(self.broken_plans, self.lang)).add_class("pt-broken-plans")
+        self.notice = w.HTML(broken_plans_html(self.broken_plans, self.lang)).add_class(
+            "pt-broken-plans"
+        )
         self.card_heading = w.HTML()
         self.view = w.HTML().add_class("pt-view")
 
@@ -314,20 +439,49 @@ class Dashboard:
         self.chart_button.on_click(self._on_chart_download)
         self.achievement_chart.observe(self._on_pick, "_vl_selections")
 
-        sector_group = w.VBox([self.sector_label, self.sector_box,
-                               w.HBox([self.sector_all, self.sector_clear]).add_class("pt-sector-actions")]
-                              ).add_class("pt-sector")
-        controls = w.Box([w.VBox([self.plan_select, self.lang_select]), sector_group,
-                          w.VBox([self.status_select, self.year_select])]).add_class("pt-controls")
-        self.widget = w.VBox([
-            w.HTML(page_style()), self.view, self.title, controls, self.message, self.notice,
-            self.cards, self.key,
-            w.Box([self.counts_chart, self.achievement_chart]).add_class("pt-charts"), self.charts_alt,
-            self.downloads, w.HBox([self.chart_button, self.chart_links]),
-            self.table, self.monitoring, self.gaps,
-            self.card_heading, self.indicator_select, self.card, self.card_chart, self.card_alt,
-            self.findings_box,
-        ]).add_class("pt-app").add_class("plantrack")
+        sector_group = w.VBox(
+            [
+                self.sector_label,
+                self.sector_box,
+                w.HBox([self.sector_all, self.sector_clear]).add_class("pt-sector-actions"),
+            ]
+        ).add_class("pt-sector")
+        controls = w.Box(
+            [
+                w.VBox([self.plan_select, self.lang_select]),
+                sector_group,
+                w.VBox([self.status_select, self.year_select]),
+            ]
+        ).add_class("pt-controls")
+        self.widget = (
+            w.VBox(
+                [
+                    w.HTML(page_style()),
+                    self.view,
+                    self.title,
+                    controls,
+                    self.message,
+                    self.notice,
+                    self.cards,
+                    self.key,
+                    w.Box([self.counts_chart, self.achievement_chart]).add_class("pt-charts"),
+                    self.charts_alt,
+                    self.downloads,
+                    w.HBox([self.chart_button, self.chart_links]),
+                    self.table,
+                    self.monitoring,
+                    self.gaps,
+                    self.card_heading,
+                    self.indicator_select,
+                    self.card,
+                    self.card_chart,
+                    self.card_alt,
+                    self.findings_box,
+                ]
+            )
+            .add_class("pt-app")
+            .add_class("plantrack")
+        )
         self._load_plan()
 
     def _plan_ids(self) -> list[str]:
@@ -339,10 +493,14 @@ class Dashboard:
     def query(self, **changes) -> str:
         """The query string of the current view (with `changes`): what a shared link opens."""
         sectors = self.sectors_filter()
-        state = {"lang": self.lang, "plan": self.plan_id if self.plan_id in list_plans() else None,
-                 "sector": ",".join(sectors) if sectors and sectors != (NO_SECTOR,) else None,
-                 "status": self.status_select.value or None, "year": self.year_select.value or None,
-                 "indicator": self.indicator_select.value or None}
+        state = {
+            "lang": self.lang,
+            "plan": self.plan_id if self.plan_id in list_plans() else None,
+            "sector": ",".join(sectors) if sectors and sectors != (NO_SECTOR,) else None,
+            "status": self.status_select.value or None,
+            "year": self.year_select.value or None,
+            "indicator": self.indicator_select.value or None,
+        }
         state.update(changes)
         return urlencode({k: v for k, v in state.items() if v})
 
@@ -359,7 +517,9 @@ class Dashboard:
                 self.plan_id = asked["plan"]
                 self.plan, self.assessed, self.found, self.notes = plan_tables(self.plan_id)
                 self._build_sectors()
-            sectors = tuple(s for s in asked.get("sector", "").split(",") if s in self.plan.sector_ids())
+            sectors = tuple(
+                s for s in asked.get("sector", "").split(",") if s in self.plan.sector_ids()
+            )
             self._tick(sectors or tuple(self.plan.sector_ids()))
         finally:
             self._quiet = False
@@ -368,25 +528,30 @@ class Dashboard:
         try:
             if asked.get("status") in LEVEL_STATUSES:
                 self.status_select.value = asked["status"]
-            if asked.get("year", "").isdigit() and int(asked["year"]) in [v for _, v in self.year_select.options]:
+            if asked.get("year", "").isdigit() and int(asked["year"]) in [
+                v for _, v in self.year_select.options
+            ]:
                 self.year_select.value = int(asked["year"])
             self._indicator_options()
             if asked.get("indicator") in {v for _, v in self.indicator_select.options if v}:
                 self.indicator_select.value = asked["indicator"]
         finally:
             self._quiet = False
-        self._chart_key = None      # the page reads a chart's params from its spec: send it anew
+        self._chart_key = None  # the page reads a chart's params from its spec: send it anew
         self.refresh()
         self._show_card()
         return self
 
     def _write_view(self):
         title = f"{self.plan.title(self.lang)} · {t('dashboard_title', self.lang)}"
-        self.view.value = render("dashboard/view.html.j2", query=self.query(), lang=self.lang, title=title)
+        self.view.value = render(
+            "dashboard/view.html.j2", query=self.query(), lang=self.lang, title=title
+        )
 
     # ---- state changes -------------------------------------------------------------
     def _guard(fn):
         """A callback that fails shows the reader a sentence, never a traceback."""
+
         @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
             if self._quiet:
@@ -395,9 +560,14 @@ class Dashboard:
                 self.message.value = ""
                 return fn(self, *args, **kwargs)
             except Exception as exc:  # noqa: BLE001 - the reader sees a plain message instead
-                reason = exc.reason if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
-                self.message.value = (f"<div class='pt-error' role='alert'>{html.escape(t('error_reader', self.lang))}"
-                                      f"{html.escape(str(reason))}</div>")
+                reason = (
+                    exc.reason if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
+                )
+                self.message.value = (
+                    f"<div class='pt-error' role='alert'>{html.escape(t('error_reader', self.lang))}"
+                    f"{html.escape(str(reason))}</div>"
+                )
+
         return wrapper
 
     @_guard
@@ -450,15 +620,30 @@ class Dashboard:
         lang, rows = self.lang, self.rows()
         chart = charts.achievement_chart(rows, lang, self.notes.loc[rows.index])
         cite = _source_words(self.plan, lang)
-        sources = ", ".join(dict.fromkeys(cite(s)[0] for s in rows["actual_source"].dropna().astype(str)
-                                          if s)) or self.plan.title(lang)
-        lines = [t("export_filters", lang, filters=self.filter_words()), t("export_source", lang, sources=sources),
-                 t("export_made", lang, year=data_as_of(self.plan), date=datetime.date.today().isoformat())]
-        spec = charts.for_export(chart, f"{self.plan.title(lang)} — {t('achievement_title', lang)}", lines)
+        sources = ", ".join(
+            dict.fromkeys(cite(s)[0] for s in rows["actual_source"].dropna().astype(str) if s)
+        ) or self.plan.title(lang)
+        lines = [
+            t("export_filters", lang, filters=self.filter_words()),
+            t("export_source", lang, sources=sources),
+            t(
+                "export_made",
+                lang,
+                year=data_as_of(self.plan),
+                date=datetime.date.today().isoformat(),
+            ),
+        ]
+        spec = charts.for_export(
+            chart, f"{self.plan.title(lang)} — {t('achievement_title', lang)}", lines
+        )
         name = f"plantrack-{self.plan_id}-{lang}"
         self.chart_links.value = (
-            _download_link(charts.to_png(spec), f"{name}.png", "image/png", "PNG", "pt-png") + " &nbsp; "
-            + _download_link(charts.to_svg(spec).encode("utf-8"), f"{name}.svg", "image/svg+xml", "SVG", "pt-svg"))
+            _download_link(charts.to_png(spec), f"{name}.png", "image/png", "PNG", "pt-png")
+            + " &nbsp; "
+            + _download_link(
+                charts.to_svg(spec).encode("utf-8"), f"{name}.svg", "image/svg+xml", "SVG", "pt-svg"
+            )
+        )
 
     def filter_words(self) -> str:
         lang, words = self.lang, []
@@ -466,7 +651,10 @@ class Dashboard:
         if sectors == (NO_SECTOR,):
             words.append(f"{t('sector', lang)}: —")
         elif sectors:
-            words.append(f"{t('sector', lang)}: " + ", ".join(self.plan.sector_name(s, lang) for s in sectors))
+            words.append(
+                f"{t('sector', lang)}: "
+                + ", ".join(self.plan.sector_name(s, lang) for s in sectors)
+            )
         if self.status_select.value:
             words.append(f"{t('status', lang)}: {t(self.status_select.value, lang)}")
         if self.year_select.value:
@@ -485,8 +673,10 @@ class Dashboard:
         """One checkbox per sector of the plan (a tap ticks one: no Ctrl-click), all ticked."""
         for box in self.sector_boxes.values():
             box.unobserve(self._on_sector, "value")
-        self.sector_boxes = {s: w.Checkbox(value=True, indent=False).add_class(f"pt-sector-{s}")
-                             for s in self.plan.sector_ids()}
+        self.sector_boxes = {
+            s: w.Checkbox(value=True, indent=False).add_class(f"pt-sector-{s}")
+            for s in self.plan.sector_ids()
+        }
         for box in self.sector_boxes.values():
             box.observe(self._on_sector, "value")
         self.sector_box.children = tuple(self.sector_boxes.values())
@@ -514,29 +704,53 @@ class Dashboard:
         self._quiet = True
         try:
             chosen_status, chosen_year = self.status_select.value, self.year_select.value
-            _relabel_choices(self.plan_select, [(plan_title(p, lang), p) for p in self._plan_ids()], self.plan_id,
-                             t("plan", lang))
+            _relabel_choices(
+                self.plan_select,
+                [(plan_title(p, lang), p) for p in self._plan_ids()],
+                self.plan_id,
+                t("plan", lang),
+            )
             names = plan.sector_names(lang)
             for s, box in self.sector_boxes.items():
                 box.description = str(names.get(s, s))
             self.sector_label.value = f"<span class='widget-label pt-sector-label'>{html.escape(t('sector', lang))}</span>"
             self.sector_all.description = t("all_sectors", lang)
             self.sector_clear.description = t("clear_sectors", lang)
-            _relabel_choices(self.status_select, [(t("all", lang), "")] + [(t(s, lang), s) for s in LEVEL_STATUSES],
-                             chosen_status or "", t("status", lang))
+            _relabel_choices(
+                self.status_select,
+                [(t("all", lang), "")] + [(t(s, lang), s) for s in LEVEL_STATUSES],
+                chosen_status or "",
+                t("status", lang),
+            )
             years = sorted(set(int(y) for y in self.assessed["target_year"]))
-            _relabel_choices(self.year_select, [(t("all", lang), 0)] + [(str(y), y) for y in years],
-                             chosen_year if chosen_year in years else 0, t("target_year", lang))
+            _relabel_choices(
+                self.year_select,
+                [(t("all", lang), 0)] + [(str(y), y) for y in years],
+                chosen_year if chosen_year in years else 0,
+                t("target_year", lang),
+            )
             self._indicator_options()
             self.chart_button.description = f"{t('download_png', lang)} / SVG"
         finally:
             self._quiet = False
-        self.title.value = render("dashboard/header.html.j2", lang=lang, title=plan.title(lang),
-                                  issuer=plan.issuer if lang == "zh" else plan.issuer_en, issued=plan.issued,
-                                  as_of=data_as_of(plan))
-        self.key.value = render("dashboard/key.html.j2", lang=lang, as_of=data_as_of(plan), level=LEVEL_STATUSES,
-                                trajectory=TRAJECTORY_STATUSES)
-        self.card_heading.value = f"<h2 id='pt-card-h'>{html.escape(t('indicator_card', lang))}</h2>"
+        self.title.value = render(
+            "dashboard/header.html.j2",
+            lang=lang,
+            title=plan.title(lang),
+            issuer=plan.issuer if lang == "zh" else plan.issuer_en,
+            issued=plan.issued,
+            as_of=data_as_of(plan),
+        )
+        self.key.value = render(
+            "dashboard/key.html.j2",
+            lang=lang,
+            as_of=data_as_of(plan),
+            level=LEVEL_STATUSES,
+            trajectory=TRAJECTORY_STATUSES,
+        )
+        self.card_heading.value = (
+            f"<h2 id='pt-card-h'>{html.escape(t('indicator_card', lang))}</h2>"
+        )
 
     def _indicator_options(self):
         """The indicator list holds the indicators of the ticked sectors only."""
@@ -546,39 +760,71 @@ class Dashboard:
         named = plan.indicators
         if sectors:
             named = named[named["sector"].isin(list(sectors))]
-        named = named.sort_values("sector", key=lambda s: s.map(order), kind="stable").head(MAX_INDICATOR_OPTIONS)
+        named = named.sort_values("sector", key=lambda s: s.map(order), kind="stable").head(
+            MAX_INDICATOR_OPTIONS
+        )
         sector_names = plan.sector_names(lang)
         options = [(t("pick_indicator", lang), "")] + [
-            (f"{sector_names.get(s, s)} · {n}", i) for s, n, i in zip(named["sector"], named[f"name_{lang}"],
-                                                                    named["indicator_id"])]
+            (f"{sector_names.get(s, s)} · {n}", i)
+            for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])
+        ]
         self._option_labels = {i: label for label, i in options}
         chosen = self.indicator_select.value
         quiet, self._quiet = self._quiet, True
         try:
-            _relabel_choices(self.indicator_select, options, chosen if chosen in set(named["indicator_id"]) else "",
-                             t("indicator", lang))
+            _relabel_choices(
+                self.indicator_select,
+                options,
+                chosen if chosen in set(named["indicator_id"]) else "",
+                t("indicator", lang),
+            )
         finally:
             self._quiet = quiet
 
     def rows(self) -> pd.DataFrame:
-        rows = filter_assessed(self.assessed, self.sectors_filter(), self.status_select.value or None,
-                               self.year_select.value or None)
+        rows = filter_assessed(
+            self.assessed,
+            self.sectors_filter(),
+            self.status_select.value or None,
+            self.year_select.value or None,
+        )
         return rows.assign(sector_name=rows["sector"].map(self.plan.sector_names(self.lang)))
 
     def _table_rows(self, rows: pd.DataFrame) -> list[dict]:
         lang, notes, found = self.lang, self.notes, self.found
         out = []
-        for index, r in zip(rows.index[:MAX_TABLE_ROWS], rows.head(MAX_TABLE_ROWS).itertuples(index=False)):
+        for index, r in zip(
+            rows.index[:MAX_TABLE_ROWS], rows.head(MAX_TABLE_ROWS).itertuples(index=False)
+        ):
             note = notes.loc[index]
-            flags = [{"severity": found.at[k, "severity"], "kind": found.at[k, "kind"],
-                      "message": found.at[k, f"message_{lang}"]} for k in note["findings"]]
-            out.append({"indicator_id": r.indicator_id, "name": getattr(r, f"name_{lang}"), "sector_name": r.sector_name,
-                        "target_year": r.target_year, "target": note[f"target_{lang}"],
-                        "target_stated": r.target_stated, "actual": note[f"actual_{lang}"],
-                        "actual_year": "" if pd.isna(r.actual_year) else int(r.actual_year),
-                        "computed_rate": r.computed_rate, "reported_rate": r.reported_rate, "status": r.status,
-                        "trajectory_status": r.trajectory_status, "confidence": note["confidence"], "flags": flags,
-                        "href": "?" + self.query(indicator=r.indicator_id), "label": self._label(r.indicator_id)})
+            flags = [
+                {
+                    "severity": found.at[k, "severity"],
+                    "kind": found.at[k, "kind"],
+                    "message": found.at[k, f"message_{lang}"],
+                }
+                for k in note["findings"]
+            ]
+            out.append(
+                {
+                    "indicator_id": r.indicator_id,
+                    "name": getattr(r, f"name_{lang}"),
+                    "sector_name": r.sector_name,
+                    "target_year": r.target_year,
+                    "target": note[f"target_{lang}"],
+                    "target_stated": r.target_stated,
+                    "actual": note[f"actual_{lang}"],
+                    "actual_year": "" if pd.isna(r.actual_year) else int(r.actual_year),
+                    "computed_rate": r.computed_rate,
+                    "reported_rate": r.reported_rate,
+                    "status": r.status,
+                    "trajectory_status": r.trajectory_status,
+                    "confidence": note["confidence"],
+                    "flags": flags,
+                    "href": "?" + self.query(indicator=r.indicator_id),
+                    "label": self._label(r.indicator_id),
+                }
+            )
         return out
 
     def _label(self, indicator_id: str) -> str:
@@ -594,54 +840,103 @@ class Dashboard:
         if sectors:
             indicators = indicators[indicators["sector"].isin(list(sectors))]
         latest = plan.actuals[plan.actuals["indicator_id"].isin(indicators["indicator_id"])]
-        latest = latest.sort_values("year").drop_duplicates("indicator_id", keep="last").set_index("indicator_id")
+        latest = (
+            latest.sort_values("year")
+            .drop_duplicates("indicator_id", keep="last")
+            .set_index("indicator_id")
+        )
         cite = _source_words(plan, lang)
         out = []
         for r in indicators.head(MAX_TABLE_ROWS).itertuples(index=False):
             if r.indicator_id not in latest.index:
                 continue
             a = latest.loc[r.indicator_id]
-            out.append({"indicator_id": r.indicator_id, "name": getattr(r, f"name_{lang}"),
-                        "sector_name": plan.sector_name(r.sector, lang), "year": a["year"],
-                        "value": _value_words(a["value"], a["unit"], lang), "source": cite(a["source"])[0],
-                        "href": "?" + self.query(indicator=r.indicator_id), "label": self._label(r.indicator_id)})
+            out.append(
+                {
+                    "indicator_id": r.indicator_id,
+                    "name": getattr(r, f"name_{lang}"),
+                    "sector_name": plan.sector_name(r.sector, lang),
+                    "year": a["year"],
+                    "value": _value_words(a["value"], a["unit"], lang),
+                    "source": cite(a["source"])[0],
+                    "href": "?" + self.query(indicator=r.indicator_id),
+                    "label": self._label(r.indicator_id),
+                }
+            )
         return out
 
     def refresh(self):
         shown = self.indicator_select.value
         quiet, self._quiet = self._quiet, True
         try:
-            self._indicator_options()     # first: the table's links name these options
+            self._indicator_options()  # first: the table's links name these options
         finally:
             self._quiet = quiet
-        if self.indicator_select.value != shown:    # its sector was filtered out
+        if self.indicator_select.value != shown:  # its sector was filtered out
             self._show_card()
         lang, rows = self.lang, self.rows()
         counts = counts_by_status(rows)
-        self.cards.value = render("dashboard/summary.html.j2", lang=lang, counts=list(counts.items()),
-                                  no_sector=self.sectors_filter() == (NO_SECTOR,))
+        self.cards.value = render(
+            "dashboard/summary.html.j2",
+            lang=lang,
+            counts=list(counts.items()),
+            no_sector=self.sectors_filter() == (NO_SECTOR,),
+        )
         self._draw_charts(rows)
-        self.charts_alt.value = (f"<p class='pt-alt'>{html.escape(t('chart_alt.achievement', lang, n=len(rows), **counts))}"
-                                 "</p>")
-        self.table.value = render("dashboard/targets.html.j2", lang=lang, rows=self._table_rows(rows),
-                                  more=len(rows) - MAX_TABLE_ROWS)
-        self.monitoring.value = render("dashboard/monitoring.html.j2", lang=lang, rows=self._monitoring_rows())
+        self.charts_alt.value = (
+            f"<p class='pt-alt'>{html.escape(t('chart_alt.achievement', lang, n=len(rows), **counts))}"
+            "</p>"
+        )
+        self.table.value = render(
+            "dashboard/targets.html.j2",
+            lang=lang,
+            rows=self._table_rows(rows),
+            more=len(rows) - MAX_TABLE_ROWS,
+        )
+        self.monitoring.value = render(
+            "dashboard/monitoring.html.j2", lang=lang, rows=self._monitoring_rows()
+        )
         gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
-        self.gaps.value = render("dashboard/gaps.html.j2", lang=lang, rows=[
-            {"sector_name": r.sector_name, "name": getattr(r, f"name_{lang}"), "target_year": r.target_year,
-             "target": self.notes.at[i, f"target_{lang}"]} for i, r in zip(gaps.index, gaps.itertuples(index=False))])
+        self.gaps.value = render(
+            "dashboard/gaps.html.j2",
+            lang=lang,
+            rows=[
+                {
+                    "sector_name": r.sector_name,
+                    "name": getattr(r, f"name_{lang}"),
+                    "target_year": r.target_year,
+                    "target": self.notes.at[i, f"target_{lang}"],
+                }
+                for i, r in zip(gaps.index, gaps.itertuples(index=False))
+            ],
+        )
         found = self.found
         sectors = self.sectors_filter()
         if sectors:
             found = found[found["sector"].isin(sectors)]
-        self.findings_box.value = render("dashboard/findings.html.j2", lang=lang, rows=[
-            {"severity": f.severity, "indicator_id": f.indicator_id, "name": getattr(f, f"name_{lang}"), "kind": f.kind,
-             "message": getattr(f, f"message_{lang}"), "href": "?" + self.query(indicator=f.indicator_id),
-             "label": self._label(f.indicator_id)}
-            for f in found.itertuples(index=False)])
-        self.downloads.value = _download_link(table_csv(rows, lang, self.notes, self.plan),
-                                              f"plantrack-{self.plan_id}-{lang}.csv", "text/csv",
-                                              t("download_csv", lang), "pt-csv")
+        self.findings_box.value = render(
+            "dashboard/findings.html.j2",
+            lang=lang,
+            rows=[
+                {
+                    "severity": f.severity,
+                    "indicator_id": f.indicator_id,
+                    "name": getattr(f, f"name_{lang}"),
+                    "kind": f.kind,
+                    "message": getattr(f, f"message_{lang}"),
+                    "href": "?" + self.query(indicator=f.indicator_id),
+                    "label": self._label(f.indicator_id),
+                }
+                for f in found.itertuples(index=False)
+            ],
+        )
+        self.downloads.value = _download_link(
+            table_csv(rows, lang, self.notes, self.plan),
+            f"plantrack-{self.plan_id}-{lang}.csv",
+            "text/csv",
+            t("download_csv", lang),
+            "pt-csv",
+        )
         self.chart_links.value = ""
         self._write_view()
 
@@ -650,8 +945,12 @@ class Dashboard:
         per plan; a filter or language change only sets the views' params (Vega recomputes in place).
         A large plan's achievement chart is an aggregate of the filtered rows, drawn anew."""
         small = len(self.assessed) <= charts.MAX_BARS
-        params = {"lang": self.lang, "sectors": list(self.sectors_filter()),
-                  "status": self.status_select.value or "", "year": int(self.year_select.value or 0)}
+        params = {
+            "lang": self.lang,
+            "sectors": list(self.sectors_filter()),
+            "status": self.status_select.value or "",
+            "year": int(self.year_select.value or 0),
+        }
         specs = overview_specs(self.plan_id, self.plan.content_hash)
         views = {"counts": self.counts_chart}
         if small:
@@ -682,8 +981,10 @@ class Dashboard:
         # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
         show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, lang, fit=True))
-        points = "; ".join([f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
-                           + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]])
+        points = "; ".join(
+            [f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
+            + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]]
+        )
         words = t("chart_alt.indicator", lang, name=card["info"]["name"], points=points or "—")
         self.card_alt.value = f"<p class='pt-alt'>{mark_zh(words)}</p>"
 
@@ -692,7 +993,10 @@ def _watch_pick(view: alt.JupyterChart) -> None:
     """The view reports clicks on its `pick` selection (the spec is sent without JupyterChart's
     `chart` trait, which would otherwise set this up)."""
     from altair.jupyter.jupyter_chart import PointSelection, Selections
-    view.selections = Selections({charts.PICK: PointSelection(name=charts.PICK, value=[], store=[])})
+
+    view.selections = Selections(
+        {charts.PICK: PointSelection(name=charts.PICK, value=[], store=[])}
+    )
     view._selection_types = {charts.PICK: "point"}
     view._vl_selections = {charts.PICK: {"value": None, "store": []}}
 
@@ -736,6 +1040,7 @@ def charts_offline() -> None:
     """JupyterChart's JavaScript with no CDN: under Voilà, one file the server serves for every
     chart; elsewhere (JupyterLab), the bundle inline in each chart."""
     from plantrack.serve.server import served_chart_bundle_url
+
     url = served_chart_bundle_url()
     if url:
         alt.JupyterChart._esm = CHART_MODULE % json.dumps(url)
@@ -746,8 +1051,10 @@ def charts_offline() -> None:
 def _error_widget(exc: Exception, lang: str) -> w.HTML:
     reason = exc.reason if isinstance(exc, DataError) else f"{type(exc).__name__}: {exc}"
     lang = lang if lang in LANGUAGES else DEFAULT_LANG
-    return w.HTML(f"{page_style()}<div class='plantrack'><div class='pt-error pt-message' role='alert'>"
-                  f"{html.escape(t('error_reader', lang))}{html.escape(str(reason))}</div></div>")
+    return w.HTML(
+        f"{page_style()}<div class='plantrack'><div class='pt-error pt-message' role='alert'>"
+        f"{html.escape(t('error_reader', lang))}{html.escape(str(reason))}</div></div>"
+    )
 
 
 def app(plan_id: str | None = None, lang: str = DEFAULT_LANG, query: str | None = None):
@@ -776,5 +1083,6 @@ def request_query() -> str:
     (voila.utils.wait_for_request); a kernel started for the request has it in its environment."""
     if os.environ.get("VOILA_PREHEAT", "False") != "False":
         from voila.utils import wait_for_request
+
         wait_for_request()
     return os.environ.get("QUERY_STRING", "")

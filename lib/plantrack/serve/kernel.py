@@ -12,6 +12,7 @@ environment) it
   manager logs one: a forged message would get back what it needs to learn the code.
 In JupyterLab nothing changes.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,8 +22,17 @@ import os
 import sys
 import threading
 
-UNUSED_FORMAT_CHECKERS = ("rfc3987_syntax", "rfc3987", "isoduration", "arrow", "webcolors", "uri_template", "fqdn",
-                          "rfc3339_validator", "rfc3986_validator")
+UNUSED_FORMAT_CHECKERS = (
+    "rfc3987_syntax",
+    "rfc3987",
+    "isoduration",
+    "arrow",
+    "webcolors",
+    "uri_template",
+    "fqdn",
+    "rfc3339_validator",
+    "rfc3986_validator",
+)
 
 
 class ShortWarning(logging.Filter):
@@ -31,7 +41,9 @@ class ShortWarning(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info:
             exc = record.exc_info[1]
-            record.msg = f"{record.getMessage()}: {type(exc).__name__} (message from the browser ignored)"
+            record.msg = (
+                f"{record.getMessage()}: {type(exc).__name__} (message from the browser ignored)"
+            )
             record.args = ()
             record.exc_info = record.exc_text = record.stack_info = None
             record.levelno, record.levelname = logging.WARNING, "WARNING"
@@ -44,13 +56,15 @@ _handling = threading.local()
 def _kernel_log() -> logging.Logger:
     try:
         from ipykernel.kernelapp import IPKernelApp
-        return IPKernelApp.instance().log     # written to the server's log
+
+        return IPKernelApp.instance().log  # written to the server's log
     except Exception:  # noqa: BLE001
         return logging.getLogger("plantrack")
 
 
 def _while_handling(handler):
     """A comm handler that marks 'handling a message from the browser' while it runs."""
+
     @functools.wraps(handler)
     def run(*args, **kwargs):
         _handling.active = True
@@ -59,14 +73,17 @@ def _while_handling(handler):
         finally:
             _handling.active = False
         if inspect.isawaitable(result):
+
             async def awaited():
                 _handling.active = True
                 try:
                     return await result
                 finally:
                     _handling.active = False
+
             return awaited()
         return result
+
     run.plantrack_guarded = True
     return run
 
@@ -91,8 +108,12 @@ def _guard_comm_messages() -> None:
         if not getattr(_handling, "active", False):
             return shown(exc_tuple, *args, **kwargs)
         etype, value, _ = exc_tuple or sys.exc_info()
-        _kernel_log().warning("message from the browser ignored: %s: %s",
-                              getattr(etype, "__name__", etype), str(value)[:200])
+        _kernel_log().warning(
+            "message from the browser ignored: %s: %s",
+            getattr(etype, "__name__", etype),
+            str(value)[:200],
+        )
+
     showtraceback.plantrack_guarded = True
     shell.showtraceback = showtraceback
 
@@ -106,7 +127,9 @@ def prepare() -> None:
         return
     if "jsonschema" not in sys.modules:
         for name in UNUSED_FORMAT_CHECKERS:
-            sys.modules.setdefault(name, None)   # None: "import name" raises ImportError, jsonschema skips it
+            sys.modules.setdefault(
+                name, None
+            )  # None: "import name" raises ImportError, jsonschema skips it
     for name in ("Comm", "ipykernel.comm", "ipywidgets", "traitlets"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, ShortWarning) for f in logger.filters):

@@ -19,6 +19,7 @@ Idle kernels are culled by jupyter_server's own culler (MappingKernelManager.cul
 command line); the page's script (see server.install_offline_template) then asks the reader to
 reload.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -52,6 +53,7 @@ def default_max_readers(pool_size: int = 1) -> int:
     """Readers one machine holds: what its memory allows (half of what is free now, kernels of the
     measured size) and what its cores can serve, whichever is smaller."""
     import psutil
+
     by_memory = int(psutil.virtual_memory().available * 0.5 / (KERNEL_RSS_MB * 2**20)) - pool_size
     by_cores = READERS_PER_CORE * (os.cpu_count() or 1)
     return max(1, min(by_memory, by_cores))
@@ -66,13 +68,20 @@ class Admission:
     """Who holds a kernel, who is starting one, who waits. All on the server's one event loop."""
 
     def __init__(self, max_readers: int, max_starts: int, max_wait_s: float, log):
-        self.max_readers, self.max_starts, self.max_wait_s, self.log = max_readers, max_starts, max_wait_s, log
-        self.readers: dict[str, float] = {}        # kernel id of a served page -> when last seen connected
-        self.unregistered = 0                      # admitted pages whose kernel id is not known yet
-        self.starting = 0                          # pages being rendered now
-        self.waiting: OrderedDict[str, float] = OrderedDict()   # ticket -> when it last asked
-        self.called: dict[str, float] = {}         # ticket -> when its start slot was kept for it
-        self.start_seconds = 8.0                   # running estimate of one page's start (a guess until measured)
+        self.max_readers, self.max_starts, self.max_wait_s, self.log = (
+            max_readers,
+            max_starts,
+            max_wait_s,
+            log,
+        )
+        self.readers: dict[
+            str, float
+        ] = {}  # kernel id of a served page -> when last seen connected
+        self.unregistered = 0  # admitted pages whose kernel id is not known yet
+        self.starting = 0  # pages being rendered now
+        self.waiting: OrderedDict[str, float] = OrderedDict()  # ticket -> when it last asked
+        self.called: dict[str, float] = {}  # ticket -> when its start slot was kept for it
+        self.start_seconds = 8.0  # running estimate of one page's start (a guess until measured)
         self.measured = False
 
     def occupied(self) -> int:
@@ -87,7 +96,7 @@ class Admission:
         live = set(live_kernel_ids)
         self.readers = {k: seen for k, seen in self.readers.items() if k in live}
         for ticket, seen in list(self.waiting.items()):
-            if now - seen > 10:            # the queue page asks every second; ten silent seconds: gone
+            if now - seen > 10:  # the queue page asks every second; ten silent seconds: gone
                 del self.waiting[ticket]
         for ticket, called in list(self.called.items()):
             if now - called > 15:
@@ -145,9 +154,11 @@ class Admission:
         if kernel_id is None:
             self.unregistered -= 1
         else:
-            self.readers[kernel_id] = time.monotonic()     # the grace below counts from the page's end
+            self.readers[kernel_id] = time.monotonic()  # the grace below counts from the page's end
             # the first measurement replaces the guess; later ones move the estimate gently
-            self.start_seconds = seconds if not self.measured else 0.7 * self.start_seconds + 0.3 * seconds
+            self.start_seconds = (
+                seconds if not self.measured else 0.7 * self.start_seconds + 0.3 * seconds
+            )
             self.measured = True
         self._call_next(time.monotonic())
 
@@ -166,7 +177,8 @@ class Admission:
 # ---- pages ---------------------------------------------------------------------------------------
 def _page_env():
     import jinja2
-    return jinja2.Environment(autoescape=True)   # nothing here comes from data, but escape anyway
+
+    return jinja2.Environment(autoescape=True)  # nothing here comes from data, but escape anyway
 
 
 BUSY_PAGE = """<!DOCTYPE html>
@@ -216,7 +228,13 @@ h1{font-size:22px}p{font-size:17px;line-height:1.6}.en{color:#455a64}</style></h
 def script_json(value) -> str:
     """JSON safe inside <script>: no '<', '>', '&' (so no '</script>' or '<!--'), no U+2028/2029."""
     text = json.dumps(value, ensure_ascii=False)
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for char, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(char, escaped)
     return text
 
@@ -226,14 +244,18 @@ class ReaderPageHandler(TornadoVoilaHandler):
 
     @tornado.web.authenticated
     async def get(self, path=None):
-        if path:   # not the dashboard (e.g. /favicon.ico): Voilà redirects it to its file handler
+        if path:  # not the dashboard (e.g. /favicon.ico): Voilà redirects it to its file handler
             await super().get(path=path)
             return
         admission: Admission = self.settings["plantrack_admission"]
         admission.prune(self.kernel_manager.list_kernel_ids())
         state, ticket = admission.ask(self.get_query_argument("ticket", None))
         if state == "busy":
-            self.log.warning("reader turned away: %d readers (cap %d)", admission.occupied(), admission.max_readers)
+            self.log.warning(
+                "reader turned away: %d readers (cap %d)",
+                admission.occupied(),
+                admission.max_readers,
+            )
             self.set_status(503)
             self.set_header("Retry-After", str(RETRY_AFTER_S))
             self.set_header("Cache-Control", "no-store")
@@ -242,9 +264,18 @@ class ReaderPageHandler(TornadoVoilaHandler):
         if state == "wait":
             base = self.base_url
             self.set_header("Cache-Control", "no-store")
-            data = script_json({"poll": f"{base}plantrack/queue?ticket={ticket}", "page": f"{base}?ticket={ticket}",
-                                "base": base})
-            self.finish(_page_env().from_string(QUEUE_PAGE).render(position=admission.position(ticket), data=data))
+            data = script_json(
+                {
+                    "poll": f"{base}plantrack/queue?ticket={ticket}",
+                    "page": f"{base}?ticket={ticket}",
+                    "base": base,
+                }
+            )
+            self.finish(
+                _page_env()
+                .from_string(QUEUE_PAGE)
+                .render(position=admission.position(ticket), data=data)
+            )
             return
         # The tab's shutdown beacon sends this cookie back (Voilà's page reads document.cookie).
         self.xsrf_token
@@ -296,16 +327,20 @@ class HostRefusedHandler(tornado.web.RequestHandler):
     def prepare(self):
         self.set_status(403)
         self.set_header("Content-Type", "text/plain; charset=utf-8")
-        self.finish("403: this dashboard answers only requests addressed to it by a local name (Host header refused)\n")
+        self.finish(
+            "403: this dashboard answers only requests addressed to it by a local name (Host header refused)\n"
+        )
 
 
 def content_security_policy(host: str) -> str:
     """Same origin only. Voilà's widgets and Vega need inline scripts, eval, blob: and data: URLs."""
     own = f" ws://{host} wss://{host}" if re.fullmatch(r"[A-Za-z0-9.\-:\[\]]+", host or "") else ""
-    return ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
-            "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-            f"connect-src 'self'{own}; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
-            "form-action 'self'; frame-ancestors 'none'")
+    return (
+        "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+        f"connect-src 'self'{own}; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
 
 class SecurityHeaders(tornado.web.OutputTransform):
@@ -339,11 +374,23 @@ class GuardedApplication(tornado.web.Application):
 
 # ---- the application --------------------------------------------------------------------------
 class ReadersVoila(Voila):
-    max_readers = Int(0, config=True, help="Readers holding a kernel at once (0: sized from the machine)")
+    max_readers = Int(
+        0, config=True, help="Readers holding a kernel at once (0: sized from the machine)"
+    )
     max_starts = Int(0, config=True, help="Pages started at once (0: one per core)")
-    max_wait = Float(45.0, config=True, help="Longest expected wait in the queue before a reader gets the busy page")
-    extra_hosts = List(Unicode(), config=True, help="Host names accepted besides loopback ones when bound to loopback")
-    disconnected_grace = Float(30.0, config=True, help="Seconds a served page's kernel may stay without a websocket")
+    max_wait = Float(
+        45.0,
+        config=True,
+        help="Longest expected wait in the queue before a reader gets the busy page",
+    )
+    extra_hosts = List(
+        Unicode(),
+        config=True,
+        help="Host names accepted besides loopback ones when bound to loopback",
+    )
+    disconnected_grace = Float(
+        30.0, config=True, help="Seconds a served page's kernel may stay without a websocket"
+    )
 
     def allowed_hosts(self) -> list[str] | None:
         """Bound to loopback: only local names (DNS rebinding). Bound elsewhere (--host): that address;
@@ -351,19 +398,33 @@ class ReadersVoila(Voila):
         try:
             address = ipaddress.ip_address(self.ip)
         except ValueError:
-            return [self.ip.lower(), *self.extra_hosts] if self.ip != "localhost" else list(self.extra_hosts)
+            return (
+                [self.ip.lower(), *self.extra_hosts]
+                if self.ip != "localhost"
+                else list(self.extra_hosts)
+            )
         if address.is_unspecified:
             return None
         return list(self.extra_hosts) if address.is_loopback else [str(address), *self.extra_hosts]
 
     def init_settings(self):
         settings = super().init_settings()
-        pool = self.voila_configuration.default_pool_size if self.voila_configuration.preheat_kernel else 0
+        pool = (
+            self.voila_configuration.default_pool_size
+            if self.voila_configuration.preheat_kernel
+            else 0
+        )
         max_readers = self.max_readers or default_max_readers(pool)
         max_starts = self.max_starts or default_max_starts()
-        settings["plantrack_admission"] = Admission(max_readers, max_starts, self.max_wait, self.log)
-        self.log.info("plantrack: up to %d readers, %d page starts at once, idle kernels culled after %s s",
-                      max_readers, max_starts, self.config.MappingKernelManager.get("cull_idle_timeout", "never"))
+        settings["plantrack_admission"] = Admission(
+            max_readers, max_starts, self.max_wait, self.log
+        )
+        self.log.info(
+            "plantrack: up to %d readers, %d page starts at once, idle kernels culled after %s s",
+            max_readers,
+            max_starts,
+            self.config.MappingKernelManager.get("cull_idle_timeout", "never"),
+        )
         return settings
 
     def init_handlers(self):
@@ -378,6 +439,7 @@ class ReadersVoila(Voila):
     def start(self):
         # Voilà.start, with the guarded application (Voilà builds a plain one inline).
         import tempfile
+
         self.connection_dir = tempfile.mkdtemp(prefix="voila_", dir=self.connection_dir_root)
         self.log.info("Storing connection files in %s." % self.connection_dir)
         settings = self.init_settings()
@@ -391,19 +453,31 @@ class ReadersVoila(Voila):
         admission: Admission = self.app.settings["plantrack_admission"]
         km = self.kernel_manager
         admission.prune(km.list_kernel_ids())
-        for kernel_id in admission.abandoned(getattr(km, "_kernel_connections", {}), self.disconnected_grace):
-            self.log.info("plantrack: kernel %s has had no tab for %.0f s: freed", kernel_id, self.disconnected_grace)
+        for kernel_id in admission.abandoned(
+            getattr(km, "_kernel_connections", {}), self.disconnected_grace
+        ):
+            self.log.info(
+                "plantrack: kernel %s has had no tab for %.0f s: freed",
+                kernel_id,
+                self.disconnected_grace,
+            )
             admission.readers.pop(kernel_id, None)
             try:
                 await km.shutdown_kernel(kernel_id)
             except Exception as exc:  # noqa: BLE001 - already gone (beacon or culler came first)
-                self.log.info("plantrack: kernel %s was already gone (%s)", kernel_id, type(exc).__name__)
+                self.log.info(
+                    "plantrack: kernel %s was already gone (%s)", kernel_id, type(exc).__name__
+                )
 
 
 def main(argv=None) -> None:
     # Kernels inherit this environment: Arrow returns freed memory to the system instead of keeping
     # a pool per kernel; one BLAS thread per kernel (many kernels share few cores).
-    for key, value in (("ARROW_DEFAULT_MEMORY_POOL", "system"), ("OPENBLAS_NUM_THREADS", "1"), ("OMP_NUM_THREADS", "1")):
+    for key, value in (
+        ("ARROW_DEFAULT_MEMORY_POOL", "system"),
+        ("OPENBLAS_NUM_THREADS", "1"),
+        ("OMP_NUM_THREADS", "1"),
+    ):
         os.environ.setdefault(key, value)
     ReadersVoila.launch_instance(argv)
 

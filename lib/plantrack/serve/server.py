@@ -1,14 +1,13 @@
 """`plantrack dashboard`: serve notebooks/summary.ipynb with Voilà, locked down for readers."""
+
 from __future__ import annotations
 
 import os
 import sys
 from pathlib import Path
 
-from plantrack.errors import DataError
-
 from plantrack.config import SUMMARY_NOTEBOOK as SUMMARY
-
+from plantrack.errors import DataError
 
 TEMPLATE = "plantrack"
 
@@ -24,7 +23,12 @@ def chart_bundle_path() -> Path:
     about 100 MB for a file name.
     """
     from importlib.metadata import version
-    return template_dir() / "static" / f"jupyterchart-altair-{version('altair')}-vlc-{version('vl-convert-python')}.js"
+
+    return (
+        template_dir()
+        / "static"
+        / f"jupyterchart-altair-{version('altair')}-vlc-{version('vl-convert-python')}.js"
+    )
 
 
 def install_chart_bundle() -> None:
@@ -38,7 +42,8 @@ def install_chart_bundle() -> None:
     if path.is_file():
         return
     import altair as alt
-    alt.JupyterChart.enable_offline()           # vl-convert bundles the JavaScript: no network
+
+    alt.JupyterChart.enable_offline()  # vl-convert bundles the JavaScript: no network
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     partial.write_text(alt.JupyterChart._esm, encoding="utf-8")
@@ -51,7 +56,11 @@ def served_chart_bundle_url() -> str | None:
     if base is None:
         return None
     bundle = chart_bundle_path()
-    return f"{base.rstrip('/')}/voila/templates/{TEMPLATE}/static/{bundle.name}" if bundle.is_file() else None
+    return (
+        f"{base.rstrip('/')}/voila/templates/{TEMPLATE}/static/{bundle.name}"
+        if bundle.is_file()
+        else None
+    )
 
 
 def install_offline_template() -> str:
@@ -61,24 +70,40 @@ def install_offline_template() -> str:
     not override come from 'lab' (conf.json base_template).
     """
     import json
+
     from jupyter_core.paths import jupyter_path
-    lab = next((Path(p) / "index.html.j2" for p in jupyter_path("voila", "templates", "lab")
-                if (Path(p) / "index.html.j2").is_file()), None)
+
+    lab = next(
+        (
+            Path(p) / "index.html.j2"
+            for p in jupyter_path("voila", "templates", "lab")
+            if (Path(p) / "index.html.j2").is_file()
+        ),
+        None,
+    )
     if lab is None:
         raise DataError("Voilà's lab template is not installed")
     target = template_dir()
     target.mkdir(parents=True, exist_ok=True)
     install_chart_bundle()
-    text = "".join(line for line in lab.read_text(encoding="utf-8").splitlines(keepends=True)
-                   if "cdn.jsdelivr.net" not in line)
+    text = "".join(
+        line
+        for line in lab.read_text(encoding="utf-8").splitlines(keepends=True)
+        if "cdn.jsdelivr.net" not in line
+    )
     marker = "{%- endblock html_head_js_logs -%}"
     if marker not in text:
-        raise DataError("Voilà's lab template changed: no html_head_js_logs block to put the reload notice after")
+        raise DataError(
+            "Voilà's lab template changed: no html_head_js_logs block to put the reload notice after"
+        )
     text = text.replace(marker, marker + "\n" + KERNEL_GONE_SCRIPT, 1)
     # Mermaid would be imported from a CDN if a diagram appeared: the dashboard has none.
     text += "\n{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
     text += page_script_block()
-    if not (target / "index.html.j2").is_file() or (target / "index.html.j2").read_text(encoding="utf-8") != text:
+    if (
+        not (target / "index.html.j2").is_file()
+        or (target / "index.html.j2").read_text(encoding="utf-8") != text
+    ):
         (target / "index.html.j2").write_text(text, encoding="utf-8")
         (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
     return TEMPLATE
@@ -162,33 +187,73 @@ def page_script_block() -> str:
     <html lang>, the tab title and the loading text follow the reader's language and view
     (see the script). Added as the `extra_css` block, which Voilà's lab template leaves empty."""
     import json
+
     from plantrack.config import LANGUAGES
     from plantrack.messages import t
-    words = {lang: {"title": t("dashboard_title", lang), "loading": t("loading", lang),
-                    "button": {"zh": "中文", "en": "English"}[lang]} for lang in LANGUAGES}
-    script = (Path(__file__).with_name("page.js").read_text(encoding="utf-8")
-              .replace("__WORDS__", json.dumps(words, ensure_ascii=False).replace("</", "<\\/")))
+
+    words = {
+        lang: {
+            "title": t("dashboard_title", lang),
+            "loading": t("loading", lang),
+            "button": {"zh": "中文", "en": "English"}[lang],
+        }
+        for lang in LANGUAGES
+    }
+    script = (
+        Path(__file__)
+        .with_name("page.js")
+        .read_text(encoding="utf-8")
+        .replace("__WORDS__", json.dumps(words, ensure_ascii=False).replace("</", "<\\/"))
+    )
     # {% raw %}: the script is text for the browser, not Jinja
-    return ("\n{%- block extra_css -%}\n{{ super() }}\n<script>{% raw %}\n" + script
-            + "\n{% endraw %}</script>\n{%- endblock extra_css -%}\n")
+    return (
+        "\n{%- block extra_css -%}\n{{ super() }}\n<script>{% raw %}\n"
+        + script
+        + "\n{% endraw %}</script>\n{%- endblock extra_css -%}\n"
+    )
 
 
-def voila_command(port: int = 8866, host: str = "127.0.0.1", pool_size: int = 1, preheat: bool = True,
-                  open_browser: bool = False, notebook: Path = SUMMARY, idle_timeout: int = 600,
-                  max_readers: int = 0, max_starts: int = 0) -> list[str]:
+def voila_command(
+    port: int = 8866,
+    host: str = "127.0.0.1",
+    pool_size: int = 1,
+    preheat: bool = True,
+    open_browser: bool = False,
+    notebook: Path = SUMMARY,
+    idle_timeout: int = 600,
+    max_readers: int = 0,
+    max_starts: int = 0,
+) -> list[str]:
     """The dashboard's Voilà command line (serve/readers.py: Voilà plus admission, Host check and
     security headers): localhost, no code, no tracebacks, warm kernels, offline template, idle
     kernels culled (connected or not: a tab left open is idle too), a cap on readers
     (0: sized from the machine)."""
-    command = [sys.executable, "-m", "plantrack.serve.readers", str(notebook), f"--port={port}", f"--Voila.ip={host}",
-               "--Voila.port_retries=0", f"--Voila.open_browser={open_browser}",
-               "--VoilaConfiguration.strip_sources=True", "--VoilaConfiguration.show_tracebacks=False",
-               f"--VoilaConfiguration.template={install_offline_template()}", "--VoilaConfiguration.show_margins=True", "--VoilaConfiguration.theme=light",
-               r"--VoilaConfiguration.file_allowlist=.*\.(png|jpg|gif|svg)"]
-    command += [f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
-                f"--MappingKernelManager.cull_interval={cull_interval(idle_timeout)}",
-                "--MappingKernelManager.cull_connected=True",
-                f"--ReadersVoila.max_readers={max_readers}", f"--ReadersVoila.max_starts={max_starts}"]
+    command = [
+        sys.executable,
+        "-m",
+        "plantrack.serve.readers",
+        str(notebook),
+        f"--port={port}",
+        f"--Voila.ip={host}",
+        "--Voila.port_retries=0",
+        f"--Voila.open_browser={open_browser}",
+        "--VoilaConfiguration.strip_sources=True",
+        "--VoilaConfiguration.show_tracebacks=False",
+        f"--VoilaConfiguration.template={install_offline_template()}",
+        "--VoilaConfiguration.show_margins=True",
+        "--VoilaConfiguration.theme=light",
+        r"--VoilaConfiguration.file_allowlist=.*\.(png|jpg|gif|svg)",
+    ]
+    command += [
+        f"--MappingKernelManager.cull_idle_timeout={idle_timeout}",
+        f"--MappingKernelManager.cull_interval={cull_interval(idle_timeout)}",
+        "--MappingKernelManager.cull_connected=True",
+        f"--ReadersVoila.max_readers={max_readers}",
+        f"--ReadersVoila.max_starts={max_starts}",
+    ]
     if preheat:
-        command += ["--VoilaConfiguration.preheat_kernel=True", f"--VoilaConfiguration.default_pool_size={pool_size}"]
+        command += [
+            "--VoilaConfiguration.preheat_kernel=True",
+            f"--VoilaConfiguration.default_pool_size={pool_size}",
+        ]
     return command
