@@ -57,10 +57,17 @@ def main() -> int:
             run()
         except Exception as exc:  # noqa: BLE001 - a broken strategy ends its reader, not the whole run
             harness.counts["strategy_errors"] += 1
-            print(f"{name}: stopped: {type(exc).__name__}: {str(exc)[:300]}", file=sys.stderr, flush=True)
+            print(
+                f"{name}: stopped: {type(exc).__name__}: {str(exc)[:300]}",
+                file=sys.stderr,
+                flush=True,
+            )
         timings[name] = round(time.perf_counter() - started, 1)
-        print(f"{name}: {examples} examples in {timings[name]} s; so far {dict(harness.counts)}",
-              file=sys.stderr, flush=True)
+        print(
+            f"{name}: {examples} examples in {timings[name]} s; so far {dict(harness.counts)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     fuzz("ingest-csv", args.csv, csv_bytes(), lambda data: harness.sheet(data, "csv"))
     fuzz("ingest-xlsx", args.xlsx, xlsx_bytes(), lambda data: harness.sheet(data, "xlsx"))
@@ -87,7 +94,11 @@ def main() -> int:
             print(f"  {key:28} {value:,}")
     for reader, sample, what in harness.failures[:10]:
         print(f"FAIL {reader}: {what.strip().splitlines()[-1]}  input {sample[:120]}")
-    return 1 if counts.get("tracebacks") or counts.get("files_changed") or counts.get("strategy_errors") else 0
+    return (
+        1
+        if counts.get("tracebacks") or counts.get("files_changed") or counts.get("strategy_errors")
+        else 0
+    )
 
 
 if __name__ == "__main__":
