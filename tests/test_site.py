@@ -556,8 +556,10 @@ def test_browser_filters_search_and_sort(site, offline, lang):
     assessed = plantrack.assess(plantrack.load_plan(MAIN_PLAN))
     page.goto((site / lang / MAIN_PLAN / "index.html").resolve().as_uri())
     page.wait_for_selector("form[data-filters]:not([hidden])")
+    # The budget is 1 s (benchmarks/site.py measures it: ~0.5 s); here, on a machine shared with other
+    # jobs, twice that catches a real regression (a heavier page or script) without failing on load.
     ready = int(page.get_attribute("html", "data-ready"))
-    assert ready <= 1000, f"overview interactive after {ready} ms"
+    assert ready <= 2000, f"overview interactive after {ready} ms"
     rows = page.locator("table[data-filterable] tr[data-indicator]")
     visible = "table[data-filterable] tr[data-indicator]:not([hidden])"
 
