@@ -179,6 +179,9 @@ def test_switching_language_changes_labels(visit):
     page, _, _ = visit
     only_sector(page, "commerce")
     chart_shows(page, "全省网络销售额 (2017)", "高新技术企业")
+    # Clear emptied the indicator list (it follows the sector filter since issue 14): choose again
+    page.select_option(".pt-indicator select", label="互联网+商务 · 全省网络销售额")
+    wait_text(page, ".pt-card-body", "全省网络销售额突破1.2万亿元")
     page.get_by_role("button", name="English").click()
     chart_shows(
         page, "Online sales in the province (2017)", "全省网络销售额"

@@ -39,6 +39,23 @@
     });
     var view = document.querySelector(".pt-view-state");
     if (!view) { return; }
+    // A reader who chose a language before, opening an address that names none: switch to it
+    // once the language buttons are on the page (until then the view is left as it is).
+    if (!restored) {
+      var viewLang = view.getAttribute("data-lang");
+      if (!asked && WORDS[stored] && stored !== viewLang) {
+        var buttons = document.querySelectorAll(".pt-lang button");
+        for (var i = 0; i < buttons.length; i++) {
+          if (buttons[i].textContent.trim() === WORDS[stored].button) {
+            restored = true;
+            buttons[i].click();
+            return;
+          }
+        }
+        return;
+      }
+      restored = true;
+    }
     var state = view.getAttribute("data-query") + "|" + view.getAttribute("data-lang") + "|" + view.getAttribute("data-title");
     if (state === seen) { return; }
     seen = state;
@@ -50,16 +67,6 @@
     var url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
     if (url !== window.location.pathname + window.location.search + window.location.hash) {
       window.history.replaceState(null, "", url);
-    }
-    // A reader who chose a language before, opening an address that names none: switch to it once.
-    if (!restored) {
-      restored = true;
-      if (!asked && WORDS[stored] && stored !== lang) {
-        var buttons = document.querySelectorAll(".pt-lang button");
-        for (var i = 0; i < buttons.length; i++) {
-          if (buttons[i].textContent.trim() === WORDS[stored].button) { buttons[i].click(); return; }
-        }
-      }
     }
     try { window.localStorage.setItem(KEY, lang); } catch (e) { /* storage blocked */ }
   }
