@@ -53,9 +53,11 @@ _KERNEL_GUARD = (
 
 @functools.lru_cache(maxsize=1)
 def _kernel_manager_class():
-    from jupyter_client.manager import KernelManager
+    # Async, as nbclient's own default: with a blocking client, nbclient waits on the kernel's output
+    # inside its event loop and never sees a kernel that died mid-cell (the worker hung for good).
+    from jupyter_client.manager import AsyncKernelManager
 
-    class GuardedKernelManager(KernelManager):
+    class GuardedKernelManager(AsyncKernelManager):
         """A kernel that dies with the worker that started it (Linux), even when the worker is killed."""
 
         def format_kernel_cmd(self, extra_arguments=None):
@@ -93,27 +95,35 @@ def _worker_kernel(kernel: str, cwd: str, data_root: str | None):
     """
     from multiprocessing import util
 
+    from jupyter_core.utils import run_sync
+
     km = getattr(_local, "kernel", None)
-    if km is None or not km.is_alive() or _local.kernel_key != (kernel, data_root):
-        if km is not None:
-            km.shutdown_kernel(now=True)
+    if km is None or not run_sync(km.is_alive)() or _local.kernel_key != (kernel, data_root):
+        _drop_kernel()
         km = _kernel_manager_class()(kernel_name=kernel)
         env = dict(os.environ)
         if data_root:
             env["PLANTRACK_DATA"] = data_root
-        km.start_kernel(cwd=cwd, env=env)
-        util.Finalize(
-            km, km.shutdown_kernel, kwargs={"now": True}, exitpriority=10
-        )  # at worker exit
+        run_sync(km.start_kernel)(cwd=cwd, env=env)
+        util.Finalize(km, _shutdown, args=(km,), exitpriority=10)  # at worker exit
         _local.kernel, _local.kernel_key = km, (kernel, data_root)
     return km
+
+
+def _shutdown(km) -> None:
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 - at exit, or a kernel already gone: nothing left to stop
+        pass
 
 
 def _drop_kernel() -> None:
     km = getattr(_local, "kernel", None)
     _local.kernel = None
     if km is not None:
-        km.shutdown_kernel(now=True)
+        _shutdown(km)
 
 
 def _unpack_plan(plan_id: str, digest: str, files: dict[str, bytes]) -> str:
