@@ -1,8 +1,8 @@
 """The batch on a Dask cluster against the local process pool, on the same cores.
 
-    python benchmarks/cluster.py            (or: python benchmarks/run.py --only cluster)
+    python benchmarks/cluster.py [--sectors N]    (or: python benchmarks/run.py --only cluster)
 
-`plantrack run --all` (16 sectors) on a localhost Dask cluster (a `dask scheduler`, N
+`plantrack run` of every sector (16; or the first N with --sectors, for a shorter run) on a localhost Dask cluster (a `dask scheduler`, N
 `dask worker --nthreads 1`) with 1 and 2 workers, on fresh workers (cold: kernels start), then again
 on the 2 workers (warm: kernels reused); and on the local pool with 2 processes (kernels always
 start). The figure that matters is cluster / local on the same 2 cores (goal <= 1.2).
@@ -23,11 +23,15 @@ BIN = Path(sys.executable).parent
 GOAL = 1.2
 
 
-def _timed(args: list[str]) -> float:
+def _timed(which: list[str], args: list[str]) -> float:
     started = time.monotonic()
+<<<<<<< HEAD
     result = subprocess.run(
         [str(BIN / "plantrack"), "run", "--all", *args], capture_output=True, text=True
     )
+=======
+    result = subprocess.run([str(BIN / "plantrack"), "run", *which, *args], capture_output=True, text=True)
+>>>>>>> s17-dask
     if result.returncode != 0:
         raise SystemExit(f"plantrack run failed:\n{result.stderr[-2000:]}")
     return time.monotonic() - started
@@ -92,20 +96,22 @@ class _Cluster:
             process.wait()
 
 
-def bench_cluster() -> dict:
+def bench_cluster(sectors: int | None = None) -> dict:
     from plantrack.config import ensure_kernel
 
     ensure_kernel()
-    sectors = len(list((Path(__file__).resolve().parents[1] / "params").glob("*.yaml")))
-    figures = {"sectors": sectors, "cores": os.cpu_count()}
+    names = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "params").glob("*.yaml"))
+    which = ["--all"] if sectors is None else [a for s in names[:sectors] for a in ("--sector", s)]
+    figures = {"sectors": len(names) if sectors is None else min(sectors, len(names)), "cores": os.cpu_count()}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
-        figures["local_2_s"] = round(_timed(["--jobs", "2", "--outputs", str(out)]), 1)
+        figures["local_2_s"] = round(_timed(which, ["--jobs", "2", "--outputs", str(out)]), 1)
         for n in (1, 2):
             folder = Path(tmp) / f"cluster{n}"
             folder.mkdir()
             cluster = _Cluster(folder, n)
             try:
+<<<<<<< HEAD
                 figures[f"cluster_{n}_cold_s"] = round(
                     _timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1
                 )
@@ -113,6 +119,11 @@ def bench_cluster() -> dict:
                     figures["cluster_2_warm_s"] = round(
                         _timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1
                     )
+=======
+                figures[f"cluster_{n}_cold_s"] = round(_timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1)
+                if n == 2:
+                    figures["cluster_2_warm_s"] = round(_timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1)
+>>>>>>> s17-dask
             finally:
                 cluster.close()
     figures["cluster_speedup_2_vs_1"] = round(
@@ -129,5 +140,8 @@ def bench_cluster() -> dict:
 
 
 if __name__ == "__main__":
-    for key, value in bench_cluster().items():
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sectors", type=int, default=None, help="only the first N sectors (default: all)")
+    for key, value in bench_cluster(parser.parse_args().sectors).items():
         print(f"  {key:28} {value}")
