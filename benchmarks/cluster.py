@@ -25,13 +25,9 @@ GOAL = 1.2
 
 def _timed(which: list[str], args: list[str]) -> float:
     started = time.monotonic()
-<<<<<<< HEAD
     result = subprocess.run(
-        [str(BIN / "plantrack"), "run", "--all", *args], capture_output=True, text=True
+        [str(BIN / "plantrack"), "run", *which, *args], capture_output=True, text=True
     )
-=======
-    result = subprocess.run([str(BIN / "plantrack"), "run", *which, *args], capture_output=True, text=True)
->>>>>>> s17-dask
     if result.returncode != 0:
         raise SystemExit(f"plantrack run failed:\n{result.stderr[-2000:]}")
     return time.monotonic() - started
@@ -102,7 +98,10 @@ def bench_cluster(sectors: int | None = None) -> dict:
     ensure_kernel()
     names = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "params").glob("*.yaml"))
     which = ["--all"] if sectors is None else [a for s in names[:sectors] for a in ("--sector", s)]
-    figures = {"sectors": len(names) if sectors is None else min(sectors, len(names)), "cores": os.cpu_count()}
+    figures = {
+        "sectors": len(names) if sectors is None else min(sectors, len(names)),
+        "cores": os.cpu_count(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out"
         figures["local_2_s"] = round(_timed(which, ["--jobs", "2", "--outputs", str(out)]), 1)
@@ -111,19 +110,13 @@ def bench_cluster(sectors: int | None = None) -> dict:
             folder.mkdir()
             cluster = _Cluster(folder, n)
             try:
-<<<<<<< HEAD
                 figures[f"cluster_{n}_cold_s"] = round(
-                    _timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1
+                    _timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1
                 )
                 if n == 2:
                     figures["cluster_2_warm_s"] = round(
-                        _timed(["--scheduler", cluster.address, "--outputs", str(out)]), 1
+                        _timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1
                     )
-=======
-                figures[f"cluster_{n}_cold_s"] = round(_timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1)
-                if n == 2:
-                    figures["cluster_2_warm_s"] = round(_timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1)
->>>>>>> s17-dask
             finally:
                 cluster.close()
     figures["cluster_speedup_2_vs_1"] = round(
@@ -141,7 +134,10 @@ def bench_cluster(sectors: int | None = None) -> dict:
 
 if __name__ == "__main__":
     import argparse
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sectors", type=int, default=None, help="only the first N sectors (default: all)")
+    parser.add_argument(
+        "--sectors", type=int, default=None, help="only the first N sectors (default: all)"
+    )
     for key, value in bench_cluster(parser.parse_args().sectors).items():
         print(f"  {key:28} {value}")
