@@ -129,12 +129,6 @@ def chart_shows(page, present, absent, timeout=30_000):
     )
 
 
-@pytest.mark.xfail(
-    reason="known regression since the reader server and the readers' dashboard merged: the "
-    "achievement chart keeps every bar after a sector filter (the view's params reach the kernel "
-    "side, not the drawn chart); the table filters correctly",
-    strict=False,
-)
 def test_filtering_a_sector_changes_table_and_chart(visit):
     page, _, _ = visit
     before_rows = page.locator(".pt-targets tr[data-indicator]").count()
@@ -171,12 +165,6 @@ def test_filtering_a_sector_changes_table_and_chart(visit):
     print(f"filter -> chart updated: median {statistics.median(timings) * 1000:.0f} ms")
 
 
-@pytest.mark.xfail(
-    reason="known regression since the reader server and the readers' dashboard merged: the "
-    "achievement chart keeps every bar after a sector filter (the view's params reach the kernel "
-    "side, not the drawn chart); the table filters correctly",
-    strict=False,
-)
 def test_opening_an_indicator_shows_its_quoted_sentence(visit):
     page, _, _ = visit
     page.select_option(".pt-indicator select", label="互联网+商务 · 全省网络销售额")
@@ -187,12 +175,6 @@ def test_opening_an_indicator_shows_its_quoted_sentence(visit):
     )
 
 
-@pytest.mark.xfail(
-    reason="known regression since the reader server and the readers' dashboard merged: the "
-    "achievement chart keeps every bar after a sector filter (the view's params reach the kernel "
-    "side, not the drawn chart); the table filters correctly",
-    strict=False,
-)
 def test_switching_language_changes_labels(visit):
     page, _, _ = visit
     only_sector(page, "commerce")
