@@ -308,7 +308,7 @@ def test_a_failing_sector_is_isolated(cluster, tmp_path, where):
 
 def test_all_plans_run_as_one_batch_with_a_manifest_per_plan(cluster, tmp_path):
     data = tmp_path / "plans"
-    small = ["china-miit-internet-plus-2015", "zhejiang-information-economy-2014"]  # 3 + 1 sectors
+    small = ["china-miit-internet-plus-2015", "zhejiang-information-economy-2014"]
     for plan_id in small:
         shutil.copytree(PLANS / plan_id, data / plan_id)
     (tmp_path / "params").mkdir()
@@ -321,7 +321,10 @@ def test_all_plans_run_as_one_batch_with_a_manifest_per_plan(cluster, tmp_path):
         env={"PLANTRACK_DATA": str(data), "PLANTRACK_PARAMS": str(tmp_path / "params")},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for plan_id, count in zip(small, (3, 1)):
+    import plantrack
+
+    for plan_id in small:
+        count = len(plantrack.load_plan(plan_id).sectors)  # every sector of each plan
         manifest = json.loads((tmp_path / "out" / plan_id / "manifest.json").read_text())
         assert (
             manifest["plan_id"] == plan_id and manifest["ok"] == count and manifest["failed"] == 0
