@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -35,11 +36,16 @@ def main() -> int:
         "--package", type=int, default=200, help="each validated by frictionless (~1 s)"
     )
     parser.add_argument("--seed", type=int, default=20261129)
+    parser.add_argument("--out", default=str(ROOT / "outputs" / "bench" / "fuzz.json"))
     args = parser.parse_args()
-    harness = Harness(Path(tempfile.mkdtemp(prefix="plantrack-fuzz-")), strict=False)
+    workdir = Path(tempfile.mkdtemp(prefix="plantrack-fuzz-"))
+    harness = Harness(workdir, strict=False)
     timings = {}
 
     def fuzz(name, examples, strategy, call):
+        if examples < 1:
+            return
+
         @seed(args.seed)
         @settings(
             max_examples=examples,
@@ -51,6 +57,8 @@ def main() -> int:
         @given(strategy)
         def run(item):
             call(item)
+            if harness.counts["inputs"] % 500 == 0:
+                print(f"  … {harness.counts['inputs']:,} inputs", file=sys.stderr, flush=True)
 
         started = time.perf_counter()
         try:
@@ -74,16 +82,17 @@ def main() -> int:
     fuzz("params-yaml", args.yaml, yaml_text(), harness.params_file)
     fuzz("package", args.package, package_input(), lambda item: harness.package_file(*item))
     counts = harness.summary()
+    shutil.rmtree(workdir, ignore_errors=True)
+    if "plantrack-fuzz-cache-" in os.environ["PLANTRACK_CACHE"]:  # only the cache this run made
+        shutil.rmtree(os.environ["PLANTRACK_CACHE"], ignore_errors=True)
     result = {
         "counts": counts,
         "seconds": timings,
         "failures": [{"reader": r, "input": i, "what": w} for r, i, w in harness.failures[:50]],
     }
-    out = ROOT / "outputs" / "bench"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "fuzz.json").write_text(
-        json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
-    )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     print(
         f"inputs {counts.get('inputs', 0):,}  accepted {counts.get('accepted', 0):,}  "
         f"rejected {counts.get('rejected', 0):,}  tracebacks {counts.get('tracebacks', 0)}  "

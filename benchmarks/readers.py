@@ -122,7 +122,9 @@ async def wait_kernels_settle(server, seconds: float) -> int:
     return len(server.kernel_processes())
 
 
-async def run(sequential: int, concurrent: int, settle_s: float = 30.0) -> dict:
+async def run(
+    sequential: int, concurrent: int, settle_s: float = 30.0, partial: Path | None = None
+) -> dict:
     from plantrack.serve.readers import default_max_readers, default_max_starts
     from playwright.async_api import async_playwright
     from servers import BackgroundServer
@@ -161,6 +163,8 @@ async def run(sequential: int, concurrent: int, settle_s: float = 30.0) -> dict:
                 "peak_tree_rss_mib": round(sampler.peak / MIB),
                 "goal_end_tree_rss_mib": round(start_rss / MIB) + 300,
             }
+            if partial:  # what was measured survives a run killed later
+                partial.write_text(json.dumps(result, indent=2))
             # 2. readers at once, each given 60 s
             sampler.peak = 0
             started = time.monotonic()
@@ -209,9 +213,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sequential", type=int, default=50)
     parser.add_argument("--concurrent", type=int, default=30)
+    parser.add_argument(
+        "--partial", type=Path, default=None, help="also write the figures here after each phase"
+    )
     args = parser.parse_args()
     print(
-        json.dumps(asyncio.run(run(args.sequential, args.concurrent)), indent=2, ensure_ascii=False)
+        json.dumps(
+            asyncio.run(run(args.sequential, args.concurrent, partial=args.partial)),
+            indent=2,
+            ensure_ascii=False,
+        )
     )
     return 0
 

@@ -118,7 +118,6 @@ def test_csp_allows_no_remote_origin():
 @browser_only
 def test_security_headers_on_every_response(pooled):
     for path in (
-        "",
         "voila/static/voila.js",
         "voila/templates/plantrack/static/nothing.js",
         "no/such/page",
@@ -150,19 +149,30 @@ def test_foreign_host_is_refused(pooled):
     assert status == 200
 
 
-def open_dashboard(browser, url):
+def open_dashboard(browser, url, responses=None):
     page = browser.new_page()
-    page.goto(url)
+    response = page.goto(url, timeout=180_000)
+    if responses is not None:
+        responses.append(response)
     page.wait_for_selector(READY, timeout=180_000)
     return page
 
 
 @browser_only
 def test_closed_tab_frees_its_kernel_and_the_pool_refills(pooled, browser):
-    # A page fetched without a browser (test_security_headers) has no tab to close: freed after its grace.
     assert wait_for(lambda: len(pooled.kernel_processes()) == pooled.pool_size, timeout=45)
     before = pooled.pool_size
-    page = open_dashboard(browser, pooled.url)
+    responses = []
+    page = open_dashboard(browser, pooled.url, responses)
+    headers = responses[0].headers  # the dashboard page itself carries them too
+    assert (
+        "default-src 'self'" in headers["content-security-policy"]
+        and headers["x-frame-options"] == "DENY"
+    )
+    assert (
+        headers["referrer-policy"] == "no-referrer"
+        and headers["x-content-type-options"] == "nosniff"
+    )
     kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.content()).group(1)
     assert "_xsrf" in {c["name"] for c in page.context.cookies()}
     pooled.wait_refilled()
@@ -250,7 +260,7 @@ def test_cap_answers_busy_then_serves_the_next_reader(browser):
         assert "请一分钟后再试" in body and "try again in a minute" in body
         assert "default-src 'self'" in headers.get("Content-Security-Policy", "")
         busy = browser.new_page()
-        busy.goto(srv.url)
+        busy.goto(srv.url, timeout=60_000)
         assert "try again in a minute" in busy.inner_text("body")
         busy.close()
         page.close(run_before_unload=True)
@@ -273,7 +283,7 @@ def test_idle_tab_is_culled_and_told_to_reload(browser):
         page.wait_for_selector("#pt-reload", timeout=30_000)
         notice = page.inner_text("#pt-reload")
         assert "请刷新页面继续" in notice and "Reload to continue" in notice
-        page.reload()
+        page.reload(timeout=180_000)
         page.wait_for_selector(READY, timeout=180_000)  # reloading gives a fresh kernel
         assert page.locator("#pt-reload").count() == 0
         page.close(run_before_unload=True)
@@ -332,7 +342,7 @@ def test_text_from_the_data_never_becomes_markup(make_plan, browser):
     srv = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": str(hostile_dir)}).wait_ready()
     try:
         page = browser.new_page()
-        page.goto(srv.url)
+        page.goto(srv.url, timeout=180_000)
         page.wait_for_selector(".pt-counts, .pt-error", timeout=180_000)
         page.select_option(".pt-indicator select", index=1)  # the only indicator
         page.wait_for_function(
@@ -373,3 +383,45 @@ def test_only_the_dashboard_page_asks_for_a_kernel():
         '<link rel="icon" href="data:,">' in BUSY_PAGE
         and '<link rel="icon" href="data:,">' in QUEUE_PAGE
     )
+
+
+def test_a_page_is_freed_only_after_its_grace():
+    from plantrack.serve.readers import Admission
+
+    admission = Admission(max_readers=5, max_starts=2, max_wait_s=45, log=None)
+    assert admission.ask(None)[0] == "go" and admission.ask(None)[0] == "go"
+    admission.opened("a")
+    admission.finished(3.0, "a")
+    admission.opened("b")
+    admission.finished(3.0, "b")
+    admission.readers = {k: t - 100 for k, t in admission.readers.items()}  # both served 100 s ago
+    assert admission.abandoned({"a": 1}, grace_s=30) == []  # a is connected; b never was: 4 x grace
+    admission.readers["b"] -= 30
+    assert admission.abandoned({"a": 1}, grace_s=30) == ["b"]
+    admission.readers["a"] -= 31  # a's tab went away 31 s ago
+    assert admission.abandoned({}, grace_s=30) == ["a", "b"]
+
+
+def test_queue_and_cap():
+    from plantrack.serve.readers import Admission
+
+    admission = Admission(max_readers=4, max_starts=1, max_wait_s=45, log=None)
+    assert admission.ask(None) == ("go", None)
+    state, ticket = admission.ask(None)  # the one start slot is taken: wait
+    assert state == "wait" and admission.position(ticket) == 1
+    assert admission.poll(ticket) == {"state": "wait", "position": 1}
+    admission.opened("k1")
+    admission.finished(5.0, "k1")  # slot free: the waiter is called
+    assert admission.poll(ticket) == {"state": "go"}
+    assert admission.ask(ticket) == ("go", None)
+    admission.opened("k2")
+    admission.finished(5.0, "k2")
+    assert admission.ask(None)[0] == "go"
+    admission.opened("k3")
+    admission.finished(5.0, "k3")
+    assert admission.ask(None)[0] == "go"
+    admission.opened("k4")
+    admission.finished(5.0, "k4")
+    assert admission.ask(None) == ("busy", None)  # four readers hold kernels: the cap
+    admission.prune(["k1", "k2", "k3"])  # one tab closed
+    assert admission.ask(None)[0] == "go"

@@ -83,6 +83,7 @@ class Admission:
         self.called: dict[str, float] = {}  # ticket -> when its start slot was kept for it
         self.start_seconds = 8.0  # running estimate of one page's start (a guess until measured)
         self.measured = False
+        self.connected: set[str] = set()  # readers whose page has opened its websocket
 
     def occupied(self) -> int:
         return len(self.readers) + self.unregistered + len(self.called) + len(self.waiting)
@@ -163,14 +164,18 @@ class Admission:
         self._call_next(time.monotonic())
 
     def abandoned(self, connections: dict, grace_s: float) -> list[str]:
-        """Kernels of served pages with no websocket for grace_s: the tab is gone without its
-        shutdown beacon (a phone that killed the browser, a page fetched by a script)."""
+        """Kernels of served pages with no websocket for a while: the tab is gone without its
+        shutdown beacon (a phone that killed the browser, a page fetched by a script). A page that
+        never connected gets four times the grace: a slow or busy browser may take long to run
+        the page's scripts."""
         now, gone = time.monotonic(), []
         for kernel_id, seen in list(self.readers.items()):
             if connections.get(kernel_id, 0) > 0:
                 self.readers[kernel_id] = now
-            elif now - seen > grace_s:
+                self.connected.add(kernel_id)
+            elif now - seen > (grace_s if kernel_id in self.connected else 4 * grace_s):
                 gone.append(kernel_id)
+        self.connected &= set(self.readers)
         return gone
 
 
