@@ -28,15 +28,8 @@ sys.path.insert(
     0, str(Path(__file__).resolve().parents[1] / "tests")
 )  # the Voila harness lives with the tests
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from servers import launch_chromium  # noqa: E402  one Chromium set-up with the tests
+
 READY = ".pt-counts"  # the dashboard has drawn its status cards: a reader can use it
 BUSY = ".pt-busy"
 MIB = 2**20
@@ -142,7 +135,7 @@ async def run(
     }
     try:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = await launch_chromium(p)
             # 1. one reader after another
             outcomes = []
             for _ in range(sequential):

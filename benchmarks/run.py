@@ -27,15 +27,8 @@ sys.path.insert(
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 OUT = ROOT / "outputs" / "bench"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from servers import launch_chromium  # noqa: E402  one Chromium set-up with the tests
+
 PLAN = "zhejiang-internet-plus-2016"
 
 
@@ -108,7 +101,7 @@ def _browser():
     from playwright.sync_api import sync_playwright
 
     manager = sync_playwright().start()
-    return manager, manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return manager, launch_chromium(manager)
 
 
 def _first_use(

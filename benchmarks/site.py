@@ -29,15 +29,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "outputs" / "bench"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+sys.path.insert(0, str(ROOT / "tests"))  # Chromium is set up once, with the tests
+from servers import CHROMIUM, launch_chromium  # noqa: E402
+
 PLAN = "zhejiang-internet-plus-2016"
 LINKED = re.compile(r'<(?:link[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"')
 
@@ -66,7 +60,7 @@ def interactive(site: Path, loads: int) -> dict:
     url = (site / "en" / PLAN / "index.html").resolve().as_uri()
     in_page, walls = [], []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = launch_chromium(p)
         for _ in range(loads):
             context = browser.new_context()  # a fresh context: nothing cached between loads
             page = context.new_page()

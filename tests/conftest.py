@@ -6,6 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from servers import CHROMIUM
 
 ROOT = Path(__file__).resolve().parents[1]
 PLANS = ROOT / "data" / "plans"
@@ -14,6 +15,35 @@ MAIN_PLAN = "zhejiang-internet-plus-2016"
 
 # Tests never read or write the user's cache.
 os.environ["PLANTRACK_CACHE"] = tempfile.mkdtemp(prefix="plantrack-test-cache-")
+
+
+needs_chromium = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason="Debian's chromium is not installed (apt-get install chromium)",
+)
+BROWSER_MARKS = [pytest.mark.browser, needs_chromium]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium per test module (tests open their own pages and contexts)."""
+    from playwright.sync_api import sync_playwright
+    from servers import launch_chromium
+
+    with sync_playwright() as p:
+        b = launch_chromium(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The dashboard as `plantrack dashboard` serves it, one warm kernel in the pool."""
+    from servers import BackgroundServer
+
+    srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
+    yield srv
+    srv.stop()
 
 
 def seeds_or_skip() -> Path:

@@ -8,6 +8,24 @@ from pathlib import Path
 from plantrack.config import SUMMARY_NOTEBOOK as SUMMARY
 from plantrack.serve.server import voila_command
 
+CHROMIUM = (
+    "/usr/bin/chromium"  # Debian's package: Playwright's own browser download cannot run here
+)
+# As root, with no GPU, and nothing that reaches for the network (the machine has none).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def launch_chromium(playwright):
+    """Chromium from a Playwright instance (sync or async), the one way tests and benchmarks start it."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
 
 def free_port() -> int:
     import socket

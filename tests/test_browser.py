@@ -2,49 +2,14 @@
 
 import statistics
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import plantrack
 import pytest
-from conftest import MAIN_PLAN, ROOT
+from conftest import BROWSER_MARKS, MAIN_PLAN, ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 SCREENSHOTS = ROOT / "outputs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def server():
-    from servers import BackgroundServer
-
-    srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -2,30 +2,14 @@
 click-to-drill, the status key. Each test opens its own page (a fresh kernel from the pool)."""
 
 import re
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import plantrack
 import pytest
-from conftest import MAIN_PLAN
+from conftest import BROWSER_MARKS, MAIN_PLAN
 from plantrack.messages import catalogue, t
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Debian's chromium is not installed (apt-get install chromium)",
-    ),
-]
+pytestmark = BROWSER_MARKS
 PHONE = {"width": 390, "height": 844}
 
 # Text nodes and reader-facing attributes with Han characters whose nearest [lang] is not Chinese.
@@ -45,25 +29,6 @@ STRAY_CHINESE = """() => {
   if (han.test(document.title)) bad.push('title: ' + document.title);
   return bad;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server():
-    from servers import BackgroundServer
-
-    srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

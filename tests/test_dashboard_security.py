@@ -5,15 +5,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from pathlib import Path
 
 import psutil
 import pytest
+from conftest import needs_chromium
 from plantrack.serve.server import voila_command
 from servers import BackgroundServer
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -71,74 +70,46 @@ def test_files_outside_allowed_types_are_not_served(server, path):
     assert "indicator_id" not in body and "from plantrack" not in body
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_execute_request_from_the_browser_is_refused(server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+@needs_chromium
+def test_execute_request_from_the_browser_is_refused(server, browser, tmp_path):
     marker = tmp_path / f"executed-{uuid.uuid4().hex}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        page = browser.new_page()
-        page.goto(server.url)
-        page.wait_for_selector(".pt-counts", timeout=180_000)
-        kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.content()).group(1)
-        replies = page.evaluate(
-            """async ([kernelId, code]) => {
-            const ws = new WebSocket(`ws://${location.host}/api/kernels/${kernelId}/channels`);
-            const got = [];
-            await new Promise((ok, no) => { ws.onopen = ok; ws.onerror = ok; setTimeout(ok, 5000); });
-            ws.onmessage = (e) => { try { got.push(JSON.parse(e.data).header.msg_type); } catch (x) { got.push('binary'); } };
-            const id = crypto.randomUUID();
-            ws.send(JSON.stringify({header: {msg_id: id, msg_type: 'execute_request', username: 'x', session: id,
-                                             date: new Date().toISOString(), version: '5.3'},
-                                    parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
-                                    content: {code, silent: false, store_history: false, user_expressions: {},
-                                              allow_stdin: false, stop_on_error: true}}));
-            await new Promise(ok => setTimeout(ok, 4000));
-            ws.close();
-            return got;
-        }""",
-            [kernel_id, f"open({str(marker)!r}, 'w').write('ran')"],
-        )
-        browser.close()
+    page = browser.new_page()
+    page.goto(server.url)
+    page.wait_for_selector(".pt-counts", timeout=180_000)
+    kernel_id = re.search(r'"kernelId": "([0-9a-f-]+)"', page.content()).group(1)
+    replies = page.evaluate(
+        """async ([kernelId, code]) => {
+        const ws = new WebSocket(`ws://${location.host}/api/kernels/${kernelId}/channels`);
+        const got = [];
+        await new Promise((ok, no) => { ws.onopen = ok; ws.onerror = ok; setTimeout(ok, 5000); });
+        ws.onmessage = (e) => { try { got.push(JSON.parse(e.data).header.msg_type); } catch (x) { got.push('binary'); } };
+        const id = crypto.randomUUID();
+        ws.send(JSON.stringify({header: {msg_id: id, msg_type: 'execute_request', username: 'x', session: id,
+                                         date: new Date().toISOString(), version: '5.3'},
+                                parent_header: {}, metadata: {}, channel: 'shell', buffers: [],
+                                content: {code, silent: false, store_history: false, user_expressions: {},
+                                          allow_stdin: false, stop_on_error: true}}));
+        await new Promise(ok => setTimeout(ok, 4000));
+        ws.close();
+        return got;
+    }""",
+        [kernel_id, f"open({str(marker)!r}, 'w').write('ran')"],
+    )
+    page.close()
     time.sleep(1)
     assert not marker.exists()
     assert "execute_reply" not in replies
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
-def test_an_error_in_the_dashboard_reads_as_a_sentence():
-    from playwright.sync_api import sync_playwright
-
+@needs_chromium
+def test_an_error_in_the_dashboard_reads_as_a_sentence(browser):
     srv = BackgroundServer(preheat=False, env={"PLANTRACK_PLAN": "no-such-plan"}).wait_ready()
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM,
-                args=[
-                    "--no-sandbox",
-                    "--disable-gpu",
-                    "--disable-background-networking",
-                    "--disable-component-update",
-                    "--disable-sync",
-                    "--no-first-run",
-                ],
-            )
-            page = browser.new_page()
-            page.goto(srv.url)
-            page.wait_for_selector(".pt-error", timeout=180_000)
-            text = page.inner_text("body")
-            browser.close()
+        page = browser.new_page()
+        page.goto(srv.url)
+        page.wait_for_selector(".pt-error", timeout=180_000)
+        text = page.inner_text("body")
+        page.close()
         assert "出错了" in text and "unknown plan 'no-such-plan'" in text
         assert "Traceback" not in text and 'File "' not in text
     finally:

@@ -8,29 +8,16 @@ import re
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
+from conftest import needs_chromium
 from plantrack.serve.readers import content_security_policy, host_allowed, script_json
 from servers import BackgroundServer
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-_no_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"
-)
 
 
 def browser_only(test):
     """A browser test: marked `browser` (pytest -m browser) and skipped without Chromium."""
-    return pytest.mark.browser(_no_chromium(test))
+    return pytest.mark.browser(needs_chromium(test))
 
 
 READY = ".pt-counts"
@@ -59,20 +46,9 @@ def wait_for(predicate, timeout, step=0.25):
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture(scope="module")
-def pooled():
-    srv = BackgroundServer(preheat=True, pool_size=1).wait_ready()
-    yield srv
-    srv.stop()
+def pooled(server):
+    """The shared dashboard server (conftest): one warm kernel in the pool."""
+    return server
 
 
 # ---- no browser needed --------------------------------------------------------------------------
