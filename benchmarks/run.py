@@ -192,7 +192,8 @@ def bench_interaction(changes: int) -> dict:
     )
     shows = (
         "([checks, absent]) => { const ok = checks.every(([sel, text]) => { const e = document.querySelector(sel);"
-        " return e && e.innerHTML.includes(text) && (!absent || !e.innerHTML.includes(absent)); });"
+        " return e && (e.innerHTML.includes(text) || e.textContent.includes(text))"
+        " && (!absent || !e.innerHTML.includes(absent)); });"
         " if (ok && window.__started !== null) window.__shown = performance.now() - window.__started; return ok; }"
     )
     times, walls, kinds, lang = [], [], [], "zh"
@@ -205,7 +206,7 @@ def bench_interaction(changes: int) -> dict:
                 lang = "en" if lang == "zh" else "zh"
                 checks = [
                     [".pt-achievement svg", t("achievement_title", lang)],
-                    [".pt-targets th", t("sector", lang)],
+                    [".pt-targets th", t("indicator", lang)],
                     [".pt-title", plan.title(lang)],
                     [".pt-counts", t("achieved", lang)],
                 ]

@@ -54,16 +54,13 @@ def test_filters_narrow_table_and_cards(board):
     board.year_select.value = 0
 
 
-@pytest.mark.xfail(
-    reason="written before the corrected data and the merged server; to re-check", strict=False
-)
 def test_clear_shows_nothing_and_says_why(board):
     board._on_sector_clear(None)
     assert rows_in(board.table.value) == []
     assert "未选择领域" in board.cards.value
     assert board.achievement_chart.params.sectors == [dashboard.NO_SECTOR]
-    board._on_sector_all(None)
-    assert len(rows_in(board.table.value)) == 24
+    board._on_sector_all(None)  # every target row of the plan again
+    assert len(rows_in(board.table.value)) == len(plantrack.assess(MAIN_PLAN, flags=False))
 
 
 def test_indicator_list_follows_the_sector_filter(board):
@@ -131,7 +128,7 @@ def test_a_row_whose_numbers_carry_a_finding_warns_on_the_row(board):
     values = next(v for v in data.values() if v and "warning_en" in v[0])
     online = next(v for v in values if v["indicator_id"] == "online_sales")
     assert "Completion rate disagrees" in online["warning_en"] and online["confidence_en"] == "Low"
-    assert online["actual_en"] == "13 trillion yuan"  # the unit is in the tooltip
+    assert online["actual_en"] == "1.3 trillion yuan"  # corrected, with its unit
 
 
 def test_confidence_marks_follow_findings_and_sources():

@@ -66,6 +66,24 @@ def test_every_number_is_quoted_verbatim_from_its_seed(plan_id):
             assert row.quote in texts[files[row.source]], (table, row.Index, row.quote[:60])
             if table in ("targets", "actuals"):
                 assert row.stated in row.quote
+    # the measures' definitions and the corrections' evidence are quoted the same way
+    for table, source, quote in (
+        ("measures", "source", "quote"),
+        ("corrections", "evidence_source", "evidence_quote"),
+    ):
+        frame = plan.tables.get(table)
+        for row in [] if frame is None else frame.to_dict("records"):
+            assert row[quote] in texts[files[row[source]]], (table, row[quote][:60])
+
+
+@pytest.mark.parametrize("plan_id", PLAN_IDS)
+def test_english_names_have_no_chinese(plan_id):
+    """English names land where no lang mark can go (a select's options, chart axes), so a
+    Chinese term in one would be read out in the wrong voice."""
+    names = plantrack.load_plan(plan_id).indicators["name_en"]
+    assert not names.str.contains(r"[\u3400-\u9fff]").any(), names[
+        names.str.contains(r"[\u3400-\u9fff]")
+    ]
 
 
 def test_internet_plus_covers_sixteen_sectors():

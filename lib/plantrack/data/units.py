@@ -125,17 +125,26 @@ def currency_of(unit: str) -> str | None:
     return found[0] if found else None
 
 
-@functools.lru_cache(maxsize=None)
 def conversion_factor(from_unit: str, to_unit: str) -> float:
     """The number to multiply a value in from_unit by to express it in to_unit.
 
     Raises UnitError when the dimensions differ (including two different currencies).
     """
-    source, target = parse_unit(from_unit), parse_unit(to_unit)
+    factor = factor_or_nan(from_unit, to_unit)
+    if math.isnan(factor):
+        raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}'")
+    return factor
+
+
+@functools.lru_cache(maxsize=None)
+def factor_or_nan(from_unit: str, to_unit: str) -> float:
+    """conversion_factor, NaN where the units cannot convert. Cached both ways: an impossible
+    pair (currencies, counts against amounts) is asked for again and again by the checks."""
     try:
+        source, target = parse_unit(from_unit), parse_unit(to_unit)
         return float((source / target).to("dimensionless").magnitude)
-    except pint.DimensionalityError:
-        raise UnitError(f"'{from_unit}' cannot be converted to '{to_unit}'") from None
+    except (pint.DimensionalityError, UnitError):
+        return math.nan
 
 
 def convert(

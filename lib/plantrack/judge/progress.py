@@ -515,7 +515,7 @@ def _string(values):
     return pd.array(values.categories, dtype="string").take(values.codes, allow_fill=True)
 
 
-def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFrame:
+def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) -> pd.DataFrame:
     """One row per target the plan sets: the actual used, computed vs reported rate, status,
     trajectory, projection and confidence — every number that produced a status, so it can be
     redone by hand.
@@ -524,6 +524,7 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
     as_of: ignore actuals after this year (a what-if "as seen in YEAR"). The level is judged at
     the target year, so a later value changes only the trajectory and the projection.
     flags: add the `flags` column (the kinds of finding that touch the row; runs findings()).
+    found: findings(plan) when the caller has them already (they are not computed again).
 
     Method (constants of this module):
     - level: completion rate = actual ÷ target (target ÷ actual when lower is better, e.g. ranks;
@@ -649,7 +650,7 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
             "n": ends["n"].to_numpy(),
         }
     )
-    found = judge_trajectories(goals)  # one row per goal, in the targets' order
+    trajectories = judge_trajectories(goals)  # one row per goal, in the targets' order
     for name in (
         "status",
         "ratio",
@@ -659,7 +660,7 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
         "current_year",
         "reason",
     ):
-        out[f"trajectory_{name}"] = found[name].to_numpy()
+        out[f"trajectory_{name}"] = trajectories[name].to_numpy()
     for name in ("trajectory_base_year", "trajectory_current_year"):
         out[name] = pd.array(out[name], dtype="Int64")
     out.update(
@@ -710,7 +711,7 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True) -> pd.DataFram
     if flags:
         from plantrack.judge.findings import findings
 
-        table["flags"] = finding_flags(table, findings(stated_plan))
+        table["flags"] = finding_flags(table, findings(stated_plan) if found is None else found)
     return table
 
 

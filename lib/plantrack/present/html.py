@@ -82,7 +82,7 @@ def script_json(value) -> Markup:
 # Han characters and the punctuation written with them (CJK symbols, full-width forms).
 _CJK_RUN = re.compile(
     r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+"
-    r"(?:[\s\d.,%()（）·\-/]*[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+)*"
+    r"(?:[\s\d.,%()（）·\-/“”‘’+]*[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+)*"
 )
 
 

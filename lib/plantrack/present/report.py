@@ -39,7 +39,8 @@ def _html(body: str):
 class SectorReport:
     def __init__(self, plan_id: str, sector: str, lang: str = "zh", as_of: int | None = None):
         plan = check_params(plan_id, sector, lang, as_of)
-        self._prepare(plan, sector, lang, as_of, assess(plan, as_of=as_of), findings(plan))
+        found = findings(plan)
+        self._prepare(plan, sector, lang, as_of, assess(plan, as_of=as_of, found=found), found)
 
     @classmethod
     def from_tables(

@@ -366,8 +366,8 @@ def prepare(plan) -> Prepared:
             )
     for indicator in plan.indicators["indicator_id"]:
         check_id(indicator, "indicator", plan.plan_id)
-    assessed = assess(plan).reset_index(drop=True)
     found = findings(plan).reset_index(drop=True)
+    assessed = assess(plan, found=found).reset_index(drop=True)
     actuals = comparable_actuals(plan, plan.indicators.set_index("indicator_id")["unit"])
     actuals = actuals.drop(columns=["_ind"]).sort_values("year", kind="stable")
     levels = confidence(assessed, found, actuals)

@@ -68,8 +68,8 @@ def page_style() -> str:
 def _computed(plan_id: str, content_hash: str):
     """assess + findings (+ each row's words, warnings and confidence) once per plan version."""
     plan = load_plan(plan_id)
-    assessed = assess(plan)
     found = findings(plan)
+    assessed = assess(plan, found=found)
     return plan, assessed, found, row_notes(plan, assessed, found)
 
 
