@@ -208,3 +208,32 @@ def test_researchers_notebook_answers_its_seven_questions(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     assert (tmp_path / "commerce.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "commerce.svg").read_text(encoding="utf-8")[:500]
+
+
+def test_every_plan_finds_its_own_params_in_the_shared_folder(tmp_path):
+    """`run --all-plans` with the real params/: the 2016 plan's infrastructure.yaml is not the
+    2014 plan's (it runs with the defaults); params/<plan_id>/ holds a plan's own files."""
+    for plan_id in plantrack.list_plans():
+        plan = plantrack.load_plan(plan_id)
+        jobs = runner.plan_jobs(plan, None, None)
+        assert [j["sector"] for j in jobs] == plan.sector_ids()
+        assert {j["plan_id"] for j in jobs} == {plan_id}
+    folder = tmp_path / "params"
+    (folder / "zhejiang-information-economy-2014").mkdir(parents=True)
+    (folder / "infrastructure.yaml").write_text(
+        "plan_id: zhejiang-internet-plus-2016\nsector: infrastructure\nas_of: 2017\n"
+    )
+    (folder / "zhejiang-information-economy-2014" / "infrastructure.yaml").write_text(
+        "sector: infrastructure\nlang: en\n"
+    )
+    older = plantrack.load_plan("zhejiang-information-economy-2014")
+    (job,) = runner.plan_jobs(older, ["infrastructure"], None, folder)
+    assert job["lang"] == "en" and job["as_of"] is None
+    (job,) = runner.plan_jobs(plantrack.load_plan(MAIN_PLAN), ["infrastructure"], None, folder)
+    assert job["as_of"] == 2017 and job["lang"] == "zh"
+    # a file in a plan's folder naming another plan is a mistake, named
+    (folder / "zhejiang-information-economy-2014" / "infrastructure.yaml").write_text(
+        f"plan_id: {MAIN_PLAN}\nsector: infrastructure\n"
+    )
+    with pytest.raises(plantrack.DataError, match="names plan"):
+        runner.plan_jobs(older, None, None, folder)

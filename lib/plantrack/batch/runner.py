@@ -59,11 +59,14 @@ def _params_files(params_dir: Path) -> dict[str, Path]:
 def plan_jobs(
     plan, sectors: list[str] | None, lang: str | None, params_dir: Path | None = None
 ) -> list[dict]:
-    """The runs to do: params/<sector>.yaml for every sector of the plan (or only those named).
+    """The runs to do: the params of every sector of the plan (or only those named).
 
+    A sector's params come from params/<plan_id>/<sector>.yaml, else params/<sector>.yaml unless
+    that file names another plan (plans share the folder: params/infrastructure.yaml of the 2016
+    plan is not the 2014 plan's infrastructure). A sector without a file runs with the defaults.
     Everything is checked before anything runs, and any mistake is a DataError naming the file:
-    a sector that is not an id of the plan or of params/, a params file that does not parse, names
-    an unknown plan, another plan than the one run, or another sector than its file name.
+    a sector that is not an id of the plan, a params file that does not parse, names an unknown
+    plan, another plan than its folder's, or another sector than its file name.
     """
     from plantrack.data.ids import check_sector_id
     from plantrack.data.package import list_plans
@@ -73,7 +76,9 @@ def plan_jobs(
     known = plan.sector_ids()
     for sector in sectors or ():
         check_sector_id(sector, known)  # ids first: a path is refused before any file is read
-    files = _params_files(Path(params_dir) if params_dir is not None else params_root())
+    folder = Path(params_dir) if params_dir is not None else params_root()
+    own = _params_files(folder / plan_id)
+    files = {**_params_files(folder), **own}
     known_plans = list_plans()
     params = {}
     for stem, path in files.items():
@@ -88,10 +93,10 @@ def plan_jobs(
                 column="plan_id",
             )
         if named != plan_id:
-            if sectors is None and stem not in known:
-                continue  # --all: a file for a sector of another plan belongs to that plan's runs
+            if stem not in own:
+                continue  # a shared file of another plan: that plan's runs use it
             raise DataError(
-                f"this file is for plan {named}, not {plan_id} (the plan run; give --plan {named})",
+                f"this file is in the folder of plan {plan_id} but names plan {named}",
                 file=str(path),
                 column="plan_id",
             )
