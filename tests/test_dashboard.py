@@ -131,17 +131,23 @@ def test_a_row_whose_numbers_carry_a_finding_warns_on_the_row(board):
     assert online["actual_en"] == "1.3 trillion yuan"  # corrected, with its unit
 
 
-def test_confidence_marks_follow_findings_and_sources():
+def test_confidence_is_assess_and_its_reasons_are_in_the_readers_language():
     plan = plantrack.load_plan(MAIN_PLAN)
-    assessed, found = plantrack.assess(plan), plantrack.findings(plan)
+    assessed = plantrack.assess(plan)
     marks = dict(
         zip(
             assessed["indicator_id"] + "/" + assessed["target_year"].astype(str),
-            dashboard.confidence_marks(plan, assessed, found),
+            assessed["confidence"],
         )
     )
     assert marks["online_sales/2017"] == "low"
     assert set(marks.values()) <= {"high", "medium", "low"}
+    online = assessed[assessed["indicator_id"] == "online_sales"].iloc[0]
+    assert "采用了更正值" in online["confidence_reasons_zh"]
+    assert "correction applied" in online["confidence_reasons_en"]
+    assert not re.search(
+        r"[A-Za-z]{4,}", online["confidence_reasons_zh"].replace("online_retail", "")
+    )
 
 
 def test_deep_link_opens_the_view_and_the_view_writes_its_address():

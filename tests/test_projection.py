@@ -52,7 +52,7 @@ def test_assess_has_projection_columns_matching_the_function():
         "projection_method",
         "projection_reason",
         "confidence",
-        "confidence_reasons",
+        "confidence_reasons_en",
         "measure",
     ):
         assert column in a
@@ -71,8 +71,8 @@ def test_the_off_by_ten_row_is_corrected_and_marked():
     assert row["actual_correction"] and row["target_correction"]
     assert row["confidence"] == "low"
     assert (
-        "correction" in row["confidence_reasons"]
-        and "definition differs" in row["confidence_reasons"]
+        "correction" in row["confidence_reasons_en"]
+        and "definition differs" in row["confidence_reasons_en"]
     )
 
 
@@ -93,5 +93,5 @@ def test_every_row_has_a_confidence_with_reasons_and_several_plans_at_once():
     assert set(both["plan_id"]) == set(plantrack.list_plans())
     assert (
         set(both["confidence"]) <= {"high", "medium", "low"}
-        and both["confidence_reasons"].str.len().gt(0).all()
+        and both["confidence_reasons_en"].str.len().gt(0).all()
     )

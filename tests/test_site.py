@@ -474,6 +474,14 @@ def test_confidence_is_low_with_an_error_finding_or_no_actual_and_high_when_sour
     assert {"high", "medium", "low"} >= set(p.assessed["confidence"])
 
 
+def test_confidence_reasons_are_in_the_pages_language(site):
+    page = "{}/" + MAIN_PLAN + "/indicator/online_sales/index.html"
+    zh = (site / page.format("zh")).read_text(encoding="utf-8")
+    en = (site / page.format("en")).read_text(encoding="utf-8")
+    assert "采用了更正值" in zh and "a correction applied" not in zh
+    assert "a correction applied" in en and "采用了更正值" not in en
+
+
 # ---------------------------------------------------------------------------------------------
 # In Chromium, from file://, with every other request refused
 

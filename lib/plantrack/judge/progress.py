@@ -20,8 +20,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from plantrack.config import LANGUAGES
 from plantrack.data import units
 from plantrack.judge.projection import project_ends
+from plantrack.messages import t
 
 APPROX_TOLERANCE = 0.10  # '~' (左右): within 10% below the target counts as reached
 ON_TRACK, NEEDS_ACCELERATION, LIMITED = 0.95, 0.6, 0.0  # ratio thresholds
@@ -397,7 +399,7 @@ def with_confidence(
     ind: np.ndarray,
     converted: np.ndarray,
 ) -> pd.DataFrame:
-    """confidence (high/medium/low) and confidence_reasons for each row: high when several sources
+    """confidence (high/medium/low) and confidence_reasons_zh/_en for each row: high when several sources
     agree (within 1%), medium with one source; each of these lowers it one step: a correction
     applied, reported and computed rates disagreeing by more than RATE_DISAGREEMENT_PP points, a
     year basis estimated (report/inferred/section); a definition other than the plan target's
@@ -436,34 +438,40 @@ def with_confidence(
     differs = (table["measure"] != table["indicator_id"]).to_numpy(dtype=bool, na_value=False)
     level = np.where(has, np.where(agree, 0, 1), 2) + estimated + corrected_ + disagree
     level = np.where(differs, 2, np.minimum(level, 2))
-    # Reasons by combination code (few distinct), details only where a row needs them.
-    code = has * 1 + agree * 2 + corrected_ * 4 + disagree * 8
-    phrases = np.array(
-        [
-            "; ".join(
-                r
-                for r in (
-                    ("several sources agree" if c & 2 else "one source")
-                    if c & 1
-                    else "no actual for the target year",
-                    "a correction applied" if c & 4 else "",
-                    "reported and computed rates disagree" if c & 8 else "",
-                )
-                if r
-            )
-            for c in range(16)
-        ],
-        dtype=object,
-    )
-    reasons = phrases[code]
-    measure = table["measure"].astype(str)
-    for i in np.flatnonzero(estimated | differs):
-        reasons[i] += (f"; year basis estimated ({basis[i]})" if estimated[i] else "") + (
-            f"; definition differs from the plan target's ({measure.iloc[i]})" if differs[i] else ""
-        )
     table["confidence"] = pd.array(np.array(CONFIDENCE_LEVELS)[level], dtype="string")
-    table["confidence_reasons"] = pd.array(reasons.tolist(), dtype="string")
+    # Reasons, in each language from the catalogue: by combination code (few distinct), the
+    # details only where a row needs them.
+    code = has * 1 + agree * 2 + corrected_ * 4 + disagree * 8
+    measure = table["measure"].astype(str)
+    for lang in LANGUAGES:
+        phrases = np.array([_confidence_phrase(c, lang) for c in range(16)], dtype=object)
+        reasons = phrases[code]
+        for i in np.flatnonzero(estimated | differs):
+            how = t(f"year_basis.{basis[i]}", lang)
+            extra = [t("confidence_reason.year_estimated", lang, basis=how)] if estimated[i] else []
+            if differs[i]:
+                extra.append(
+                    t("confidence_reason.definition_differs", lang, measure=measure.iloc[i])
+                )
+            reasons[i] = REASON_SEPARATOR[lang].join([reasons[i], *extra])
+        table[f"confidence_reasons_{lang}"] = pd.array(reasons.tolist(), dtype="string")
     return table
+
+
+REASON_SEPARATOR = {"zh": "；", "en": "; "}
+
+
+def _confidence_phrase(code: int, lang: str) -> str:
+    """The reasons a combination code stands for (bit 1: an actual; 2: several sources agree;
+    4: a correction applied; 8: reported and computed rates disagree)."""
+    if not code & 1:
+        first = "confidence_reason.no_actual"
+    else:
+        first = "confidence_reason.sources_agree" if code & 2 else "confidence_reason.one_source"
+    keys = [first]
+    keys += ["confidence_reason.corrected"] if code & 4 else []
+    keys += ["confidence_reason.rates_disagree"] if code & 8 else []
+    return REASON_SEPARATOR[lang].join(t(k, lang) for k in keys)
 
 
 def comparable_actuals(
@@ -550,7 +558,8 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
     trajectory_status, trajectory_ratio, trajectory_cagr_observed, trajectory_cagr_required,
     trajectory_base_year, trajectory_current_year, trajectory_reason, measure,
     target_correction, actual_correction, projection_value, projection_gap, projection_reaches,
-    projection_method, projection_reason, confidence, confidence_reasons, flags.
+    projection_method, projection_reason, confidence, confidence_reasons_zh,
+    confidence_reasons_en, flags.
 
     The actuals are handled as arrays of positions and codes; only the rows a target uses are
     ever copied whole, so a million actual rows cost a few vectorised passes.
@@ -715,26 +724,33 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
     return table
 
 
+def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[int]]:
+    """For each assessed row, the positions in `found` of the findings about its numbers: same
+    indicator, and a year that is the target's or the actual's (or no year: the whole indicator)."""
+    touching: list[list[int]] = [[] for _ in range(len(assessed))]
+    if not len(found):
+        return touching
+    by_indicator: dict = {}
+    for k, (indicator, year) in enumerate(zip(found["indicator_id"], found["year"])):
+        by_indicator.setdefault(str(indicator), []).append(
+            (k, None if pd.isna(year) else int(year))
+        )
+    for i, (indicator, target_year, actual_year) in enumerate(
+        zip(assessed["indicator_id"].astype(str), assessed["target_year"], assessed["actual_year"])
+    ):
+        if indicator not in by_indicator:
+            continue
+        years = {int(target_year)} | (set() if pd.isna(actual_year) else {int(actual_year)})
+        touching[i] = [k for k, year in by_indicator[indicator] if year is None or year in years]
+    return touching
+
+
 def finding_flags(assessed: pd.DataFrame, found: pd.DataFrame) -> pd.arrays.StringArray:
-    """The kinds of finding that touch each assessed row (its indicator, in its target year, the
-    year of its actual, or undated), comma-separated; empty when none."""
-    touching: dict[str, list] = {}
-    for f in found.itertuples(index=False):
-        touching.setdefault(str(f.indicator_id), []).append((f.year, f.kind))
-    out = np.full(len(assessed), "", dtype=object)
-    ids = assessed["indicator_id"].astype(str)
-    for i in np.flatnonzero(ids.isin(touching.keys()).to_numpy()):  # only rows a finding names
-        target_year, actual_year = assessed["target_year"].iloc[i], assessed["actual_year"].iloc[i]
-        kinds = [
-            k
-            for y, k in touching[ids.iloc[i]]
-            if y is None
-            or pd.isna(y)
-            or y == target_year
-            or (not pd.isna(actual_year) and y == actual_year)
-        ]
-        out[i] = ", ".join(dict.fromkeys(kinds))
-    return pd.array(out.tolist(), dtype="string")
+    """The kinds of finding that touch each assessed row (findings_on_rows), comma-separated;
+    empty when none."""
+    kinds = found["kind"].astype(str).to_numpy() if len(found) else np.array([], dtype=object)
+    out = [", ".join(dict.fromkeys(kinds[ks])) for ks in findings_on_rows(assessed, found)]
+    return pd.array(out, dtype="string")
 
 
 ASSESSED_COLUMNS = [

@@ -94,67 +94,6 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def confidence(
-    assessed: pd.DataFrame, found: pd.DataFrame, actuals: pd.DataFrame
-) -> list[tuple[str, list]]:
-    """How far to trust each assessed row: (level, [(reason key, fields), ...]) per row.
-
-    PROVISIONAL: judge/ is to give assess() `confidence` and `confidence_reasons` columns; when
-    they are there, they are used as they are. Until then this rule, and only this one:
-    an error-level finding on the indicator (for that year or for no year), or no actual, is low;
-    a warning-level finding, or a single source, is medium; several sources whose values agree
-    (within 1% after unit conversion) are high, several that disagree medium.
-    """
-    if "confidence" in assessed:
-        reasons = assessed.get(
-            "confidence_reasons", pd.Series([""] * len(assessed), index=assessed.index)
-        )
-        return [
-            (str(level), [(str(r), {})] if text(r) else [])
-            for level, r in zip(assessed["confidence"], reasons)
-        ]
-    by_indicator = (
-        {k: g for k, g in found.groupby("indicator_id", observed=True)} if len(found) else {}
-    )
-    out = []
-    for row in assessed.itertuples(index=False):
-        reasons, level = [], "high"
-        touching = by_indicator.get(row.indicator_id)
-        if touching is not None:
-            years = touching["year"]
-            touching = touching[
-                years.isna() | (years == row.target_year) | (years == row.actual_year)
-            ]
-            severities = set(touching["severity"])
-            if "error" in severities:
-                reasons.append(("confidence_reason.finding_error", {}))
-                level = "low"
-            elif "warning" in severities:
-                reasons.append(("confidence_reason.finding_warning", {}))
-                level = "medium"
-        if pd.isna(row.actual_year):
-            reasons.append(("confidence_reason.no_actual", {}))
-            level = "low"
-        else:
-            same = actuals[
-                (actuals["indicator_id"] == row.indicator_id) & (actuals["year"] == row.actual_year)
-            ]
-            values = same["value_converted"].dropna()
-            sources = same["source"].astype(str).nunique()
-            if sources <= 1:
-                reasons.append(("confidence_reason.one_source", {}))
-                level = "medium" if level == "high" else level
-            elif len(values) and (values.max() - values.min()) <= 0.01 * max(
-                abs(values.max()), abs(values.min()), 1e-12
-            ):
-                reasons.append(("confidence_reason.sources_agree", {"n": sources}))
-            else:
-                reasons.append(("confidence_reason.sources_differ", {"n": sources}))
-                level = "medium" if level == "high" else level
-        out.append((level, reasons))
-    return out
-
-
 def check_id(value: str, what: str, plan_id: str = "") -> str:
     """Ids become URL segments: only [a-z0-9_-], so a URL never needs escaping and never leaves its folder."""
     if not isinstance(value, str) or not SAFE_ID.match(value):
@@ -324,7 +263,7 @@ class Prepared:
     plain records grouped by indicator (pages look them up; no pandas per page)."""
 
     plan: object
-    assessed: pd.DataFrame  # assess() with confidence and confidence_reasons
+    assessed: pd.DataFrame  # assess(), confidence and its reasons included
     found: pd.DataFrame
     changed: str
     sources: dict  # source id -> row
@@ -370,9 +309,6 @@ def prepare(plan) -> Prepared:
     assessed = assess(plan, found=found).reset_index(drop=True)
     actuals = comparable_actuals(plan, plan.indicators.set_index("indicator_id")["unit"])
     actuals = actuals.drop(columns=["_ind"]).sort_values("year", kind="stable")
-    levels = confidence(assessed, found, actuals)
-    assessed["confidence"] = [level for level, _ in levels]
-    assessed["confidence_reasons"] = [reasons for _, reasons in levels]
     sources = {str(r["source_id"]): r for r in plan.sources.to_dict("records")}
     found_by = _grouped(found)
     for rows in found_by.values():
@@ -470,7 +406,7 @@ def overview_rows(p: Prepared) -> list[dict]:
     latest = _latest(p.plan.actuals)
     rows = []
     for r in p.assessed.to_dict("records"):
-        r = {k: (v if k == "confidence_reasons" else _plain(v)) for k, v in r.items()}
+        r = {k: _plain(v) for k, v in r.items()}
         last = latest.get(str(r["indicator_id"]))
         actual_year = None if r["actual_year"] is None else int(r["actual_year"])
         rate = r["computed_rate"]
@@ -567,10 +503,7 @@ def indicator_csvs(p: Prepared) -> dict[str, str]:
 
 def indicator_json(p: Prepared, indicator: dict) -> str:
     iid = indicator["indicator_id"]
-    assessed = [
-        {k: v for k, v in r.items() if k != "confidence_reasons"}
-        for r in p.assessed_by.get(iid, [])
-    ]
+    assessed = p.assessed_by.get(iid, [])
     document = {
         "plan_id": p.plan_id,
         "data_version": p.version,

@@ -26,14 +26,18 @@ from urllib.parse import parse_qs, urlencode
 
 import altair as alt
 import ipywidgets as w
-import numpy as np
 import pandas as pd
 
 from plantrack.config import DEFAULT_LANG, LANGUAGES
 from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title, survey_plans
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
-from plantrack.judge.progress import LEVEL_STATUSES, TRAJECTORY_STATUSES, assess
+from plantrack.judge.progress import (
+    LEVEL_STATUSES,
+    TRAJECTORY_STATUSES,
+    assess,
+    findings_on_rows,
+)
 from plantrack.messages import t
 from plantrack.present import charts
 from plantrack.present.export import spreadsheet_safe
@@ -105,54 +109,6 @@ def data_as_of(plan) -> int | None:
     return int(years.max()) if len(years) else None
 
 
-def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[int]]:
-    """For each assessed row, the positions of the findings about its numbers: same indicator,
-    and a year that is the target's or the actual's (or no year: the whole indicator)."""
-    touching = [[] for _ in range(len(assessed))]
-    if not len(found):
-        return touching
-    by_indicator: dict = {}
-    for k, (indicator, year) in enumerate(zip(found["indicator_id"], found["year"])):
-        by_indicator.setdefault(indicator, []).append((k, None if pd.isna(year) else int(year)))
-    for i, (indicator, target_year, actual_year) in enumerate(
-        zip(assessed["indicator_id"], assessed["target_year"], assessed["actual_year"])
-    ):
-        years = {int(target_year)} | (set() if pd.isna(actual_year) else {int(actual_year)})
-        touching[i] = [
-            k for k, year in by_indicator.get(indicator, ()) if year is None or year in years
-        ]
-    return touching
-
-
-def confidence_marks(
-    plan, assessed: pd.DataFrame, found: pd.DataFrame, touching=None
-) -> np.ndarray:
-    """How far to trust each row's status: assess()'s `confidence` column when it has one;
-    until then a provisional mark, derived here and nowhere else: an error-level finding on the
-    row's numbers -> low; any other finding -> medium; no finding and two or more sources
-    stating the same actual -> high; one source -> medium."""
-    if "confidence" in assessed.columns:
-        return assessed["confidence"].astype(str).to_numpy()
-    touching = findings_on_rows(assessed, found) if touching is None else touching
-    actuals = plan.actuals
-    per_year = actuals.groupby(
-        [actuals["indicator_id"].astype(str), actuals["year"]], observed=True
-    )
-    agreeing = per_year["value"].agg(lambda v: len(v) >= 2 and v.nunique() == 1)
-    marks = []
-    for rows, indicator, year in zip(touching, assessed["indicator_id"], assessed["actual_year"]):
-        severities = {found.at[k, "severity"] for k in rows}
-        if "error" in severities:
-            marks.append("low")
-        elif severities:
-            marks.append("medium")
-        elif not pd.isna(year) and bool(agreeing.get((str(indicator), int(year)), False)):
-            marks.append("high")
-        else:
-            marks.append("medium")
-    return np.array(marks, dtype=object)
-
-
 def _target_words(r, lang: str) -> str:
     if lang == "zh":
         return "" if pd.isna(r.target_stated) else str(r.target_stated)
@@ -173,7 +129,7 @@ def row_notes(plan, assessed: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame
     """Per assessed row and language: the target and actual in words with units, the warning of
     the findings on its numbers, the confidence mark (code and words)."""
     touching = findings_on_rows(assessed, found)
-    confidence = confidence_marks(plan, assessed, found, touching)
+    confidence = assessed["confidence"].astype(str).to_numpy()
     notes = {"confidence": confidence, "findings": touching}
     rows = list(assessed.itertuples(index=False))
     for lang in LANGUAGES:
@@ -281,6 +237,7 @@ def indicator_card(plan, assessed, found, notes, indicator_id: str, lang: str) -
                 "reported": "" if pd.isna(row.reported_rate) else f"{row.reported_rate:g}%",
                 "numbers": numbers,
                 "confidence": confidence,
+                "confidence_reasons": getattr(row, f"confidence_reasons_{lang}"),
             }
         )
     for f in found[found["indicator_id"] == indicator_id].itertuples(index=False):
