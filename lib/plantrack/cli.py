@@ -68,15 +68,16 @@ def _cmd_check(args) -> int:
 
 
 def _cmd_assess(args) -> int:
-    from plantrack.data.package import load_plan
+    from plantrack.data.package import load_plan, write_atomic
     from plantrack.judge.progress import assess
+    from plantrack.present import export
 
-    table = assess(load_plan(args.plan), as_of=args.as_of)
-    if args.format == "csv":
-        from plantrack.present.export import to_csv
-
-        to_csv(table, sys.stdout)  # quotes and names that start like a formula are neutralised
-    else:
+    plan = load_plan(args.plan)
+    table = assess(plan, as_of=args.as_of)
+    fmt = args.format
+    if fmt == "text":
+        if args.output:
+            raise DataError("--output writes a file: give --format csv, xlsx or parquet")
         cols = [
             "indicator_id",
             "target_year",
@@ -88,6 +89,18 @@ def _cmd_assess(args) -> int:
             "trajectory_status",
         ]
         print(table[cols].to_string(index=False))
+        return 0
+    if args.lang:
+        table = export.in_language(table, args.lang, plan.sector_names(args.lang))
+    if fmt != "csv" and not args.output:
+        raise DataError(f"--format {fmt} writes a binary file: give --output FILE")
+    if args.output:
+        write_atomic(Path(args.output), export.table_bytes(table, fmt))
+        print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
+    else:
+        export.to_csv(
+            table, sys.stdout
+        )  # quotes and names that start like a formula are neutralised
     return 0
 
 
@@ -150,6 +163,7 @@ def _cmd_lab(args) -> int:
             "lab",
             f"--notebook-dir={ROOT / 'notebooks'}",
             *(["--no-browser"] if args.no_browser else []),
+            *args.jupyter_options,  # e.g. --allow-root, --port=8899: Jupyter's own options
         ],
     )
 
@@ -266,7 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
     assess = sub.add_parser("assess", help="print the assessment table of a plan")
     assess.add_argument("plan")
     assess.add_argument("--as-of", type=_year, default=None, help="ignore actuals after this year")
-    assess.add_argument("--format", choices=["text", "csv"], default="text")
+    assess.add_argument("--format", choices=["text", "csv", "xlsx", "parquet"], default="text")
+    assess.add_argument("--output", metavar="FILE", help="write to FILE (needed for xlsx, parquet)")
+    assess.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=None,
+        help="headers, statuses and sectors in this language (default: column names and codes)",
+    )
     assess.set_defaults(func=_cmd_assess)
 
     run = sub.add_parser("run", help="run the sector reports with Papermill (outputs/<plan>/)")
@@ -307,7 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--out", default=None, help="the site's folder (default: outputs/site)")
     publish.set_defaults(func=_cmd_publish)
 
-    lab = sub.add_parser("lab", help="open JupyterLab on notebooks/ with the plantrack kernel")
+    lab = sub.add_parser(
+        "lab",
+        help="open JupyterLab on notebooks/ with the plantrack kernel (other options go to Jupyter)",
+        usage="plantrack lab [--no-browser] [JUPYTER OPTIONS, e.g. --allow-root --port=8899]",
+    )
     lab.add_argument("--no-browser", action="store_true")
     lab.set_defaults(func=_cmd_lab)
 
@@ -359,7 +384,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":  # only `lab` passes options on (to Jupyter)
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.jupyter_options = extra
     try:
         return args.func(args)
     except DataError as exc:
@@ -367,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader closed the pipe (`plantrack assess … | head`): they have what they wanted.
+        # Point stdout at /dev/null so the interpreter's final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

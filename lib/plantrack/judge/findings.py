@@ -13,7 +13,16 @@ import pandas as pd
 
 from plantrack.config import LANGUAGES
 from plantrack.data import units
-from plantrack.judge.progress import completion_rate, rate_threshold
+from plantrack.judge.progress import (
+    _converted,
+    _factorize,
+    _indicator_codes,
+    completion_rate,
+    one_string_dtype,
+    pair_factors,
+    primary_targets,
+    rate_threshold,
+)
 from plantrack.messages import t
 
 RATE_TOLERANCE_PP = 1.5  # reported rates are rounded to whole percents
@@ -108,7 +117,7 @@ def findings(plan) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
     order = out["severity"].map(SEVERITY_ORDER)
-    return (
+    return one_string_dtype(
         out.assign(_o=order)
         .sort_values(["_o", "indicator_id"], kind="stable")
         .drop(columns="_o")
@@ -225,7 +234,6 @@ def _targets_between_sources(plan, add):
 
 
 def _wording(plan, add):
-    from plantrack.judge.progress import _factorize
 
     parts = []
     for frame in (
@@ -275,7 +283,6 @@ def _wording(plan, add):
 
 def _contradictions(plan, add):
     """One source giving two different figures for the same thing (indicator, measure, year)."""
-    from plantrack.judge.progress import _factorize
 
     actuals = plan.actuals
     if actuals.empty:
@@ -324,7 +331,6 @@ def _contradictions(plan, add):
 
 def _units_of(ids: pd.Series, indicators: pd.DataFrame) -> pd.Series:
     """The unit of each row's indicator, by integer codes (a million rows: no string hashing)."""
-    from plantrack.judge.progress import _indicator_codes
 
     position = _indicator_codes(ids, indicators.index)
     unit_codes, unit_names = pd.factorize(indicators["unit"])
@@ -335,7 +341,6 @@ def _units_of(ids: pd.Series, indicators: pd.DataFrame) -> pd.Series:
 
 
 def _units(plan, indicators, add):
-    from plantrack.judge.progress import pair_factors
 
     for table in ("targets", "actuals"):
         frame = getattr(plan, table)
@@ -368,7 +373,6 @@ def _units(plan, indicators, add):
 
 
 def _jumps_and_magnitudes(plan, indicators, add):
-    from plantrack.judge.progress import _converted, _indicator_codes, pair_factors, primary_targets
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])

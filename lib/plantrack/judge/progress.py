@@ -721,7 +721,25 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
         from plantrack.judge.findings import findings
 
         table["flags"] = finding_flags(table, findings(stated_plan) if found is None else found)
-    return table
+    table["projection_reaches"] = table["projection_reaches"].astype("boolean")
+    return one_string_dtype(table)
+
+
+def one_string_dtype(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as pandas' "string" dtype (missing: <NA>) and yes/no columns as "boolean":
+    one dtype for text throughout, so tables concatenate, compare and export alike."""
+    for column in frame.columns:
+        dtype = frame[column].dtype
+        if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
+            continue
+        if isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
+            values = frame[column]
+            present = values.dropna()
+            if len(present) and present.map(type).eq(bool).all():
+                frame[column] = values.astype("boolean")
+            else:
+                frame[column] = values.astype("string")
+    return frame
 
 
 def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[int]]:

@@ -45,3 +45,59 @@ def to_csv(frame: pd.DataFrame, target=None, **kwargs):
     """frame.to_csv after spreadsheet_safe; index off unless asked."""
     kwargs.setdefault("index", False)
     return spreadsheet_safe(frame).to_csv(target, **kwargs)
+
+
+FORMATS = ("csv", "xlsx", "parquet")
+
+
+def in_language(
+    assessed: pd.DataFrame, lang: str, sector_names: dict | None = None
+) -> pd.DataFrame:
+    """assess() for a reader of `lang`: headers, statuses, sectors, confidence, finding kinds and
+    yes/no in that language (the catalogue's csv.* keys); the other language's confidence reasons
+    dropped. Values, units, names and quotes stay as the sources state them."""
+    from plantrack.messages import t
+
+    out = assessed.drop(columns=[c for c in assessed if c.startswith("confidence_reasons_")])
+    out.insert(
+        out.columns.get_loc("confidence") + 1,
+        "confidence_reasons",
+        assessed[f"confidence_reasons_{lang}"],
+    )
+    for column in ("status", "trajectory_status"):
+        out[column] = out[column].map(lambda s: t(s, lang), na_action="ignore")
+    out["confidence"] = out["confidence"].map(
+        lambda c: t(f"confidence.{c}", lang), na_action="ignore"
+    )
+    out["direction"] = out["direction"].map(
+        lambda d: t(f"site.direction.{d}", lang), na_action="ignore"
+    )
+    separator = "；" if lang == "zh" else "; "
+    out["flags"] = out["flags"].map(
+        lambda kinds: separator.join(t(k, lang) for k in kinds.split(", ") if k),
+        na_action="ignore",
+    )
+    out["projection_reaches"] = out["projection_reaches"].map(
+        lambda yes: t("csv.yes" if yes else "csv.no", lang), na_action="ignore"
+    )
+    if sector_names:
+        out["sector"] = out["sector"].map(lambda s: sector_names.get(s, s), na_action="ignore")
+    out = out.astype({c: "string" for c in out.columns if out[c].dtype == object})
+    return out.rename(columns={c: t(f"csv.{c}", lang) for c in out.columns})
+
+
+def table_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+    """The table as a file's bytes: CSV (UTF-8 with BOM, for Excel), XLSX or Parquet. CSV and XLSX
+    are spreadsheet_safe (a text cell cannot become a formula); Parquet keeps the values as typed."""
+    import io
+
+    if fmt == "csv":
+        return to_csv(frame).encode("utf-8-sig")
+    buffer = io.BytesIO()
+    if fmt == "xlsx":
+        spreadsheet_safe(frame).to_excel(buffer, index=False, engine="openpyxl")
+    elif fmt == "parquet":
+        frame.to_parquet(buffer, index=False)
+    else:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    return buffer.getvalue()
