@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 PLANTRACK = str(Path(sys.executable).with_name("plantrack"))
+MAIN = "zhejiang-internet-plus-2016"
 
 
 def run(*args, **kwargs):
@@ -164,3 +165,15 @@ def test_lab_passes_jupyters_own_options_through(tmp_path):
     finally:
         os.killpg(lab.pid, signal.SIGTERM)
         lab.wait(timeout=30)
+
+
+def test_verbose_shows_debug_lines_and_quiet_hides_progress(tmp_path):
+    plain = run("check", "zhejiang-internet-plus-2016")
+    verbose = run("check", "zhejiang-internet-plus-2016", "-v")
+    assert "plantrack data package: plan zhejiang-internet-plus-2016" in verbose.stderr
+    assert "plantrack data package" not in plain.stderr and plain.stdout == verbose.stdout
+    quiet = run("run", "--sector", "tourism", "-q", "--outputs", str(tmp_path), "--no-publish")
+    assert quiet.returncode == 0, quiet.stderr[-2000:]
+    assert "[1/1]" not in quiet.stderr and (tmp_path / MAIN / "tourism.html").is_file()
+    loud = run("run", "--sector", "tourism", "--outputs", str(tmp_path), "--no-publish")
+    assert "plantrack run: [1/1] tourism: ok" in loud.stderr, loud.stderr[-2000:]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -126,14 +127,13 @@ def _cmd_run(args) -> int:
         print(
             f"{plan_id}: {manifest['ok']} ok, {manifest['failed']} failed — {Path(args.outputs) / plan_id / 'index.html'}"
         )
-    published = 0
     if (args.all or args.all_plans) and not args.no_publish:
         # The static site is built from the data, not from the notebooks: publish even if a sector failed.
-        published = _publish(None, Path(args.outputs) / "site")
-    return 1 if any(m["failed"] for m in manifests.values()) or published else 0
+        _publish(None, Path(args.outputs) / "site")
+    return 1 if any(m["failed"] for m in manifests.values()) else 0
 
 
-def _publish(plans, out) -> int:
+def _publish(plans, out) -> None:
     import time
 
     from plantrack.present.site import publish
@@ -145,11 +145,11 @@ def _publish(plans, out) -> int:
         f"published {len(site['plans'])} plan(s), {site['pages']} pages in {time.monotonic() - started:.1f} s — "
         f"{target / 'index.html'}"
     )
-    return 0
 
 
 def _cmd_publish(args) -> int:
-    return _publish(args.plans or None, args.out)
+    _publish(args.plans or None, args.out)
+    return 0
 
 
 def _cmd_lab(args) -> int:
@@ -181,16 +181,6 @@ def _duration(text: str) -> int:
             f"{text!r}: the idle timeout must be between 5 seconds and 7 days"
         )
     return int(seconds)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 1 <= value <= 10_000:
-        raise argparse.ArgumentTypeError(f"{text!r}: give a number of readers from 1 to 10000")
-    return value
 
 
 def _cmd_dashboard(args) -> int:
@@ -243,14 +233,19 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"'{clip(text)}' is not a whole number of 1 or more")
-    return number
+def _whole_number(low: int, high: int, what: str):
+    """An argparse type: a whole number from low to high (argparse turns the error into usage)."""
+
+    def parse(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = low - 1
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"'{clip(text)}' is not {what} from {low} to {high}")
+        return number
+
+    return parse
 
 
 def _year(text: str) -> int:
@@ -263,21 +258,54 @@ def _year(text: str) -> int:
     return year
 
 
+class _LogFormat(logging.Formatter):
+    """'2026-11-29T02:30:00 plantrack run: [3/16] commerce: ok (4.1 s)': the logger's name is
+    the command's words."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.words = record.name.replace(".", " ")
+        return super().format(record)
+
+
+def configure_logging(verbosity: int) -> None:
+    """The plantrack loggers to stderr: INFO by default, WARNING with -q, DEBUG with -v."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _LogFormat("%(asctime)s %(words)s: %(message)s", datefmt="%Y-%m-%dT%H:%M:%S")
+    )
+    logger = logging.getLogger("plantrack")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel({-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="plantrack", description="Track a plan's targets against what happened."
     )
+    common = argparse.ArgumentParser(add_help=False)
+    loudness = common.add_mutually_exclusive_group()
+    loudness.add_argument(
+        "-v", "--verbose", action="store_const", const=1, dest="verbosity", help="debug detail"
+    )
+    loudness.add_argument(
+        "-q", "--quiet", action="store_const", const=-1, dest="verbosity", help="warnings only"
+    )
+    common.set_defaults(verbosity=0)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("plans", help="list the plans in data/plans").set_defaults(func=_cmd_plans)
+    def command(name, **kwargs):  # every command takes -v/-q
+        return sub.add_parser(name, parents=[common], **kwargs)
 
-    check = sub.add_parser("check", help="validate plan data and print its findings")
+    command("plans", help="list the plans in data/plans").set_defaults(func=_cmd_plans)
+
+    check = command("check", help="validate plan data and print its findings")
     check.add_argument("plan", nargs="?", help="plan id (default: every plan)")
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.add_argument("--lang", choices=LANGUAGES, default="en")
     check.set_defaults(func=_cmd_check)
 
-    assess = sub.add_parser("assess", help="print the assessment table of a plan")
+    assess = command("assess", help="print the assessment table of a plan")
     assess.add_argument("plan")
     assess.add_argument("--as-of", type=_year, default=None, help="ignore actuals after this year")
     assess.add_argument("--format", choices=["text", "csv", "xlsx", "parquet"], default="text")
@@ -290,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     assess.set_defaults(func=_cmd_assess)
 
-    run = sub.add_parser("run", help="run the sector reports with Papermill (outputs/<plan>/)")
+    run = command("run", help="run the sector reports with Papermill (outputs/<plan>/)")
     group = run.add_mutually_exclusive_group()
     group.add_argument("--all", action="store_true", help="every sector of the plan")
     group.add_argument("--sector", action="append", help="one sector (repeatable)")
@@ -303,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--lang", choices=LANGUAGES, default=None)
     run.add_argument(
         "--jobs",
-        type=_positive,
+        type=_whole_number(1, 1024, "a number of processes"),
         default=None,
         help="parallel processes (default: cores; local only)",
     )
@@ -319,16 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=_cmd_run)
 
-    publish = sub.add_parser(
-        "publish", help="build the static bilingual site (default outputs/site/)"
-    )
+    publish = command("publish", help="build the static bilingual site (default outputs/site/)")
     publish.add_argument(
         "plans", nargs="*", metavar="PLAN", help="plan ids (default: every plan in data/plans)"
     )
     publish.add_argument("--out", default=None, help="the site's folder (default: outputs/site)")
     publish.set_defaults(func=_cmd_publish)
 
-    lab = sub.add_parser(
+    lab = command(
         "lab",
         help="open JupyterLab on notebooks/ with the plantrack kernel (other options go to Jupyter)",
         usage="plantrack lab [--no-browser] [JUPYTER OPTIONS, e.g. --allow-root --port=8899]",
@@ -336,16 +362,17 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-browser", action="store_true")
     lab.set_defaults(func=_cmd_lab)
 
-    dashboard = sub.add_parser(
-        "dashboard", help="serve the Voilà dashboard (http://127.0.0.1:8866/)"
-    )
+    dashboard = command("dashboard", help="serve the Voilà dashboard (http://127.0.0.1:8866/)")
     dashboard.add_argument("--port", type=_port, default=8866, help="1 to 65535 (default 8866)")
     dashboard.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default: localhost only)"
     )
     dashboard.add_argument("--plan", default=None, help="plan shown first")
     dashboard.add_argument(
-        "--pool-size", type=_positive, default=1, help="preheated kernels kept warm"
+        "--pool-size",
+        type=_whole_number(1, 64, "a number of kernels"),
+        default=1,
+        help="preheated kernels kept warm",
     )
     dashboard.add_argument(
         "--no-preheat", action="store_true", help="start a kernel per visit instead"
@@ -360,16 +387,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dashboard.add_argument(
         "--max-readers",
-        type=_positive_int,
+        type=_whole_number(1, 10_000, "a number of readers"),
         default=None,
         metavar="N",
         help="readers served at once; more get a 'busy, try again' page (default: sized from this machine)",
     )
     dashboard.set_defaults(func=_cmd_dashboard)
 
-    ingest = sub.add_parser(
-        "ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)"
-    )
+    ingest = command("ingest", help="add a CSV/XLSX sheet of actuals to a plan (all or nothing)")
     ingest.add_argument("file")
     ingest.add_argument("--plan", required=True)
     ingest.add_argument(
@@ -388,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "lab":  # only `lab` passes options on (to Jupyter)
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_options = extra
+    configure_logging(args.verbosity)
     try:
         return args.func(args)
     except DataError as exc:

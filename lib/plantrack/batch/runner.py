@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import signal
@@ -23,6 +24,7 @@ from plantrack.config import SECTOR_NOTEBOOK as NOTEBOOK
 from plantrack.errors import DataError, clip, listing
 
 OUTPUTS = outputs_root()
+log = logging.getLogger("plantrack.run")  # shown as "plantrack run: …" by the command line
 PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(None))}
 
 
@@ -153,13 +155,14 @@ def validate_params_file(path: Path) -> dict:
 
 
 class _Progress:
-    """A tqdm bar on a terminal; plain log lines when not a TTY (cron, CI). Failures always get a line."""
+    """A tqdm bar on a terminal, unless the log is quieter than INFO (`-q`); log lines otherwise
+    (cron, CI). A failed sector is always a warning line."""
 
     def __init__(self, total: int, stream=sys.stderr, label_plans: bool = False):
-        self.total, self.done, self.stream, self.tty = total, 0, stream, stream.isatty()
+        self.total, self.done, self.stream = total, 0, stream
         self.label_plans = label_plans
         self.bar = None
-        if self.tty:
+        if stream.isatty() and log.isEnabledFor(logging.INFO):
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, file=stream, unit="sector", dynamic_ncols=True, leave=True)
@@ -174,27 +177,22 @@ class _Progress:
             f"[{self.done}/{self.total}] {name}: {result['status']} ({result['duration_s']:.1f} s)"
         )
         if result["error"]:
-            line += f" — {result['error'][:200]}"
-        if self.bar is None:
+            self._line(f"{line} — {result['error'][:200]}", logging.WARNING)
+        elif self.bar is None:
             self._line(line)
-            return
-        if result["error"]:
-            self._line(line)
-        self.bar.set_postfix_str(f"{name}: {result['status']}", refresh=False)
-        self.bar.update(1)
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{name}: {result['status']}", refresh=False)
+            self.bar.update(1)
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
-    def _line(self, text: str) -> None:
+    def _line(self, text: str, level: int = logging.INFO) -> None:
         if self.bar is not None:
             self.bar.write(text, file=self.stream)
         else:
-            self.stream.write(
-                f"{dt.datetime.now().isoformat(timespec='seconds')} plantrack run: {text}\n"
-            )
-            self.stream.flush()
+            log.log(level, text)
 
 
 def run(

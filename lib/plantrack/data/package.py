@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ import pandas as pd
 from plantrack.config import data_root
 from plantrack.data import units
 from plantrack.errors import DataError, clip, listing
+
+log = logging.getLogger(__name__)
 
 RESOURCES = ("sources", "sectors", "indicators", "targets", "actuals", "tasks", "evidence", "rates")
 REQUIRED_COLUMNS = {
@@ -241,8 +244,8 @@ def content_hash(directory: Path, descriptor: dict) -> str:
         known = {k: v for k, v in known.items() if not k.startswith(f"{directory.resolve()}|")}
         known[key] = digest
         write_atomic(index, json.dumps(known))
-    except OSError:
-        pass
+    except OSError as exc:  # a read-only cache: the hash is recomputed next time, nothing lost
+        log.debug("cannot write the content-hash index %s: %s", index, exc)
     return digest
 
 
@@ -434,9 +437,17 @@ def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
                 r["name"]: pd.read_parquet(cache / f"{r['name']}.parquet")
                 for r in descriptor["resources"]
             }
-        except Exception:  # a damaged cache is only a cache: validate again
+        except Exception as exc:  # a damaged cache is only a cache: validate again
+            log.debug(
+                "plan %s: cache %s unreadable (%s), validating again", directory.name, cache, exc
+            )
             tables = None
+        else:
+            log.debug(
+                "plan %s: version %s read from the cache %s", directory.name, digest[:12], cache
+            )
     if tables is None:
+        log.debug("plan %s: validating version %s (frictionless)", directory.name, digest[:12])
         if use_cache:
             _raise_cached_error(cache, directory)
         try:
@@ -480,8 +491,8 @@ def _write_cached_error(cache: Path, directory: Path, exc: DataError) -> None:
             cache / "error.json",
             json.dumps({"reason": exc.reason, "file": file, "row": exc.row, "column": exc.column}),
         )
-    except OSError:
-        pass
+    except OSError as error:  # a read-only cache: the plan is validated again next time
+        log.debug("cannot cache the validation error in %s: %s", cache, error)
 
 
 def _write_cache(cache: Path, tables: dict[str, pd.DataFrame]) -> None:

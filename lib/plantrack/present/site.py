@@ -27,6 +27,7 @@ import concurrent.futures
 import datetime as dt
 import hashlib
 import json
+import logging
 import math
 import os
 import posixpath
@@ -48,6 +49,8 @@ from plantrack.messages import t
 from plantrack.present import style
 from plantrack.present.html import mark_lang, render, stylesheet, text
 from plantrack.present.report import SectorReport
+
+log = logging.getLogger(__name__)
 
 SAFE_ID = re.compile(r"^[a-z0-9_-]+$")
 RESERVED = ("indicator", "findings", "tasks")  # folders beside the sector folders
@@ -126,8 +129,8 @@ def data_changed(directory: Path) -> str:
             )
             if dirty.returncode == 0 and not dirty.stdout.strip():
                 return done.stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        pass
+    except (OSError, subprocess.SubprocessError) as exc:  # no git here: the files' dates instead
+        log.debug("no git commit date for %s: %s", directory, exc)
     newest = max(p.stat().st_mtime for p in directory.iterdir() if p.is_file())
     return dt.date.fromtimestamp(newest).isoformat()
 
