@@ -307,7 +307,7 @@ def yaml_text(draw):
         depth = draw(st.integers(1, 3000))
         return "sector: " + "[" * depth + "]" * depth + "\n"
     if kind == 3:  # duplicate keys
-        key = draw(st.sampled_from(list(runner.PARAM_TYPES)))
+        key = draw(st.sampled_from(list(runner.param_types())))
         return f"sector: commerce\n{key}: x\n{key}: y\n"
     nested = st.recursive(
         scalar,

@@ -237,3 +237,15 @@ def test_every_plan_finds_its_own_params_in_the_shared_folder(tmp_path):
     )
     with pytest.raises(plantrack.DataError, match="names plan"):
         runner.plan_jobs(older, None, None, folder)
+
+
+def test_run_takes_the_parameters_and_defaults_the_sector_notebook_declares():
+    """papermill.inspect_notebook is the one list: a params key the notebook lacks is refused."""
+    from plantrack.config import DEFAULT_LANG, DEFAULT_PLAN
+
+    declared = runner.notebook_parameters()
+    assert set(declared) == {"plan_id", "sector", "lang", "as_of"}
+    assert declared["plan_id"] == DEFAULT_PLAN and declared["lang"] == DEFAULT_LANG
+    assert declared["as_of"] is None
+    (job,) = runner.plan_jobs(plantrack.load_plan(MAIN_PLAN), ["tourism"], None)
+    assert job == {**declared, "plan_id": MAIN_PLAN, "sector": "tourism"}

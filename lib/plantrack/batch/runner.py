@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -25,7 +26,28 @@ from plantrack.errors import DataError, clip, listing
 
 OUTPUTS = outputs_root()
 log = logging.getLogger("plantrack.run")  # shown as "plantrack run: …" by the command line
-PARAM_TYPES = {"plan_id": str, "sector": str, "lang": str, "as_of": (int, type(None))}
+
+
+@functools.lru_cache(maxsize=1)
+def notebook_parameters(notebook: str = str(NOTEBOOK)) -> dict:
+    """The sector notebook's parameters and their defaults, read from its `parameters` cell with
+    papermill.inspect_notebook: the notebook is the one place they are defined."""
+    import ast
+
+    import papermill
+
+    return {
+        name: ast.literal_eval(spec["default"])
+        for name, spec in papermill.inspect_notebook(notebook).items()
+    }
+
+
+def param_types() -> dict:
+    """Each parameter's type from its default: text stays text; a None default (as_of) is a year or None."""
+    return {
+        name: (int, type(None)) if default is None else type(default)
+        for name, default in notebook_parameters().items()
+    }
 
 
 def read_params(path: Path) -> dict:
@@ -35,14 +57,15 @@ def read_params(path: Path) -> dict:
     data = safe_yaml.load(path)
     if not isinstance(data, dict):
         raise DataError("expected a mapping such as 'sector: commerce'", file=str(path))
+    types = param_types()
     for key, value in data.items():
-        if key not in PARAM_TYPES:
+        if key not in types:
             raise DataError(
-                f"unknown parameter (allowed: {', '.join(PARAM_TYPES)})",
+                f"unknown parameter (allowed: {', '.join(types)})",
                 file=str(path),
                 column=str(key),
             )
-        if not isinstance(value, PARAM_TYPES[key]) or isinstance(value, bool):
+        if not isinstance(value, types[key]) or isinstance(value, bool):
             kind = "a year or null" if key == "as_of" else "text"
             raise DataError(f"must be {kind}, got {clip(repr(value))}", file=str(path), column=key)
     if "sector" not in data:
@@ -129,10 +152,9 @@ def plan_jobs(
     jobs = []
     for sector in dict.fromkeys(sectors or known):  # a sector asked for twice runs once
         job = {
+            **notebook_parameters(),
             "plan_id": plan_id,
             "sector": sector,
-            "lang": "zh",
-            "as_of": None,
             **params.get(sector, {}),
         }
         if lang:
@@ -146,7 +168,7 @@ def validate_params_file(path: Path) -> dict:
     from plantrack.present.report import check_params
 
     params = read_params(Path(path))
-    params = {"plan_id": DEFAULT_PLAN, "lang": "zh", "as_of": None, **params}
+    params = {**notebook_parameters(), **params}
     try:
         check_params(params["plan_id"], params["sector"], params["lang"], params["as_of"])
     except DataError as exc:
