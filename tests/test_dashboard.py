@@ -242,3 +242,21 @@ def test_bad_plan_shows_a_sentence_not_a_traceback():
     assert (
         "unknown plan &#x27;no-such-plan&#x27;" in widget.value and "Traceback" not in widget.value
     )
+
+
+def test_the_altair_internals_the_chart_views_use_exist_in_the_installed_altair():
+    """serve/chart_view.py is the one place that reaches into JupyterChart; an Altair release
+    that renames one of these fails here, not in a reader's browser."""
+    import altair as alt
+    from plantrack.serve import chart_view
+
+    view = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": [1]})).mark_point())
+    for member in chart_view.PRIVATE_MEMBERS:
+        assert hasattr(alt.JupyterChart, member) or hasattr(view, member), member
+    assert "_params" in view.keys and "_vl_selections" in view.keys  # synced to the browser
+    chart_view.watch_point_selection(view, "pick")
+    seen = []
+    chart_view.on_point_selection(view, "pick", seen.append)
+    view._vl_selections = {"pick": {"value": None, "store": [{"values": ["online_sales"]}]}}
+    assert seen == [[{"values": ["online_sales"]}]]
+    assert view.selections.pick.store == [{"values": ["online_sales"]}]

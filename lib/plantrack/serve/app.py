@@ -20,7 +20,6 @@ import base64
 import datetime
 import functools
 import html
-import json
 import os
 from urllib.parse import parse_qs, urlencode
 
@@ -51,6 +50,7 @@ from plantrack.present.html import (
     unit_name,
     value_with_unit,
 )
+from plantrack.serve import chart_view
 
 # SVG rather than canvas: crisp text, and a reader's browser can search it. No Vega action menu:
 # the dashboard has its own downloads, and the menu's words are English only.
@@ -394,7 +394,7 @@ class Dashboard:
         self.sector_all.on_click(self._on_sector_all)
         self.sector_clear.on_click(self._on_sector_clear)
         self.chart_button.on_click(self._on_chart_download)
-        self.achievement_chart.observe(self._on_pick, "_vl_selections")
+        chart_view.on_point_selection(self.achievement_chart, charts.PICK, self._on_pick)
 
         sector_group = w.VBox(
             [
@@ -565,9 +565,8 @@ class Dashboard:
         self._write_view()
 
     @_guard
-    def _on_pick(self, change):
+    def _on_pick(self, store: list):
         """A click on a bar of the achievement chart opens that indicator's details."""
-        store = (change["new"].get(charts.PICK) or {}).get("store") or []
         picked = [s["values"][0] for s in store if s.get("values")]
         if picked and picked[0] in {v for _, v in self.indicator_select.options}:
             self.indicator_select.value = picked[0]
@@ -921,8 +920,8 @@ class Dashboard:
                     # A new spec starts from the reader's choices: the view reads its params from it.
                     view.spec = charts.with_param_values(specs[name], params)
                     if name == "achievement":
-                        _watch_pick(view)
-                view._params = params
+                        chart_view.watch_point_selection(view, charts.PICK)
+                chart_view.send_params(view, params)
         self._chart_key = key
 
     def _show_card(self):
@@ -944,18 +943,6 @@ class Dashboard:
         )
         words = t("chart_alt.indicator", lang, name=card["info"]["name"], points=points or "—")
         self.card_alt.value = f"<p class='pt-alt'>{mark_zh(words)}</p>"
-
-
-def _watch_pick(view: alt.JupyterChart) -> None:
-    """The view reports clicks on its `pick` selection (the spec is sent without JupyterChart's
-    `chart` trait, which would otherwise set this up)."""
-    from altair.jupyter.jupyter_chart import PointSelection, Selections
-
-    view.selections = Selections(
-        {charts.PICK: PointSelection(name=charts.PICK, value=[], store=[])}
-    )
-    view._selection_types = {charts.PICK: "point"}
-    view._vl_selections = {charts.PICK: {"value": None, "store": []}}
 
 
 def _relabel_choices(control, options: list, value, description: str) -> None:
@@ -985,24 +972,13 @@ def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
     view.spec = chart.to_dict(validate=False)
 
 
-# A chart view's module under Voilà: it imports the bundle the server serves, resolved against
-# the page's own origin (the kernel does not know the address the reader used).
-CHART_MODULE = """const bundle = await import(new URL(%s, window.location.origin).href);
-export default bundle.default;
-"""
-
-
 @functools.lru_cache(maxsize=1)
 def charts_offline() -> None:
     """JupyterChart's JavaScript with no CDN: under Voilà, one file the server serves for every
     chart; elsewhere (JupyterLab), the bundle inline in each chart."""
     from plantrack.serve.server import served_chart_bundle_url
 
-    url = served_chart_bundle_url()
-    if url:
-        alt.JupyterChart._esm = CHART_MODULE % json.dumps(url)
-    else:
-        alt.JupyterChart.enable_offline()
+    chart_view.load_bundle_from(served_chart_bundle_url())
 
 
 def _error_widget(exc: Exception, lang: str) -> w.HTML:

@@ -41,12 +41,11 @@ def install_chart_bundle() -> None:
     path = chart_bundle_path()
     if path.is_file():
         return
-    import altair as alt
+    from plantrack.serve.chart_view import offline_bundle
 
-    alt.JupyterChart.enable_offline()  # vl-convert bundles the JavaScript: no network
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_text(alt.JupyterChart._esm, encoding="utf-8")
+    partial.write_text(offline_bundle(), encoding="utf-8")
     partial.replace(path)
 
 
