@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 from conftest import needs_chromium
-from plantrack.serve.readers import content_security_policy, host_allowed, script_json
+from plantrack.present.html import script_json
+from plantrack.serve.readers import content_security_policy, host_allowed
 from servers import BackgroundServer
 
 
@@ -351,14 +352,16 @@ def test_only_the_dashboard_page_asks_for_a_kernel():
     """/favicon.ico and the like never count as a reader (a busy or queue page's browser asks for one)."""
     import inspect
 
-    from plantrack.serve.readers import BUSY_PAGE, QUEUE_PAGE, ReaderPageHandler
+    from plantrack.serve.readers import ReaderPageHandler, _page
 
     source = inspect.getsource(ReaderPageHandler.get)
     assert source.index("if path:") < source.index("admission.ask")
-    assert (
-        '<link rel="icon" href="data:,">' in BUSY_PAGE
-        and '<link rel="icon" href="data:,">' in QUEUE_PAGE
-    )
+    busy = _page("busy", cap=3)
+    queue = _page("queue", position=2, data={"poll": "/p</script>", "page": "/", "base": "/"})
+    assert '<link rel="icon" href="data:,">' in busy and '<link rel="icon" href="data:,">' in queue
+    # both languages, from the catalogue; the position is bold in both; the JSON cannot end its script
+    assert "请一分钟后再试" in busy and "try again in a minute" in busy and "（3 人）" in busy
+    assert queue.count('<b class="pt-position">2</b>') == 2 and "/p</script>" not in queue
 
 
 def test_a_page_is_freed_only_after_its_grace():

@@ -38,6 +38,8 @@ from traitlets import Float, Int, List, Unicode
 from voila.app import Voila
 from voila.tornado.handler import TornadoVoilaHandler
 
+from plantrack.messages import t
+
 RETRY_AFTER_S = 60
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 
@@ -180,68 +182,20 @@ class Admission:
 
 
 # ---- pages ---------------------------------------------------------------------------------------
-def _page_env():
-    import jinja2
+def _page(kind: str, **context) -> str:
+    """The busy (503) or queue page, both languages, from templates/html/readers/ and the catalogue."""
+    from markupsafe import Markup, escape
 
-    return jinja2.Environment(autoescape=True)  # nothing here comes from data, but escape anyway
+    from plantrack.present.html import render, script_json
 
-
-BUSY_PAGE = """<!DOCTYPE html>
-<html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>人数已满 · Dashboard busy</title>
-<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#263238}
-h1{font-size:22px}p{font-size:17px;line-height:1.6}.en{color:#455a64}</style></head>
-<body class="pt-busy"><main role="alert">
-<h1>看板现在人数已满，请一分钟后再试。</h1>
-<p>同时打开看板的读者已达上限（{{ cap }} 人）。请稍候一分钟，然后刷新本页。</p>
-<h1 class="en" lang="en">The dashboard is busy. Please try again in a minute.</h1>
-<p class="en" lang="en">As many readers as this server can hold ({{ cap }}) have it open. Wait a minute, then reload this page.</p>
-</main></body></html>
-"""
-
-QUEUE_PAGE = """<!DOCTYPE html>
-<html lang="zh"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="icon" href="data:,">
-<title>排队中 · Waiting for the dashboard</title>
-<style>body{font-family:'Noto Sans CJK SC','Noto Sans SC','Microsoft YaHei',sans-serif;max-width:40em;margin:3em auto;padding:0 1em;color:#263238}
-h1{font-size:22px}p{font-size:17px;line-height:1.6}.en{color:#455a64}</style></head>
-<body class="pt-queue"><main role="status" aria-live="polite">
-<h1>看板正在为您准备，请稍候……</h1>
-<p>前面还有 <b class="pt-position">{{ position }}</b> 位读者。本页会自动打开看板，无需刷新。</p>
-<h1 class="en" lang="en">Your dashboard is being prepared. Please wait…</h1>
-<p class="en" lang="en"><b class="pt-position">{{ position }}</b> reader(s) ahead of you. This page opens the dashboard by itself; no need to reload.</p>
-</main>
-<script id="pt-queue-data" type="application/json">{{ data | safe }}</script>
-<script>
-(function () {
-  var data = JSON.parse(document.getElementById('pt-queue-data').textContent);
-  function ask() {
-    fetch(data.poll, {cache: 'no-store', credentials: 'same-origin'}).then(function (r) { return r.json(); }).then(function (s) {
-      if (s.state === 'go') { location.replace(data.page); return; }
-      if (s.state === 'gone') { location.replace(data.base); return; }
-      document.querySelectorAll('.pt-position').forEach(function (e) { e.textContent = String(s.position); });
-      setTimeout(ask, 1000);
-    }).catch(function () { setTimeout(ask, 2000); });
-  }
-  setTimeout(ask, 1000);
-})();
-</script></body></html>
-"""
-
-
-def script_json(value) -> str:
-    """JSON safe inside <script>: no '<', '>', '&' (so no '</script>' or '<!--'), no U+2028/2029."""
-    text = json.dumps(value, ensure_ascii=False)
-    for char, escaped in (
-        ("<", "\\u003c"),
-        (">", "\\u003e"),
-        ("&", "\\u0026"),
-        ("\u2028", "\\u2028"),
-        ("\u2029", "\\u2029"),
-    ):
-        text = text.replace(char, escaped)
-    return text
+    if kind == "queue":
+        position = Markup('<b class="pt-position">{}</b>').format(context.pop("position"))
+        context["ahead"] = {
+            lang: escape(t("readers.queue.ahead", lang)).format(position=position)
+            for lang in ("zh", "en")
+        }
+        context["data"] = script_json(context["data"])
+    return render("readers/page.html.j2", kind=kind, **context)
 
 
 class ReaderPageHandler(TornadoVoilaHandler):
@@ -264,23 +218,17 @@ class ReaderPageHandler(TornadoVoilaHandler):
             self.set_status(503)
             self.set_header("Retry-After", str(RETRY_AFTER_S))
             self.set_header("Cache-Control", "no-store")
-            self.finish(_page_env().from_string(BUSY_PAGE).render(cap=admission.max_readers))
+            self.finish(_page("busy", cap=admission.max_readers))
             return
         if state == "wait":
             base = self.base_url
             self.set_header("Cache-Control", "no-store")
-            data = script_json(
-                {
-                    "poll": f"{base}plantrack/queue?ticket={ticket}",
-                    "page": f"{base}?ticket={ticket}",
-                    "base": base,
-                }
-            )
-            self.finish(
-                _page_env()
-                .from_string(QUEUE_PAGE)
-                .render(position=admission.position(ticket), data=data)
-            )
+            data = {
+                "poll": f"{base}plantrack/queue?ticket={ticket}",
+                "page": f"{base}?ticket={ticket}",
+                "base": base,
+            }
+            self.finish(_page("queue", position=admission.position(ticket), data=data))
             return
         # The tab's shutdown beacon sends this cookie back (Voilà's page reads document.cookie).
         self.xsrf_token
