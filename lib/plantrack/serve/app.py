@@ -27,8 +27,8 @@ import altair as alt
 import ipywidgets as w
 import pandas as pd
 
-from plantrack.config import DEFAULT_LANG, LANGUAGES
-from plantrack.data.package import list_plans, load_plan, plan_dir, plan_title, survey_plans
+from plantrack.config import DEFAULT_LANG, LANGUAGES, default_plan
+from plantrack.data.package import load_plan, plan_dir, plan_title, survey_plans
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
 from plantrack.judge.progress import (
@@ -329,7 +329,7 @@ class Dashboard:
 
     def __init__(self, plan_id: str | None = None, lang: str = DEFAULT_LANG):
         charts_offline()
-        self.plan_id = plan_id or os.environ.get("PLANTRACK_PLAN") or "zhejiang-internet-plus-2016"
+        self.plan_id = plan_id or default_plan()
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANG
         # One broken plan folder must not take the dashboard down: the good plans, and a notice naming it.
         good, self.broken_plans = survey_plans()
@@ -452,7 +452,7 @@ class Dashboard:
         sectors = self.sectors_filter()
         state = {
             "lang": self.lang,
-            "plan": self.plan_id if self.plan_id in list_plans() else None,
+            "plan": self.plan_id if self.plan_id in self.good_plans else None,
             "sector": ",".join(sectors) if sectors and sectors != (NO_SECTOR,) else None,
             "status": self.status_select.value or None,
             "year": self.year_select.value or None,
@@ -470,7 +470,7 @@ class Dashboard:
             if asked.get("lang") in LANGUAGES:
                 self.lang = asked["lang"]
                 self.lang_select.value = self.lang
-            if asked.get("plan") in list_plans() and asked["plan"] != self.plan_id:
+            if asked.get("plan") in self.good_plans and asked["plan"] != self.plan_id:
                 self.plan_id = asked["plan"]
                 self.plan, self.assessed, self.found, self.notes = plan_tables(self.plan_id)
                 self._build_sectors()
@@ -796,30 +796,25 @@ class Dashboard:
         if sectors:
             indicators = indicators[indicators["sector"].isin(list(sectors))]
         latest = plan.actuals[plan.actuals["indicator_id"].isin(indicators["indicator_id"])]
-        latest = (
-            latest.sort_values("year")
-            .drop_duplicates("indicator_id", keep="last")
-            .set_index("indicator_id")
+        latest = latest.sort_values("year").drop_duplicates("indicator_id", keep="last")
+        # one join, not a lookup per row: the monitoring list can hold hundreds of indicators
+        rows = indicators.head(MAX_TABLE_ROWS)[["indicator_id", "sector", f"name_{lang}"]].merge(
+            latest[["indicator_id", "year", "value", "unit", "source"]], on="indicator_id"
         )
-        cite = _source_words(plan, lang)
-        out = []
-        for r in indicators.head(MAX_TABLE_ROWS).itertuples(index=False):
-            if r.indicator_id not in latest.index:
-                continue
-            a = latest.loc[r.indicator_id]
-            out.append(
-                {
-                    "indicator_id": r.indicator_id,
-                    "name": getattr(r, f"name_{lang}"),
-                    "sector_name": plan.sector_name(r.sector, lang),
-                    "year": a["year"],
-                    "value": _value_words(a["value"], a["unit"], lang),
-                    "source": cite(a["source"])[0],
-                    "href": "?" + self.query(indicator=r.indicator_id),
-                    "label": self._label(r.indicator_id),
-                }
-            )
-        return out
+        cite, sector_names = _source_words(plan, lang), plan.sector_names(lang)
+        return [
+            {
+                "indicator_id": r.indicator_id,
+                "name": getattr(r, f"name_{lang}"),
+                "sector_name": str(sector_names.get(r.sector, r.sector)),
+                "year": r.year,
+                "value": _value_words(r.value, r.unit, lang),
+                "source": cite(r.source)[0],
+                "href": "?" + self.query(indicator=r.indicator_id),
+                "label": self._label(r.indicator_id),
+            }
+            for r in rows.itertuples(index=False)
+        ]
 
     def refresh(self):
         shown = self.indicator_select.value
