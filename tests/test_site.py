@@ -467,7 +467,7 @@ def test_confidence_is_low_with_an_error_finding_or_no_actual_and_high_when_sour
     p = site_module.prepare(plan)
     by_id = {r["indicator_id"]: r for r in p.assessed.to_dict("records")}
     for row in by_id.values():
-        if site_module._missing(row["actual_year"]):
+        if site_module.missing(row["actual_year"]):
             assert row["confidence"] == "low"
     errors = set(p.found.loc[p.found["severity"] == "error", "indicator_id"])
     assert errors and all(by_id[i]["confidence"] == "low" for i in errors if i in by_id)

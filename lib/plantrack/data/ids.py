@@ -59,3 +59,15 @@ def check_sector_id(sector, known) -> str:
     if sector not in known:
         raise DataError(f"unknown sector '{sector}'; known sectors: {listing(known)}")
     return sector
+
+
+def check_url_id(value, what: str, plan_id: str = "") -> str:
+    """An id that becomes a URL segment of the site (is_id: [a-z0-9_-], so a URL never needs
+    escaping and never leaves its folder); a DataError naming it otherwise."""
+    if not is_id(value):
+        where = f" in plan {plan_id}" if plan_id else ""
+        raise DataError(
+            f"{what} id '{clip(value)}'{where} cannot be part of a URL: "
+            "use lower-case letters, digits, '_' and '-' only"
+        )
+    return value

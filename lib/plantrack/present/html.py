@@ -18,26 +18,26 @@ from plantrack.present import style
 TEMPLATES = Path(__file__).with_name("templates") / "html"
 
 
-def _missing(x) -> bool:
+def missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or str(x) in ("<NA>", "nan", "NaT")
 
 
 def number(x) -> str:
     """13 -> '13', 16718.8 -> '16,718.8'; empty for a missing value."""
-    return "" if _missing(x) else f"{float(x):,.10g}"
+    return "" if missing(x) else f"{float(x):,.10g}"
 
 
 def rate(x) -> str:
-    return "" if _missing(x) else f"{float(x):.1f}%"
+    return "" if missing(x) else f"{float(x):.1f}%"
 
 
 def value_with_unit(value, unit) -> str:
     """13 and '万亿元' -> '13万亿元'; empty when there is no value."""
-    return "" if _missing(value) else f"{number(value)}{'' if _missing(unit) else unit}"
+    return "" if missing(value) else f"{number(value)}{'' if missing(unit) else unit}"
 
 
 def text(x) -> str:
-    return "" if _missing(x) else str(x)
+    return "" if missing(x) else str(x)
 
 
 # Script runs for marking the other language's passages (lang attributes, WCAG 3.1.2): CJK
@@ -99,7 +99,7 @@ def has_cjk(x) -> bool:
 
 def unit_name(unit, lang: str) -> str:
     """A unit as stated (万亿元), in the reader's language (trillion yuan); as stated when unknown."""
-    if _missing(unit):
+    if missing(unit):
         return ""
     return t(f"unit.{unit}", lang) if t(f"unit.{unit}", lang) != f"unit.{unit}" else str(unit)
 
@@ -107,14 +107,14 @@ def unit_name(unit, lang: str) -> str:
 def statement(comparator, value, value_high, unit, lang: str) -> str:
     """A target in words built from its fields: '≥ 3,000 organisations', 'between 2 and 3 %'.
     The Chinese page shows the source's own words instead (see the `stated` column)."""
-    if _missing(value):
+    if missing(value):
         return ""
     amount = (
         number(value)
-        if comparator != "range" or _missing(value_high)
+        if comparator != "range" or missing(value_high)
         else f"{number(value)}–{number(value_high)}"
     )
-    word = t(f"cmp.{comparator}", lang) if not _missing(comparator) else ""
+    word = t(f"cmp.{comparator}", lang) if not missing(comparator) else ""
     word = "" if word.startswith("cmp.") or comparator == "=" else word
     name = unit_name(unit, lang)
     return " ".join(
@@ -138,7 +138,7 @@ def environment() -> jinja2.Environment:
         number=number, rate=rate, text=text, script_json=script_json, mark_zh=mark_zh
     )
     env.globals["value_with_unit"] = value_with_unit
-    env.globals["missing"] = _missing
+    env.globals["missing"] = missing
     env.filters["mark_lang"] = mark_lang
     env.globals.update(unit_name=unit_name, statement=statement, has_cjk=has_cjk)
     return env
@@ -150,8 +150,3 @@ def render(template: str, **context) -> str:
 
 def stylesheet() -> str:
     return render("plantrack.css.j2")
-
-
-def cell(x) -> str:
-    """A value as escaped HTML text; empty for a missing value (for HTML built outside templates)."""
-    return str(jinja2.utils.markupsafe.escape(text(x)))

@@ -28,7 +28,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import os
 import posixpath
 import re
@@ -41,18 +40,20 @@ from pathlib import Path
 import pandas as pd
 
 from plantrack.config import LANGUAGES, outputs_root
+from plantrack.data.ids import check_url_id as check_id
+from plantrack.data.ids import is_id
 from plantrack.data.package import _cache_base, list_plans, load_plan
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
 from plantrack.judge.progress import assess, comparable_actuals, pair_factors
 from plantrack.messages import t
 from plantrack.present import style
-from plantrack.present.html import mark_lang, render, stylesheet, text
+from plantrack.present.export import spreadsheet_safe
+from plantrack.present.html import mark_lang, missing, render, stylesheet, text, unit_name
 from plantrack.present.report import SectorReport
 
 log = logging.getLogger(__name__)
 
-SAFE_ID = re.compile(r"^[a-z0-9_-]+$")
 RESERVED = ("indicator", "findings", "tasks")  # folders beside the sector folders
 SCRIPT = Path(__file__).with_name("templates") / "html" / "site" / "site.js"
 OTHER = {"zh": "en", "en": "zh"}
@@ -70,42 +71,6 @@ def default_out() -> Path:
 
 # ---------------------------------------------------------------------------------------------
 # Small rules kept in one place
-
-
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells cannot start a spreadsheet formula (OWASP CSV injection): a text
-    cell beginning with = + - @ tab or CR gets a leading '. Numeric columns and text that is only
-    a number ('-3.5') are left alone. The same rule as present/export.py on the hostile-input
-    branch; when both land, this one gives way to that."""
-    number = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-
-    def cell(value):
-        if (
-            isinstance(value, str)
-            and value.startswith(("=", "+", "-", "@", "\t", "\r"))
-            and not number.match(value)
-        ):
-            return "'" + value
-        return value
-
-    out = frame.copy()
-    for column in out.columns:
-        if not (
-            pd.api.types.is_numeric_dtype(out[column]) or pd.api.types.is_bool_dtype(out[column])
-        ):
-            out[column] = out[column].astype(object).map(cell, na_action="ignore")
-    return out
-
-
-def check_id(value: str, what: str, plan_id: str = "") -> str:
-    """Ids become URL segments: only [a-z0-9_-], so a URL never needs escaping and never leaves its folder."""
-    if not isinstance(value, str) or not SAFE_ID.match(value):
-        where = f" in plan {plan_id}" if plan_id else ""
-        raise DataError(
-            f"{what} id {str(value)[:40]!r}{where} cannot be part of a URL: "
-            "use lower-case letters, digits, '_' and '-' only"
-        )
-    return value
 
 
 def data_changed(directory: Path) -> str:
@@ -135,18 +100,9 @@ def data_changed(directory: Path) -> str:
     return dt.date.fromtimestamp(newest).isoformat()
 
 
-def _missing(x) -> bool:
-    return (
-        x is None
-        or (isinstance(x, float) and math.isnan(x))
-        or x is pd.NA
-        or str(x) in ("<NA>", "nan")
-    )
-
-
 def _plain(x):
     """A value fit for JSON: numpy scalars as Python numbers, missing as None."""
-    if _missing(x):
+    if missing(x):
         return None
     return x.item() if hasattr(x, "item") else x
 
@@ -316,7 +272,7 @@ def prepare(plan) -> Prepared:
     found_by = _grouped(found)
     for rows in found_by.values():
         for r in rows:
-            r["year"] = None if _missing(r["year"]) else int(r["year"])
+            r["year"] = None if missing(r["year"]) else int(r["year"])
     evidence_by = _grouped(plan.evidence, "task_id")
     tasks = {}
     for task in plan.tasks.to_dict("records"):
@@ -377,17 +333,10 @@ def _source_name(p: Prepared, source_id, lang: str) -> str:
     return text(row.get(f"title_{lang}")) or text(row.get("title_zh")) or text(source_id)
 
 
-def _unit(unit, lang: str) -> str:
-    """A unit for display: its translation where the catalogue has one, else as stated."""
-    key = f"unit.{unit}"
-    word = t(key, lang)
-    return text(unit) if word == key else word
-
-
 def _stated(value, unit, stated) -> str:
     if text(stated):
         return text(stated)
-    if _missing(value):
+    if missing(value):
         return ""
     return f"{float(value):,.10g}{text(unit)}"
 
@@ -538,7 +487,7 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
             "source": text(r["source"]),
         }
         for r in p.actuals_by.get(indicator_id, [])
-        if not _missing(r["value_converted"])
+        if not missing(r["value_converted"])
     ]
     factors = pair_factors([r["unit"] for r in targets], [unit] * len(targets)) if targets else []
     factor_of = {
@@ -546,7 +495,7 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
     }  # pint is slow: each unit converted once
     seen = set()
     for r, factor in zip(targets, factors):
-        if _missing(r["value"]) or _missing(factor):
+        if missing(r["value"]) or missing(factor):
             continue
         point = (int(r["target_year"]), float(r["value"]) * factor)
         if point not in seen:
@@ -566,7 +515,7 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
             by_year.setdefault(point["year"], point["value"])
     for r in p.assessed_by.get(indicator_id, []):
         base = r["trajectory_base_year"]
-        if _missing(base) or int(base) not in by_year or int(base) >= int(r["target_year"]):
+        if missing(base) or int(base) not in by_year or int(base) >= int(r["target_year"]):
             continue
         factor = factor_of.get(r["target_unit"])
         if factor is None:
@@ -576,7 +525,7 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
             if (r["comparator"] == "range" and r["direction"] == "lower")
             else r["target_value"]
         )
-        if _missing(goal) or _missing(factor):
+        if missing(goal) or missing(factor):
             continue
         start, end, y0, y1 = (
             by_year[int(base)],
@@ -658,7 +607,7 @@ class Page:
             href=self.href,
             tt=tt,
             m=m,
-            unit=lambda u: _unit(u, lang),
+            unit=lambda u: unit_name(u, lang),
             source_name=lambda s: _source_name(self.plan, s, lang),
             **self.context,
         )
@@ -937,7 +886,7 @@ def publish(plan_ids: list[str] | None = None, out: str | os.PathLike | None = N
     kept = {
         pid: entry
         for pid, entry in old.items()
-        if plan_ids and pid not in named and pid in every and SAFE_ID.match(pid)
+        if plan_ids and pid not in named and pid in every and is_id(pid)
     }
 
     out.parent.mkdir(parents=True, exist_ok=True)
