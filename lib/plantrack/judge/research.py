@@ -55,11 +55,13 @@ def tidy(plan=None) -> pd.DataFrame:
     measure is what the figure measures (the indicator's id for its own measure); correction_id
     and value_used say where corrections.csv replaces a stated value.
     """
+    from plantrack.judge.measures import corrected
+
     frames = []
     for p in _plans(plan):
         indicators = p.indicators.set_index("indicator_id")
         files = p.sources.set_index("source_id")["file"]
-        corrections = p.tables.get("corrections")
+        fixed = corrected(p)  # the same rows, in the same order, with corrections applied
         for kind, table, year in (
             ("target", p.targets, "target_year"),
             ("actual", p.actuals, "year"),
@@ -94,24 +96,18 @@ def tidy(plan=None) -> pd.DataFrame:
                 frame[column] = info[column].to_numpy()
             frame["concept"] = info["concept"].to_numpy() if "concept" in info else None
             frame["indicator_unit"] = info["unit"].to_numpy()
-            frame["value_in_indicator_unit"] = [
-                _convert(v, u, iu, y, p.rates)
-                for v, u, iu, y in zip(
-                    frame["value"], frame["unit"], frame["indicator_unit"], frame["year"]
-                )
-            ]
+            frame["value_in_indicator_unit"] = _converted(
+                frame["value"], frame["unit"], frame["indicator_unit"], frame["year"], p.rates
+            )
             frame["source_file"] = frame["source"].map(files)
-            frame["correction_id"], frame["value_used"] = None, np.nan
-            if corrections is not None and len(corrections):
-                for fix in corrections[corrections["table"] == f"{kind}s"].itertuples(index=False):
-                    hit = (
-                        (frame["indicator_id"] == fix.indicator_id)
-                        & (frame["year"] == fix.year)
-                        & (frame["source"] == fix.source)
-                        & (frame["stated"] == fix.stated)
-                    )
-                    frame.loc[hit, "correction_id"] = fix.correction_id
-                    frame.loc[hit, "value_used"] = fix.value_used
+            used = fixed.tables[f"{kind}s"]
+            if "correction_id" in used:
+                frame["correction_id"] = used["correction_id"].to_numpy()
+                frame["value_used"] = np.where(
+                    used["correction_id"].notna(), used["value"].to_numpy(dtype=float), np.nan
+                )
+            else:
+                frame["correction_id"], frame["value_used"] = None, np.nan
             frame["plan_id"] = p.plan_id
             frames.append(frame)
     out = pd.concat(frames, ignore_index=True)[TIDY_COLUMNS]
@@ -144,11 +140,18 @@ def tidy(plan=None) -> pd.DataFrame:
     )
 
 
-def _convert(value, unit, to_unit, year, rates) -> float:
-    try:
-        return units.convert(float(value), str(unit), str(to_unit), year=int(year), rates=rates)
-    except (units.UnitError, TypeError, ValueError):
-        return float("nan")
+def _converted(values, from_units, to_units, years, rates) -> np.ndarray:
+    """Each value in its indicator's unit (NaN where no conversion exists): one conversion factor
+    per distinct (unit, unit, year), not one pint call per row."""
+    keys = list(zip(from_units.astype(str), to_units.astype(str), years))
+    factors = {}
+    for key in dict.fromkeys(keys):
+        try:
+            factors[key] = units.convert(1.0, key[0], key[1], year=int(key[2]), rates=rates)
+        except (units.UnitError, TypeError, ValueError):
+            factors[key] = np.nan
+    numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(float)
+    return numbers * np.array([factors[k] for k in keys], dtype=float)
 
 
 def across_plans(concept: str, plans=None) -> pd.DataFrame:
@@ -172,13 +175,9 @@ def across_plans(concept: str, plans=None) -> pd.DataFrame:
         assessed = assessed[assessed["indicator_id"].isin(ids)].copy()
         actuals = p.actuals[p.actuals["indicator_id"].astype(str).isin(ids)].sort_values("year")
         latest = (
-            actuals.groupby(actuals["indicator_id"].astype(str))
-            .tail(1)
-            .set_index(
-                actuals.groupby(actuals["indicator_id"].astype(str))
-                .tail(1)["indicator_id"]
-                .astype(str)
-            )
+            actuals.assign(indicator_id=actuals["indicator_id"].astype(str))
+            .drop_duplicates("indicator_id", keep="last")
+            .set_index("indicator_id")
         )
         assessed["latest_year"] = (
             assessed["indicator_id"].map(latest["year"]) if len(latest) else pd.NA
