@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from plantrack.config import LANGUAGES
 from plantrack.data import units
+from plantrack.judge.measures import SEPARATOR  # a series id: <indicator>::<measure>
 from plantrack.judge.projection import project_ends
 from plantrack.messages import t
 
@@ -349,7 +350,7 @@ def level_targets(plan) -> pd.DataFrame:
     confidence says the definition differs from the plan's)."""
     targets = primary_targets(plan)
     ids = plan.targets["indicator_id"].astype(str)
-    alternatives = plan.targets[ids.str.contains("::", regex=False).to_numpy()]
+    alternatives = plan.targets[ids.str.contains(SEPARATOR, regex=False).to_numpy()]
     if alternatives.empty:
         return targets
     actuals = plan.actuals
@@ -357,7 +358,7 @@ def level_targets(plan) -> pd.DataFrame:
     observed = actuals[actuals["indicator_id"].isin(alt_ids).to_numpy()]
     have = set(zip(observed["indicator_id"].astype(str), observed["year"].astype(int)))
     primary_ids = targets["indicator_id"].astype(str)
-    bases = set(alternatives["indicator_id"].astype(str).str.split("::").str[0])
+    bases = set(alternatives["indicator_id"].astype(str).str.split(SEPARATOR).str[0])
     candidates = np.flatnonzero(primary_ids.isin(bases).to_numpy())
     if not len(candidates):
         return targets
@@ -369,7 +370,7 @@ def level_targets(plan) -> pd.DataFrame:
         row = None
         if (series_id, year) not in have_own:
             swap = alternatives[
-                (alternatives["indicator_id"].astype(str).str.split("::").str[0] == series_id)
+                (alternatives["indicator_id"].astype(str).str.split(SEPARATOR).str[0] == series_id)
                 & (alternatives["target_year"] == year)
             ]
             swap = swap[[(i, year) in have for i in swap["indicator_id"].astype(str)]]
@@ -645,11 +646,10 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
             "n": count,
         }
     ).reindex(at)  # an unknown indicator (-1) gets NaN
-    range_lower = (comparator == "range") & ~higher
     goals = pd.DataFrame(
         {
             "key": np.arange(len(targets)),
-            "target": np.where(range_lower, high, low),
+            "target": rate_threshold(comparator, low, high, higher),
             "target_year": target_year.astype(float),
             "sign": np.where(higher, 1.0, -1.0),
             "by": ends["by"].to_numpy(),
@@ -685,9 +685,9 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
     )
     # Series ids back to the indicator and its measure (see judge/measures.py).
     series = pd.Series(out["indicator_id"], dtype="string")
-    if plan.indicators["indicator_id"].astype(str).str.contains("::", regex=False).any():
-        out["indicator_id"] = _string(series.str.split("::", n=1).str[0].array)
-        out["measure"] = _string(series.str.split("::", n=1).str[-1].array)
+    if plan.indicators["indicator_id"].astype(str).str.contains(SEPARATOR, regex=False).any():
+        out["indicator_id"] = _string(series.str.split(SEPARATOR, n=1).str[0].array)
+        out["measure"] = _string(series.str.split(SEPARATOR, n=1).str[-1].array)
     else:
         out["measure"] = out["indicator_id"]
     out["target_correction"] = (
