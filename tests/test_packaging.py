@@ -31,3 +31,19 @@ def test_notebooks_have_kernelspec_and_no_outputs():
         for cell in nb["cells"]:
             if cell["cell_type"] == "code":
                 assert not cell.get("outputs") and not cell.get("execution_count"), path
+
+
+def test_import_plantrack_is_cheap_and_every_public_name_resolves():
+    """`import plantrack` loads no pandas, pint or Altair (the command line starts fast); each
+    public name still resolves on first use, and pint's registry waits for the first unit."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, plantrack; heavy = [m for m in ('pandas', 'pint', 'altair') if m in sys.modules]; "
+        "print(heavy); [getattr(plantrack, n) for n in plantrack.__all__]; "
+        "print(sorted(m for m in ('pandas', 'pint', 'altair') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    before, after = out.stdout.splitlines()
+    assert before == "[]" and after == "['altair', 'pandas']", out.stdout  # pint: at the first unit

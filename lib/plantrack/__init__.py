@@ -6,38 +6,42 @@ plantrack.assess(plan)      # one row per target: actual, rates, status, traject
 plantrack.findings(plan)    # where the sources disagree
 """
 
-from plantrack.data.ingest import ingest
-from plantrack.data.package import Plan, list_plans, load_plan
-from plantrack.errors import DataError
-from plantrack.judge.findings import findings
-from plantrack.judge.progress import Trajectory, assess, status_counts, trajectory
-from plantrack.judge.projection import Projection, projection
-from plantrack.judge.research import across_plans, tidy
+import importlib
 
-__all__ = [
-    "DataError",
-    "Projection",
-    "across_plans",
-    "charts",
-    "projection",
-    "tidy",
-    "Plan",
-    "Trajectory",
-    "assess",
-    "findings",
-    "ingest",
-    "list_plans",
-    "load_plan",
-    "status_counts",
-    "trajectory",
-]
+# Each public name and the module that defines it, imported on first use: `import plantrack`
+# stays cheap (the command line starts fast; Altair and pint load only for what needs them).
+_EXPORTS = {
+    "DataError": "plantrack.errors",
+    "Plan": "plantrack.data.package",
+    "list_plans": "plantrack.data.package",
+    "load_plan": "plantrack.data.package",
+    "ingest": "plantrack.data.ingest",
+    "assess": "plantrack.judge.progress",
+    "status_counts": "plantrack.judge.progress",
+    "trajectory": "plantrack.judge.progress",
+    "Trajectory": "plantrack.judge.progress",
+    "findings": "plantrack.judge.findings",
+    "projection": "plantrack.judge.projection",
+    "Projection": "plantrack.judge.projection",
+    "tidy": "plantrack.judge.research",
+    "across_plans": "plantrack.judge.research",
+}
+_MODULES = {"charts": "plantrack.present.charts"}
+
+__all__ = sorted([*_EXPORTS, *_MODULES])
 __version__ = "0.1.0"
 
 
 def __getattr__(name):
-    # plantrack.charts on first use only: Altair is slow to import and most callers never draw.
-    if name == "charts":
-        from plantrack.present import charts
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    elif name in _MODULES:
+        value = importlib.import_module(_MODULES[name])
+    else:
+        raise AttributeError(f"module 'plantrack' has no attribute {name!r}")
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
 
-        return charts
-    raise AttributeError(f"module 'plantrack' has no attribute {name!r}")
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -10,8 +10,6 @@ from __future__ import annotations
 import functools
 import math
 
-import pint
-
 MAGNITUDES = {
     "万亿": 1e12,
     "千亿": 1e11,
@@ -73,8 +71,7 @@ BASE_UNITS = {
 }
 CURRENCIES = {"CNY", "USD"}
 
-ureg = pint.UnitRegistry()
-for definition in (
+DEFINITIONS = (
     "CNY = [currency_CNY]",
     "USD = [currency_USD]",
     "item = [item]",
@@ -83,21 +80,32 @@ for definition in (
     "index_point = [index_point]",
     # The Chinese land unit: 1 亩 = 10000/15 m² (15 亩 = 1 hectare).
     "mu = 10000 / 15 * meter ** 2",
-):
-    ureg.define(definition)
+)
+
+
+@functools.cache
+def registry():
+    """pint's unit registry with the project's units, built on first use (building it and
+    importing pint take about a second: commands that never convert a unit do not pay it)."""
+    import pint
+
+    ureg = pint.UnitRegistry()
+    for definition in DEFINITIONS:
+        ureg.define(definition)
+    return ureg
 
 
 class UnitError(ValueError):
     """A unit that cannot be read, or two units that cannot be compared."""
 
 
-def _parse_part(text: str) -> pint.Quantity:
+def _parse_part(text: str):
     text = text.strip()
     if text in BASE_UNITS:
-        return ureg.Quantity(1, BASE_UNITS[text])
+        return registry().Quantity(1, BASE_UNITS[text])
     for word, factor in MAGNITUDES.items():
         if text.startswith(word) and text[len(word) :].strip() in BASE_UNITS:
-            return factor * ureg.Quantity(1, BASE_UNITS[text[len(word) :].strip()])
+            return factor * registry().Quantity(1, BASE_UNITS[text[len(word) :].strip()])
     raise UnitError(
         f"unknown unit '{text}' (known: {', '.join(sorted(BASE_UNITS))}, "
         f"optionally after {', '.join(MAGNITUDES)})"
@@ -105,7 +113,7 @@ def _parse_part(text: str) -> pint.Quantity:
 
 
 @functools.lru_cache(maxsize=None)
-def parse_unit(text: str) -> pint.Quantity:
+def parse_unit(text: str):
     """'万元/人' -> Quantity(10000, CNY/person). The magnitude is kept in the number."""
     if not isinstance(text, str) or not text.strip():
         raise UnitError("the unit is empty")
@@ -140,10 +148,12 @@ def conversion_factor(from_unit: str, to_unit: str) -> float:
 def factor_or_nan(from_unit: str, to_unit: str) -> float:
     """conversion_factor, NaN where the units cannot convert. Cached both ways: an impossible
     pair (currencies, counts against amounts) is asked for again and again by the checks."""
+    from pint import DimensionalityError
+
     try:
         source, target = parse_unit(from_unit), parse_unit(to_unit)
         return float((source / target).to("dimensionless").magnitude)
-    except (pint.DimensionalityError, UnitError):
+    except (DimensionalityError, UnitError):
         return math.nan
 
 
