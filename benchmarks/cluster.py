@@ -10,9 +10,7 @@ start). The figure that matters is cluster / local on the same 2 cores (goal <= 
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,76 +18,22 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from servers import Cluster  # noqa: E402  one cluster harness with the tests
+
 GOAL = 1.2
 
 
 def _timed(which: list[str], args: list[str]) -> float:
     started = time.monotonic()
     result = subprocess.run(
-        [str(BIN / "plantrack"), "run", *which, *args], capture_output=True, text=True
+        [str(BIN / "plantrack"), "run", *which, "--no-publish", *args],
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise SystemExit(f"plantrack run failed:\n{result.stderr[-2000:]}")
     return time.monotonic() - started
-
-
-class _Cluster:
-    def __init__(self, folder: Path, workers: int):
-        self.processes = []
-        scheduler_file = folder / "scheduler.json"
-        self._start(
-            [
-                str(BIN / "dask"),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--dashboard-address",
-                "127.0.0.1:0",
-                "--scheduler-file",
-                str(scheduler_file),
-            ],
-            folder,
-        )
-        while not scheduler_file.is_file():
-            time.sleep(0.2)
-        self.address = json.loads(scheduler_file.read_text())["address"]
-        for i in range(workers):
-            self._start(
-                [
-                    str(BIN / "dask"),
-                    "worker",
-                    self.address,
-                    "--nthreads",
-                    "1",
-                    "--memory-limit",
-                    "0",
-                    "--local-directory",
-                    str(folder / f"w{i}"),
-                ],
-                folder,
-            )
-        from distributed import Client
-
-        with Client(self.address, timeout=30, set_as_default=False) as client:
-            client.wait_for_workers(workers, timeout=120)
-
-    def _start(self, command, folder):
-        self.processes.append(
-            subprocess.Popen(
-                command,
-                cwd=folder,
-                start_new_session=True,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-
-    def close(self):
-        for process in reversed(self.processes):
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def bench_cluster(sectors: int | None = None) -> dict:
@@ -108,7 +52,10 @@ def bench_cluster(sectors: int | None = None) -> dict:
         for n in (1, 2):
             folder = Path(tmp) / f"cluster{n}"
             folder.mkdir()
-            cluster = _Cluster(folder, n)
+            cluster = Cluster(folder)
+            for i in range(n):
+                cluster.start_worker(f"w{i}")
+            cluster.wait_for_workers(n)
             try:
                 figures[f"cluster_{n}_cold_s"] = round(
                     _timed(which, ["--scheduler", cluster.address, "--outputs", str(out)]), 1

@@ -77,7 +77,7 @@ def bench_batch() -> dict:
         cores = os.cpu_count() or 1
         floor = sectors * empty / cores
         wall, peak, code = timed_command(
-            [str(bin_dir / "plantrack"), "run", "--all", "--outputs", tmp]
+            [str(bin_dir / "plantrack"), "run", "--all", "--no-publish", "--outputs", tmp]
         )
         one, _, _ = timed_command(
             [str(bin_dir / "plantrack"), "run", "--sector", "commerce", "--outputs", tmp]
@@ -341,12 +341,16 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
 
 
 def bench_scale(cold: bool) -> dict:
+    from unittest import mock
+
     import pandas as pd
     import plantrack
     from plantrack.serve import app as dashboard
 
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ["PLANTRACK_CACHE"] = str(Path(tmp) / "cache")
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        mock.patch.dict(os.environ, {"PLANTRACK_CACHE": str(Path(tmp) / "cache")}),
+    ):
         plan_path = Path(tmp) / "synthetic-plan"
         rows = write_synthetic_plan(plan_path)
         result = {"actual_rows": rows}

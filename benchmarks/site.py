@@ -80,9 +80,17 @@ def interactive(site: Path, loads: int) -> dict:
 
 
 def bench_site(loads: int = 5) -> dict:
-    os.environ["PLANTRACK_CACHE"] = tempfile.mkdtemp(
-        prefix="plantrack-bench-cache-"
-    )  # no chart drawn yet
+    from unittest import mock
+
+    # A fresh cache (no chart drawn yet), for this benchmark only: the caller's environment is restored.
+    with (
+        tempfile.TemporaryDirectory(prefix="plantrack-bench-cache-") as cache,
+        mock.patch.dict(os.environ, {"PLANTRACK_CACHE": cache}),
+    ):
+        return _bench_site(loads)
+
+
+def _bench_site(loads: int) -> dict:
     from plantrack.data.package import list_plans, load_plan
     from plantrack.present.site import publish
 

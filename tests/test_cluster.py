@@ -7,7 +7,6 @@ sends each plan's files, and writes every report itself.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -16,106 +15,12 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import MAIN_PLAN, PLANS, ROOT
+from servers import Cluster
 
 pytestmark = [pytest.mark.notebook, pytest.mark.cluster]
 BIN = Path(sys.executable).parent
 PLANTRACK = str(BIN / "plantrack")
 SECTORS = ["commerce", "finance", "health"]  # small for CI; health has no numeric target
-
-
-class Cluster:
-    """A scheduler and named workers, each in its own process group (killed whole at the end)."""
-
-    def __init__(self, folder: Path):
-        self.folder, self.workers, self.processes = folder, {}, []
-        scheduler_file = folder / "scheduler.json"
-        self.scheduler = self._start(
-            [
-                str(BIN / "dask"),
-                "scheduler",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--dashboard-address",
-                "127.0.0.1:0",
-                "--scheduler-file",
-                str(scheduler_file),
-            ],
-            "scheduler",
-        )
-        deadline = time.monotonic() + 60
-        while not scheduler_file.is_file() and time.monotonic() < deadline:
-            assert self.scheduler.poll() is None, (folder / "scheduler.log").read_text()
-            time.sleep(0.2)
-        self.address = json.loads(scheduler_file.read_text())["address"]
-        empty = folder / "no-data"
-        empty.mkdir()
-        # The workers have the package and kernel, but no plan data and no view of outputs/.
-        self.worker_env = {
-            **os.environ,
-            "PLANTRACK_DATA": str(empty),
-            "PLANTRACK_OUTPUTS": str(folder / "nowhere"),
-        }
-
-    def _start(self, command, name, env=None):
-        log = open(self.folder / f"{name}.log", "ab")
-        process = subprocess.Popen(
-            command,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=self.folder,
-            env=env,
-        )
-        self.processes.append(process)
-        return process
-
-    def start_worker(self, name: str):
-        self.workers[name] = self._start(
-            [
-                str(BIN / "dask"),
-                "worker",
-                self.address,
-                "--name",
-                name,
-                "--nthreads",
-                "1",
-                "--memory-limit",
-                "0",
-                "--local-directory",
-                str(self.folder / name),
-            ],
-            name,
-            self.worker_env,
-        )
-
-    def wait_for_workers(self, count: int):
-        from distributed import Client
-
-        with Client(self.address, timeout=30, set_as_default=False) as client:
-            client.wait_for_workers(count, timeout=120)
-            deadline = time.monotonic() + 60  # a killed worker leaves once the scheduler notices
-            while len(client.scheduler_info()["workers"]) != count and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert len(client.scheduler_info()["workers"]) == count
-
-    def kill_worker(self, name: str) -> list[psutil.Process]:
-        """SIGKILL the worker's process group (nanny and worker); returns the kernels it had started."""
-        process = self.workers.pop(name)
-        tree = psutil.Process(process.pid).children(recursive=True)
-        kernels = [p for p in tree if "ipykernel" in " ".join(p.cmdline())]
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=30)
-        return kernels
-
-    def close(self):
-        for process in reversed(self.processes):
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

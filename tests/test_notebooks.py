@@ -23,6 +23,7 @@ def full_run(tmp_path_factory):
             str(Path(sys.executable).with_name("plantrack")),
             "run",
             "--all",
+            "--no-publish",  # the site has its own tests (test_site.py)
             "--outputs",
             str(outputs),
         ],
