@@ -24,7 +24,6 @@ from plantrack.config import DEFAULT_PLAN, ensure_kernel, outputs_root, params_r
 from plantrack.config import SECTOR_NOTEBOOK as NOTEBOOK
 from plantrack.errors import DataError, clip, listing
 
-OUTPUTS = outputs_root()
 log = logging.getLogger("plantrack.run")  # shown as "plantrack run: …" by the command line
 
 
@@ -223,7 +222,7 @@ def run(
     *,
     lang: str | None = None,
     jobs: int | None = None,
-    outputs: Path = OUTPUTS,
+    outputs: Path | None = None,
     params_dir: Path | None = None,
     notebook: Path = NOTEBOOK,
     progress=True,
@@ -249,7 +248,7 @@ def run_plans(
     *,
     lang: str | None = None,
     jobs: int | None = None,
-    outputs: Path = OUTPUTS,
+    outputs: Path | None = None,
     params_dir: Path | None = None,
     notebook: Path = NOTEBOOK,
     progress=True,
@@ -282,7 +281,8 @@ def run_plans(
     source = Path(notebook).read_text(encoding="utf-8")
     total = sum(len(w) for w in work.values())
     workers = max(1, min(jobs or os.cpu_count() or 1, total or 1))
-    outs = {plan_id: Path(outputs) / plan_id for plan_id in plans}
+    outputs = Path(outputs) if outputs is not None else outputs_root()  # $PLANTRACK_OUTPUTS now
+    outs = {plan_id: outputs / plan_id for plan_id in plans}
     results = {plan_id: [] for plan_id in plans}
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -377,7 +377,7 @@ def _terminate(signum, frame):
 
 
 def _manifest(plan, out: Path, results: list[dict], started) -> dict:
-    from plantrack.judge.progress import assess
+    from plantrack.judge.progress import assess, status_counts
 
     previous = {}
     if (out / "manifest.json").is_file():
@@ -387,10 +387,10 @@ def _manifest(plan, out: Path, results: list[dict], started) -> dict:
             }
         except (ValueError, KeyError, TypeError):
             previous = {}
-    assessed = assess(plan)
+    by_sector = status_counts(assess(plan, flags=False))  # one table: sectors x statuses
     for result in results:
-        counts = assessed[assessed["sector"] == result["sector"]]["status"].value_counts()
-        result["counts"] = {k: int(v) for k, v in counts.items()}
+        counts = by_sector.loc[result["sector"]] if result["sector"] in by_sector.index else {}
+        result["counts"] = {str(k): int(v) for k, v in dict(counts).items() if v}
         previous[result["sector"]] = result
     order = {s: i for i, s in enumerate(plan.sector_ids())}
     sectors = sorted(previous.values(), key=lambda s: order.get(s["sector"], len(order)))

@@ -143,10 +143,13 @@ def _unpack_plan(plan_id: str, digest: str, files: dict[str, bytes]) -> str:
     return str(root)
 
 
-def export_html(notebook_path: Path) -> str:
+@functools.cache
+def _exporter(thread: int):
+    """One HTML exporter per worker thread (loading its templates is the slow part; a Dask
+    worker may run tasks in several threads, and an exporter is not made for sharing)."""
     from nbconvert import HTMLExporter
 
-    exporter = HTMLExporter(
+    return HTMLExporter(
         template_name="plantrack_report",
         extra_template_basedirs=[str(TEMPLATES)],
         exclude_input=True,
@@ -154,7 +157,10 @@ def export_html(notebook_path: Path) -> str:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    body, _ = exporter.from_filename(str(notebook_path))
+
+
+def export_html(notebook_path: Path) -> str:
+    body, _ = _exporter(threading.get_ident()).from_filename(str(notebook_path))
     return body
 
 
