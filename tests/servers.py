@@ -268,3 +268,20 @@ class Cluster:
             except ProcessLookupError:
                 pass
             process.wait(timeout=30)
+
+
+def http_get(url, headers=None, timeout=120):
+    """GET url -> (status, headers, body text); an HTTP error status is returned, not raised."""
+    import urllib.error
+    import urllib.request
+
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return (
+                response.status,
+                dict(response.headers),
+                response.read().decode("utf-8", "replace"),
+            )
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read().decode("utf-8", "replace")

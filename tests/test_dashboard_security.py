@@ -2,15 +2,13 @@
 
 import re
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import psutil
 import pytest
 from conftest import needs_chromium
 from plantrack.serve.server import voila_command
-from servers import BackgroundServer
+from servers import BackgroundServer, http_get
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +21,8 @@ def server():
 
 
 def get(url):
-    try:
-        with urllib.request.urlopen(url, timeout=120) as response:
-            return response.status, response.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
+    status, _, body = http_get(url)
+    return status, body
 
 
 def test_binds_to_localhost_by_default(server):

@@ -6,14 +6,13 @@ becomes markup, a forged comm message gets no traceback, and ten visits leave on
 import json
 import re
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 from conftest import needs_chromium
 from plantrack.present.html import script_json
 from plantrack.serve.readers import content_security_policy, host_allowed
 from servers import BackgroundServer
+from servers import http_get as get
 
 
 def browser_only(test):
@@ -22,19 +21,6 @@ def browser_only(test):
 
 
 READY = ".pt-counts"
-
-
-def get(url, headers=None, timeout=120):
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return (
-                response.status,
-                dict(response.headers),
-                response.read().decode("utf-8", "replace"),
-            )
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read().decode("utf-8", "replace")
 
 
 def wait_for(predicate, timeout, step=0.25):
