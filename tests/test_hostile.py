@@ -123,6 +123,10 @@ def params_dir(tmp_path):
     "content, words",
     [
         ("plan_id: mars-plan-2030\nsector: commerce\n", "unknown plan_id 'mars-plan-2030'"),
+        (
+            "plan_id: china-miit-internet-plus-2015\nsector: commerce\n",
+            "is for plan china-miit-internet-plus-2015",
+        ),
         ("plan_id: ../../data/plans/x\nsector: commerce\n", "unknown plan_id"),
         ("sector: finance\n", "differs from the file's name"),
         ("sector: commerce\nlang: fr\n", "unknown language 'fr'"),

@@ -212,8 +212,8 @@ def test_researchers_notebook_answers_its_seven_questions(tmp_path):
 
 
 def test_every_plan_finds_its_own_params_in_the_shared_folder(tmp_path):
-    """`run --all-plans` with the real params/: the 2016 plan's infrastructure.yaml is not the
-    2014 plan's (it runs with the defaults); params/<plan_id>/ holds a plan's own files."""
+    """`run --all-plans` with the real params/: the 2014 plan's infrastructure has its own file
+    (params/<plan_id>/), so the 2016 plan's params/infrastructure.yaml is not read for it."""
     for plan_id in plantrack.list_plans():
         plan = plantrack.load_plan(plan_id)
         jobs = runner.plan_jobs(plan, None, None)
@@ -224,10 +224,13 @@ def test_every_plan_finds_its_own_params_in_the_shared_folder(tmp_path):
     (folder / "infrastructure.yaml").write_text(
         "plan_id: zhejiang-internet-plus-2016\nsector: infrastructure\nas_of: 2017\n"
     )
+    older = plantrack.load_plan("zhejiang-information-economy-2014")
+    # without its own file, the 2014 plan meets a file for another plan: an error naming it
+    with pytest.raises(plantrack.DataError, match="infrastructure.yaml.*is for plan"):
+        runner.plan_jobs(older, None, None, folder)
     (folder / "zhejiang-information-economy-2014" / "infrastructure.yaml").write_text(
         "sector: infrastructure\nlang: en\n"
     )
-    older = plantrack.load_plan("zhejiang-information-economy-2014")
     (job,) = runner.plan_jobs(older, ["infrastructure"], None, folder)
     assert job["lang"] == "en" and job["as_of"] is None
     (job,) = runner.plan_jobs(plantrack.load_plan(MAIN_PLAN), ["infrastructure"], None, folder)
@@ -236,7 +239,7 @@ def test_every_plan_finds_its_own_params_in_the_shared_folder(tmp_path):
     (folder / "zhejiang-information-economy-2014" / "infrastructure.yaml").write_text(
         f"plan_id: {MAIN_PLAN}\nsector: infrastructure\n"
     )
-    with pytest.raises(plantrack.DataError, match="names plan"):
+    with pytest.raises(plantrack.DataError, match="is for plan"):
         runner.plan_jobs(older, None, None, folder)
 
 

@@ -85,12 +85,12 @@ def plan_jobs(
 ) -> list[dict]:
     """The runs to do: the params of every sector of the plan (or only those named).
 
-    A sector's params come from params/<plan_id>/<sector>.yaml, else params/<sector>.yaml unless
-    that file names another plan (plans share the folder: params/infrastructure.yaml of the 2016
-    plan is not the 2014 plan's infrastructure). A sector without a file runs with the defaults.
-    Everything is checked before anything runs, and any mistake is a DataError naming the file:
-    a sector that is not an id of the plan, a params file that does not parse, names an unknown
-    plan, another plan than its folder's, or another sector than its file name.
+    A sector's params come from params/<plan_id>/<sector>.yaml, else from params/<sector>.yaml
+    (plans share that folder: the 2014 plan's infrastructure has its own file, so the 2016 plan's
+    params/infrastructure.yaml is not read for it). A sector without a file runs with the
+    defaults. Everything is checked before anything runs, and any mistake is a DataError naming
+    the file: a sector that is not an id of the plan, a params file that does not parse, names an
+    unknown plan or another plan than the one run, or another sector than its file name.
     """
     from plantrack.data.ids import check_sector_id
     from plantrack.data.package import list_plans
@@ -117,10 +117,13 @@ def plan_jobs(
                 column="plan_id",
             )
         if named != plan_id:
-            if stem not in own:
-                continue  # a shared file of another plan: that plan's runs use it
+            if stem not in own and sectors is None and stem not in known:
+                continue  # --all: a shared file for another plan's own sector is that plan's
             raise DataError(
-                f"this file is in the folder of plan {plan_id} but names plan {named}",
+                f"this file is for plan {named}, not {plan_id} (the plan run); give --plan {named}"
+                + (
+                    "" if stem in own else f", or put {plan_id}'s parameters in {folder / plan_id}/"
+                ),
                 file=str(path),
                 column="plan_id",
             )
