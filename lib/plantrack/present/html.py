@@ -55,8 +55,14 @@ _OTHER = {"en": "zh", "zh": "en"}
 def mark_lang(value, lang: str) -> Markup:
     """Escaped text in which every passage of the other language is wrapped in <span lang=...>:
     on an English page Chinese runs get lang="zh", on a Chinese page Latin runs get lang="en"."""
+    return _marked(text(value), lang)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _marked(raw: str, lang: str) -> Markup:
+    # cached: a site repeats the same labels, names and units on hundreds of pages
     escape = jinja2.utils.markupsafe.escape
-    raw, out, last = text(value), [], 0
+    out, last = [], 0
     for match in _RUNS[lang].finditer(raw):  # runs found in the raw text, each piece escaped
         out.append(str(escape(raw[last : match.start()])))
         out.append(f'<span lang="{_OTHER[lang]}">{escape(match.group())}</span>')
