@@ -292,3 +292,101 @@ def test_a_bad_reported_rate_is_refused_with_row_and_column(plan_copy, rate):
     with pytest.raises(plantrack.DataError, match="completion rate") as caught:
         plan.with_actuals(pd.DataFrame([TOURISM, dict(TOURISM, year=2018, reported_rate=rate)]))
     assert (caught.value.row, caught.value.column) == (3, "reported_rate")
+
+
+def test_a_workbook_cell_formatted_as_a_percentage_is_read_as_that_percentage(tmp_path, plan_copy):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["indicator", "year", "value", "unit", "source", "quote", "reported_rate"])
+    sheet.append(["online_tourism_sales", 2017, 1200, "亿元", "evaluation-2018", "1200亿元", 1.2])
+    sheet.append(["online_tourism_sales", 2018, 1300, "亿元", "evaluation-2018", "1300亿元", 0.955])
+    sheet.append(["online_tourism_sales", 2016, 900, "亿元", "evaluation-2018", "900亿元", 90])
+    sheet["G2"].number_format = "0%"  # what Excel stores when 120% is typed: 1.2
+    sheet["G3"].number_format = "0.0%"
+    sheet["G4"].number_format = '0"%"'  # a literal sign: the cell holds 90
+    path = tmp_path / "rates.xlsx"
+    book.save(path)
+    added = plantrack.ingest(str(plan_copy), path, dry_run=True).added
+    assert added["reported_rate"].tolist() == ["120", "95.5", "90"]
+
+
+def _workbook(path, rows, formats=None):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for cell, number_format in (formats or {}).items():
+        sheet[cell].number_format = number_format
+    book.save(path)
+    return path
+
+
+HEADER = ["indicator", "year", "value", "unit", "source", "quote"]
+
+
+@pytest.mark.parametrize(
+    "rows, row, column, words",
+    [
+        ([], None, None, "no header row"),
+        ([HEADER], None, None, "no rows"),
+        (
+            [
+                HEADER,
+                [],
+                ["online_tourism_sales", 2017, 1200, "亿元", "evaluation-2018", "1200亿元"],
+            ],
+            2,
+            "indicator",
+            "unknown indicator ''",
+        ),  # a blank row (row 2) keeps the sheet's numbering
+        (
+            [
+                HEADER + ["year"],
+                ["online_tourism_sales", 2017, 1200, "亿元", "evaluation-2018", "1200亿元", 2017],
+            ],
+            1,
+            "year",
+            "more than once",
+        ),
+        (
+            [HEADER, ["online_tourism_sales", True, 1200, "亿元", "evaluation-2018", "1200亿元"]],
+            2,
+            "year",
+            "not a year",
+        ),
+        (
+            [
+                HEADER,
+                ["online_tourism_sales", 2017, "#DIV/0!", "亿元", "evaluation-2018", "1200亿元"],
+            ],
+            2,
+            "value",
+            "not a number",
+        ),
+        (
+            [HEADER, ["online_tourism_sales", 2017, 12, "亿元", "evaluation-2018", "1200亿元"]],
+            2,
+            "value",
+            "does not occur in the quote",
+        ),
+    ],
+)
+def test_odd_workbooks_get_a_located_error(tmp_path, plan_copy, rows, row, column, words):
+    path = _workbook(tmp_path / "odd.xlsx", rows)
+    with pytest.raises(plantrack.DataError) as caught:
+        plantrack.ingest(str(plan_copy), path, dry_run=True)
+    assert words in str(caught.value) and caught.value.row == row, str(caught.value)
+    assert caught.value.column == column
+
+
+def test_a_workbook_value_formatted_as_a_percentage_is_not_silently_one(tmp_path, plan_copy):
+    # 100% typed into a value cell is stored as 1: never read as the value 1
+    rows = [HEADER, ["scenic_wifi_coverage", 2018, 1, "%", "evaluation-2018", "覆盖率100%"]]
+    path = _workbook(tmp_path / "value.xlsx", rows, {"C2": "0%"})
+    with pytest.raises(plantrack.DataError, match="'100%' is not a number") as caught:
+        plantrack.ingest(str(plan_copy), path, dry_run=True)
+    assert (caught.value.row, caught.value.column) == (2, "value")

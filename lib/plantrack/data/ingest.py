@@ -5,7 +5,8 @@ temporary file renamed over the original (a crash leaves the old file), under th
 Existing rows are kept byte for byte: new rows are appended as text.
 
 Lenient, unambiguous readings (documented in README): a UTF-8 byte-order mark; a year written
-'2017年'; a rate written '130%' (or '130 %', '130％'); surrounding spaces. Everything else that is not plainly a number, a known indicator, a convertible
+'2017年'; a rate written '130%' (or '130 %', '130％', or a workbook cell formatted as a percentage);
+surrounding spaces. Everything else that is not plainly a number, a known indicator, a convertible
 unit or a year is rejected with its row and column.
 
 One path for every way rows come in: `prepare` checks a sheet (a CSV/XLSX file or a pandas
@@ -166,11 +167,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix == ".xlsx":
         _check_workbook(path, name)
         try:
-            _check_width(_workbook_header(path), name)
-            # nrows: a sheet of a million tiny rows is refused after MAX_ROWS, not after reading them all
-            frame = pd.read_excel(
-                path, dtype=str, keep_default_na=False, engine="openpyxl", nrows=MAX_ROWS + 1
-            )
+            frame = _read_workbook(path, name)
         except DataError:
             raise
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
@@ -231,16 +228,55 @@ def _check_width(header, name: str) -> None:
         )
 
 
-def _workbook_header(path: Path) -> tuple:
-    """The first row of the first sheet, streamed: nothing else is parsed."""
+# A number format that shows a cell as a percentage: a '%' outside quoted text and escapes (0"%"
+# and 0\% only print the sign; 0% and 0.0% multiply by 100).
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def _workbook_cell(cell) -> str:
+    """A workbook cell as the text its reader sees: a number in its shortest form (number_text), a
+    cell formatted as a percentage as that percentage ('100%' for the 1 behind 100%), empty ''."""
+    value = cell.value
+    if value is None:
+        return ""
+    if cell.data_type == "n" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = number_text(float(value))
+        if "%" in _FORMAT_LITERALS.sub("", str(cell.number_format or "")):
+            text = number_text(round(float(value) * 100, 10)) + "%"
+        return text
+    return str(value)
+
+
+def _read_workbook(path: Path, name: str) -> pd.DataFrame:
+    """The first sheet of a workbook as text cells (_workbook_cell), streamed: the header's width is
+    checked before any other row is read, and reading stops after MAX_ROWS + 1 rows (a sheet of a
+    million tiny rows is refused without reading them all)."""
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
         sheet = book.worksheets[0]
-        return next(sheet.iter_rows(max_row=1, values_only=True), ())
+        sheet.reset_dimensions()  # declared dimensions can be wrong: read the real extent
+        rows = []
+        for number, row in enumerate(sheet.rows):
+            cells = [_workbook_cell(c) for c in row]
+            while cells and cells[-1] == "":
+                cells.pop()
+            if number == 0:
+                _check_width(cells, name)
+            rows.append(cells)
+            if len(rows) > MAX_ROWS + 1:
+                break
     finally:
         book.close()
+    while rows and not rows[-1]:
+        rows.pop()  # trailing empty rows
+    if not rows:
+        raise DataError("the sheet has no header row", file=name)
+    width = max(len(r) for r in rows)
+    header = [c or f"Unnamed: {i}" for i, c in enumerate(rows[0] + [""] * (width - len(rows[0])))]
+    body = [r + [""] * (width - len(r)) for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _check_workbook(path: Path, name: str) -> None:
