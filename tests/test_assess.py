@@ -150,7 +150,9 @@ def test_what_if_actual_changes_status(make_plan):
                 value=11.0,
                 unit="个",
                 source="what-if",
-                quote="what-if",
+                source_title="假设",
+                source_file="what-if.txt",
+                quote="假设实际为11个",
             )
         ]
     )

@@ -177,3 +177,24 @@ def test_verbose_shows_debug_lines_and_quiet_hides_progress(tmp_path):
     assert "[1/1]" not in quiet.stderr and (tmp_path / MAIN / "tourism.html").is_file()
     loud = run("run", "--sector", "tourism", "--outputs", str(tmp_path), "--no-publish")
     assert "plantrack run: [1/1] tourism: ok" in loud.stderr, loud.stderr[-2000:]
+
+
+def test_ingest_dry_run_prints_status_changes_and_new_findings(tmp_path, plan_copy):
+    sheet = tmp_path / "what-if.csv"
+    sheet.write_text(
+        "indicator,year,value,unit,source,quote,reported_rate\n"
+        "scenic_wifi_coverage,2017,100,%,evaluation-2018,景区免费WiFi覆盖率100%,100%\n"
+        "online_tourism_sales,2017,1200,亿元,evaluation-2018,旅游在线交易额1200亿元,\n"
+        "online_tourism_sales,2018,9000,亿元,evaluation-2018,旅游在线交易额9000亿元,\n",
+        encoding="utf-8",
+    )
+    before = (plan_copy / "actuals.csv").read_bytes()
+    result = run("ingest", str(sheet), "--plan", str(plan_copy), "--dry-run", "--replace")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "status changes: 2" in out
+    assert "scenic_wifi_coverage 2017: not_achieved → achieved (98.0% → 100.0%)" in out
+    assert "online_tourism_sales 2017: no_data → achieved (no rate → 120.0%)" in out
+    assert "findings newly raised" in out and "implausible_jump" in out
+    assert "dry run: nothing was written" in out
+    assert (plan_copy / "actuals.csv").read_bytes() == before

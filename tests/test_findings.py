@@ -112,3 +112,39 @@ def test_name_normalisation_ignores_units_and_endings():
         "全省5A、4A级景区免费WiFi接入"
     )
     assert normalise_name("网络销售额") != normalise_name("网络零售额")
+
+
+def test_naming_an_indicator_in_english_is_no_wording_change(make_plan):
+    # name_en is this project's translation, not a source's wording (e.g. a what-if row)
+    directory = make_plan(
+        indicators=[
+            dict(indicator_id="sales", unit="万亿元", name_zh="网络零售额", name_en="Online sales")
+        ],
+        targets=[
+            dict(
+                indicator_id="sales",
+                target_year=2017,
+                comparator=">=",
+                value=1,
+                unit="万亿元",
+                name_as_stated="网络零售额",
+            )
+        ],
+        actuals=[
+            dict(
+                indicator_id="sales",
+                year=2017,
+                value=1,
+                unit="万亿元",
+                name_as_stated="Online sales",
+            ),
+            dict(
+                indicator_id="sales",
+                year=2018,
+                value=1,
+                unit="万亿元",
+                name_as_stated="online SALES",
+            ),
+        ],
+    )
+    assert "wording_change" not in kinds(plantrack.findings(plantrack.load_plan(directory)))

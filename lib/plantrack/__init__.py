@@ -4,6 +4,8 @@ import plantrack
 plan = plantrack.load_plan("zhejiang-internet-plus-2016")
 plantrack.assess(plan)      # one row per target: actual, rates, status, trajectory
 plantrack.findings(plan)    # where the sources disagree
+result = plantrack.ingest(plan.plan_id, rows, dry_run=True)   # a what-if, nothing written:
+result.plan, result.changes, result.new_findings             # the plan, status changes, new findings
 """
 
 import importlib
@@ -15,7 +17,9 @@ _EXPORTS = {
     "Plan": "plantrack.data.package",
     "list_plans": "plantrack.data.package",
     "load_plan": "plantrack.data.package",
-    "ingest": "plantrack.data.ingest",
+    "ingest": "plantrack.judge.whatif",  # the data layer's ingest, judged (status changes, findings)
+    "status_changes": "plantrack.judge.whatif",
+    "new_findings": "plantrack.judge.whatif",
     "assess": "plantrack.judge.progress",
     "status_counts": "plantrack.judge.progress",
     "trajectory": "plantrack.judge.progress",

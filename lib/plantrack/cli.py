@@ -211,7 +211,7 @@ def _cmd_dashboard(args) -> int:
 
 
 def _cmd_ingest(args) -> int:
-    from plantrack.data.ingest import ingest
+    from plantrack.judge.whatif import ingest  # the data layer's ingest, with what it changes
 
     result = ingest(args.plan, args.file, replace=args.replace, dry_run=args.dry_run)
     print(result.summary())

@@ -5,8 +5,14 @@ temporary file renamed over the original (a crash leaves the old file), under th
 Existing rows are kept byte for byte: new rows are appended as text.
 
 Lenient, unambiguous readings (documented in README): a UTF-8 byte-order mark; a year written
-'2017年'; a rate written '130%'; surrounding spaces. Everything else that is not plainly a number,
-a known indicator, a convertible unit or a year is rejected with its row and column.
+'2017年'; a rate written '130%' (or '130 %', '130％', or a workbook cell formatted as a percentage);
+surrounding spaces. Everything else that is not plainly a number, a known indicator, a convertible
+unit or a year is rejected with its row and column.
+
+One path for every way rows come in: `prepare` checks a sheet (a CSV/XLSX file or a pandas
+DataFrame, read alike), `add_rows` builds the plan with them in memory (`Plan.with_actuals` and
+`ingest` both use it), and `ingest` writes them. Judging the result (findings, status changes) is
+the judge layer's (`plantrack.judge.whatif`): this module never imports it.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ import shutil
 import tempfile
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from dataclasses import replace as with_fields
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from plantrack.data import units
-from plantrack.data.package import load_plan, plan_dir, plan_lock
+from plantrack.data.package import Plan, _typed, load_plan, plan_dir, plan_lock
 from plantrack.errors import DataError, clip, listing
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -58,16 +67,37 @@ NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 YEAR = re.compile(r"^(\d{4})(年)?$", re.ASCII)
 RATE = re.compile(r"^([+-]?\d+(\.\d+)?)\s*%?$", re.ASCII)
 YEAR_BASIS = {"stated", "section", "evaluation_table", "inferred", "report"}
+# A number as a quote writes it: ASCII or full-width digits and an optional decimal part; never the
+# middle of a longer number ('1' is not found in '10' nor in '1.5'). A sign just before it counts
+# only for a negative value (2016-2020 states 2020, not -2020).
+DIGIT = "0-9０-９"
+QUOTED_NUMBER = re.compile(
+    rf"(?<![{DIGIT}.．])([-−－]?)([{DIGIT}]+(?:[.．][{DIGIT}]+)?)(?![{DIGIT}]|[.．][{DIGIT}])"
+)
 
 
-@dataclass
+@dataclass(repr=False)
 class IngestResult:
+    """What an ingest added (or, with dry_run, would add) and what it changes.
+
+    plan_id; added: the rows as written to actuals.csv (text); replaced: how many existing rows they
+    replace; new_sources: the source ids added to sources.csv; plan: the plan with the rows (the
+    what-if plan: `plantrack.assess(result.plan)` works, nothing written); written: whether the
+    files were changed. Filled by `plantrack.ingest` (the judge layer), else None:
+    new_findings: the findings the rows raise (as `plantrack.findings`, only the new ones);
+    changes: one row per target whose status, trajectory or computed rate changes (columns
+    indicator_id, target_year, status_before, status_after, trajectory_before, trajectory_after,
+    computed_rate_before, computed_rate_after).
+    """
+
     plan_id: str
     added: pd.DataFrame
     replaced: int = 0
     new_sources: list = field(default_factory=list)
     new_findings: pd.DataFrame | None = None
     written: bool = False
+    plan: Plan | None = None
+    changes: pd.DataFrame | None = None
 
     def summary(self) -> str:
         verb = "added" if self.written else "would add"
@@ -80,11 +110,43 @@ class IngestResult:
             lines.append(f"  + {r.indicator_id} {r.year}: {r.value} {r.unit} ({r.source})")
         if len(self.added) > 20:
             lines.append(f"  … and {len(self.added) - 20} more")
+        if self.changes is not None:
+            lines.append(f"  status changes: {len(self.changes)}")
+            lines += [f"  ~ {line}" for line in change_lines(self.changes)]
         if self.new_findings is not None and len(self.new_findings):
             lines.append(f"  findings newly raised: {len(self.new_findings)}")
             for f in self.new_findings.itertuples(index=False):
                 lines.append(f"  ! [{f.severity}] {f.indicator_id} {f.kind}: {f.message_en}")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:  # a notebook shows what the ingest does, not the tables' reprs
+        return self.summary()
+
+
+def change_lines(changes: pd.DataFrame) -> list[str]:
+    """Status changes as readable lines: 'online_sales 2017: not_achieved → achieved (95.0% → 108.3%)';
+    the trajectory is added when it changes ('; trajectory on_track → target_achieved')."""
+
+    def text(x) -> str:
+        return "—" if pd.isna(x) else str(x)
+
+    def rate(x) -> str:
+        return "no rate" if pd.isna(x) else f"{x:.1f}%"
+
+    def pair(before: str, after: str) -> str:
+        return after if before == after else f"{before} → {after}"
+
+    lines = []
+    for c in changes.itertuples(index=False):
+        line = (
+            f"{c.indicator_id} {c.target_year}: {pair(text(c.status_before), text(c.status_after))}"
+            f" ({pair(rate(c.computed_rate_before), rate(c.computed_rate_after))})"
+        )
+        before, after = text(c.trajectory_before), text(c.trajectory_after)
+        if before != after:
+            line += f"; trajectory {pair(before, after)}"
+        lines.append(line)
+    return lines
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -105,11 +167,7 @@ def _read_table(path: Path) -> pd.DataFrame:
     if suffix == ".xlsx":
         _check_workbook(path, name)
         try:
-            _check_width(_workbook_header(path), name)
-            # nrows: a sheet of a million tiny rows is refused after MAX_ROWS, not after reading them all
-            frame = pd.read_excel(
-                path, dtype=str, keep_default_na=False, engine="openpyxl", nrows=MAX_ROWS + 1
-            )
+            frame = _read_workbook(path, name)
         except DataError:
             raise
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
@@ -170,16 +228,55 @@ def _check_width(header, name: str) -> None:
         )
 
 
-def _workbook_header(path: Path) -> tuple:
-    """The first row of the first sheet, streamed: nothing else is parsed."""
+# A number format that shows a cell as a percentage: a '%' outside quoted text and escapes (0"%"
+# and 0\% only print the sign; 0% and 0.0% multiply by 100).
+_FORMAT_LITERALS = re.compile(r'"[^"]*"|\\.')
+
+
+def _workbook_cell(cell) -> str:
+    """A workbook cell as the text its reader sees: a number in its shortest form (number_text), a
+    cell formatted as a percentage as that percentage ('100%' for the 1 behind 100%), empty ''."""
+    value = cell.value
+    if value is None:
+        return ""
+    if cell.data_type == "n" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text = number_text(float(value))
+        if "%" in _FORMAT_LITERALS.sub("", str(cell.number_format or "")):
+            text = number_text(round(float(value) * 100, 10)) + "%"
+        return text
+    return str(value)
+
+
+def _read_workbook(path: Path, name: str) -> pd.DataFrame:
+    """The first sheet of a workbook as text cells (_workbook_cell), streamed: the header's width is
+    checked before any other row is read, and reading stops after MAX_ROWS + 1 rows (a sheet of a
+    million tiny rows is refused without reading them all)."""
     import openpyxl
 
-    book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     try:
         sheet = book.worksheets[0]
-        return next(sheet.iter_rows(max_row=1, values_only=True), ())
+        sheet.reset_dimensions()  # declared dimensions can be wrong: read the real extent
+        rows = []
+        for number, row in enumerate(sheet.rows):
+            cells = [_workbook_cell(c) for c in row]
+            while cells and cells[-1] == "":
+                cells.pop()
+            if number == 0:
+                _check_width(cells, name)
+            rows.append(cells)
+            if len(rows) > MAX_ROWS + 1:
+                break
     finally:
         book.close()
+    while rows and not rows[-1]:
+        rows.pop()  # trailing empty rows
+    if not rows:
+        raise DataError("the sheet has no header row", file=name)
+    width = max(len(r) for r in rows)
+    header = [c or f"Unnamed: {i}" for i, c in enumerate(rows[0] + [""] * (width - len(rows[0])))]
+    body = [r + [""] * (width - len(r)) for r in rows[1:]]
+    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _check_workbook(path: Path, name: str) -> None:
@@ -238,11 +335,44 @@ def _check_quoting(text: str, name: str) -> None:
         raise DataError(f"broken CSV quoting: {exc}", file=name, row=reader.line_num) from None
 
 
+def number_text(value: float) -> str:
+    """A number as a sheet's cell would show it: 1.0 → '1', 16718.8 → '16718.8' (the shortest text
+    that reads back as the same number), never '100.0'."""
+    if math.isfinite(value) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(float(value))
+
+
+def _cell_text(value) -> str:
+    """A DataFrame's cell as the same cell of a CSV file reads: text as it is, a number in its
+    shortest form (number_text), a missing value (None, NaN, NA) empty."""
+    if isinstance(value, str):
+        return value
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else number_text(float(value))
+    return str(value)
+
+
 def _input_frame(data, name: str) -> pd.DataFrame:
+    """The sheet as text cells: a file read by _read_table, or a DataFrame read the same way (its
+    numbers as a CSV file writes them: 1.0 is '1'), so both pass the same checks alike."""
     if isinstance(data, pd.DataFrame):
-        frame = data.copy()
-        frame.columns = [str(c).strip() for c in frame.columns]
-        return frame.astype(object).where(frame.notna(), "").astype(str)
+        frame = pd.DataFrame(
+            {
+                position: [_cell_text(v) for v in data.iloc[:, position].tolist()]
+                for position in range(data.shape[1])
+            },
+            index=range(len(data)),
+            dtype=object,
+        )
+        frame.columns = [str(c).strip() for c in data.columns]
+        return frame
     return _read_table(Path(data))
 
 
@@ -299,6 +429,7 @@ def prepare(
     existing = set(
         zip(plan.actuals["indicator_id"], plan.actuals["year"].astype(int), plan.actuals["source"])
     )
+    wording = plan_wording(plan)
     first, last = _plausible_years(plan)
     _check_text(frame, name)
     rows, new_sources, seen = [], {}, {}
@@ -380,13 +511,23 @@ def prepare(
         quote = cell["quote"]
         if len(quote) < 4:
             fail("quote", "every actual needs the quoted sentence that states it")
-        # The words that state the value: the 'stated' column, else the value cell as typed (full-width too).
-        stated = cell.get("stated") or cell["value"]
-        if stated not in quote:
-            fail(
-                "stated" if cell.get("stated") else "value",
-                f"'{clip(stated)}' does not occur in the quote; give the words that state the value in a 'stated' column",
-            )
+        # The words that state the value: the 'stated' column (words, e.g. 两万亿元), else the value
+        # as a number the quote writes ('1' for 1.0, '４２０' for 420; never '10' for 1).
+        if cell.get("stated"):
+            stated = cell["stated"]
+            if stated not in quote:
+                fail(
+                    "stated",
+                    f"'{clip(stated)}' does not occur in the quote; give the words of the quote that state the value",
+                )
+        else:
+            stated = stated_in_quote(value, quote)
+            if stated is None:
+                fail(
+                    "value",
+                    f"{clip(number_text(value))} does not occur in the quote as a number; give the words "
+                    "that state the value in a 'stated' column",
+                )
         rate_text = numeric["reported_rate"]
         rate = ""
         if rate_text:
@@ -408,7 +549,7 @@ def prepare(
             fail(
                 "indicator",
                 f"{indicator.indicator_id} {year} from {source} is already in actuals.csv "
-                "(use --replace to replace it)",
+                "(use --replace, or replace=True, to replace it)",
             )
         rows.append(
             dict(
@@ -417,12 +558,10 @@ def prepare(
                 value=value_text,
                 unit=unit,
                 stated=stated,
+                # The 'indicator' cell is how the sheet finds the indicator, not the source's words:
+                # without name_as_stated the row takes the plan's own name for it (no wording change).
                 name_as_stated=cell.get("name_as_stated")
-                or (
-                    indicator.name_zh
-                    if cell["indicator"] == indicator.indicator_id
-                    else cell["indicator"]
-                ),
+                or wording.get(indicator.indicator_id, indicator.name_zh),
                 reported_rate=rate,
                 source=source,
                 locator=cell.get("locator", ""),
@@ -431,6 +570,34 @@ def prepare(
             )
         )
     return pd.DataFrame(rows), list(new_sources.values())
+
+
+def stated_in_quote(value: float, quote: str) -> str | None:
+    """The number in the quote equal to `value`, as the quote writes it ('1' for 1.0, '４２０' for
+    420, '16718.8'); None when the quote writes no such number. Numbers are compared as numbers,
+    whole: '10' and '1.5' do not state 1."""
+    for match in QUOTED_NUMBER.finditer(quote):
+        sign, digits = match.groups()
+        number = float(unicodedata.normalize("NFKC", digits))
+        if number == value:
+            return digits
+        if sign and -number == value:
+            return sign + digits
+    return None
+
+
+def plan_wording(plan) -> dict[str, str]:
+    """Each indicator's name as the plan's own document states it, else as the first target or
+    actual that names it (the reference findings' wording_change compares against): the name a
+    row that gives no name_as_stated takes."""
+    parts = []
+    for frame in (plan.targets, plan.actuals):
+        rows = frame[["indicator_id", "name_as_stated", "source"]].dropna()
+        parts.append(rows.drop_duplicates(["indicator_id", "source"]).astype(str))
+    rows = pd.concat(parts, ignore_index=True)
+    own = rows["source"] == str(plan.plan_source)
+    first = pd.concat([rows[own], rows[~own]]).drop_duplicates("indicator_id")
+    return dict(zip(first["indicator_id"], first["name_as_stated"]))
 
 
 def _check_text(frame: pd.DataFrame, name: str) -> None:
@@ -495,58 +662,91 @@ def _rewrite_csv(path: Path, drop: set, key_columns: tuple, new_rows: list[dict]
     return body + extra.getvalue()
 
 
-def ingest(plan_id: str, data, *, replace: bool = False, dry_run: bool = False) -> IngestResult:
-    """Validate a sheet of actuals and append it to the plan's data package (all or nothing)."""
-    from plantrack.judge.findings import findings
+@dataclass
+class Addition:
+    """A sheet's rows added to a plan in memory (add_rows): nothing is written."""
 
+    plan: Plan  # the plan with the rows (and any new sources)
+    rows: pd.DataFrame  # the rows as prepare returns them: text, as actuals.csv will hold them
+    replaced: set  # (indicator_id, year, source) of the plan's rows the new ones replace
+    new_sources: list  # source rows to add to sources.csv
+
+
+def add_rows(plan, data, *, replace: bool = False, name: str | None = None) -> Addition:
+    """The plan with a sheet's actuals added, checked by prepare (the same rules as `ingest`);
+    with `replace`, a row replaces the plan's row of the same indicator, year and source. The new
+    rows are typed as load_plan would read them back once written."""
+    rows, new_sources = prepare(plan, data, replace=replace, name=name)
+    keys = set(zip(rows["indicator_id"], rows["year"], rows["source"]))
+    current = list(
+        zip(
+            plan.actuals["indicator_id"].astype(str),
+            plan.actuals["year"].astype(int).astype(str),
+            plan.actuals["source"].astype(str),
+        )
+    )
+    mask = np.fromiter((key in keys for key in current), dtype=bool, count=len(current))
+    replaced = {key for key, hit in zip(current, mask) if hit}
+    typed = rows.mask(rows == "")  # an empty cell is a missing value, as load_plan reads it
+    typed = typed.astype(
+        {c: "string" for c in typed.columns if c not in ("year", "value", "reported_rate")}
+    ).assign(
+        year=pd.array(typed["year"].astype(int), dtype="Int64"),
+        value=typed["value"].astype(float),
+        reported_rate=pd.to_numeric(typed["reported_rate"]).astype(float),
+    )
+    tables = dict(plan.tables)
+    tables["actuals"] = _typed(
+        "actuals", pd.concat([plan.actuals[~mask], typed], ignore_index=True)
+    )
+    if new_sources:
+        sources = pd.DataFrame(new_sources).replace("", pd.NA).astype("string")
+        tables["sources"] = pd.concat([plan.sources, sources], ignore_index=True)
+    what_if = Plan(plan.plan_id, plan.path, plan.meta, plan.content_hash + "+what-if", tables)
+    return Addition(what_if, rows, replaced, new_sources)
+
+
+def ingest(
+    plan_id: str,
+    data,
+    *,
+    replace: bool = False,
+    dry_run: bool = False,
+    review: Callable[[Plan, Plan], dict] | None = None,
+) -> IngestResult:
+    """Validate a sheet of actuals and append it to the plan's data package (all or nothing).
+
+    This is the data layer's half: `plantrack.ingest` (plantrack.judge.whatif.ingest) passes a
+    `review(before, after)` that judges the plans before and after; the fields it returns
+    (new_findings, changes) are set on the result before anything is written.
+    """
     directory = plan_dir(plan_id)
     with plan_lock(directory, wait=10 if dry_run else 0):
         _remove_leftovers(directory)
         plan = load_plan(directory)
-        rows, new_sources = prepare(plan, data, replace=replace)
-        keys = {(r.indicator_id, r.year, r.source) for r in rows.itertuples(index=False)}
-        current = [
-            (i, str(int(y)), s)
-            for i, y, s in zip(
-                plan.actuals["indicator_id"], plan.actuals["year"], plan.actuals["source"]
-            )
-        ]
-        replaced = keys & set(current)
-        typed = rows.assign(
-            year=rows["year"].astype(int),
-            value=rows["value"].astype(float),
-            reported_rate=pd.to_numeric(rows["reported_rate"], errors="coerce"),
-        )
-        before = findings(plan)
-        after_plan = plan.with_actuals(typed, replaced=[key in replaced for key in current])
-        if new_sources:
-            after_plan.tables["sources"] = pd.concat(
-                [plan.sources, pd.DataFrame(new_sources)], ignore_index=True
-            )
-        after = findings(after_plan)
-        old = set(zip(before["indicator_id"], before["kind"], before["message_en"]))
-        fresh = after[
-            [
-                (i, k, m) not in old
-                for i, k, m in zip(after["indicator_id"], after["kind"], after["message_en"])
-            ]
-        ]
+        addition = add_rows(plan, data, replace=replace)
         result = IngestResult(
-            plan.plan_id, rows, len(replaced), [s["source_id"] for s in new_sources], fresh
+            plan.plan_id,
+            addition.rows,
+            len(addition.replaced),
+            [s["source_id"] for s in addition.new_sources],
+            plan=addition.plan,
         )
+        if review is not None:
+            result = with_fields(result, **review(plan, addition.plan))
         if dry_run:
             return result
         texts = {
             "actuals.csv": _rewrite_csv(
                 directory / "actuals.csv",
-                replaced,
+                addition.replaced,
                 ("indicator_id", "year", "source"),
-                rows.to_dict(orient="records"),
+                addition.rows.to_dict(orient="records"),
             )
         }
-        if new_sources:
+        if addition.new_sources:
             texts["sources.csv"] = _rewrite_csv(
-                directory / "sources.csv", set(), ("source_id",), new_sources
+                directory / "sources.csv", set(), ("source_id",), addition.new_sources
             )
         _check_then_swap(directory, texts)
         result.written = True

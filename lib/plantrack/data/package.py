@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from plantrack.config import data_root
@@ -153,15 +152,21 @@ class Plan:
     def sector_ids(self) -> list[str]:
         return list(self.sectors.sort_values("order")["sector_id"])
 
-    def with_actuals(self, extra: pd.DataFrame, replaced=None) -> "Plan":
-        """A copy with extra actual rows (a what-if), without touching the files. `replaced`: a
-        mask of the current rows the extra ones replace."""
-        tables = dict(self.tables)
-        current = (
-            self.actuals if replaced is None else self.actuals[~np.asarray(replaced, dtype=bool)]
-        )
-        tables["actuals"] = _typed("actuals", pd.concat([current, extra], ignore_index=True))
-        return Plan(self.plan_id, self.path, self.meta, self.content_hash + "+what-if", tables)
+    def with_actuals(self, rows, *, replace: bool = False) -> "Plan":
+        """A what-if: a copy of the plan with more actuals, nothing written.
+
+        rows: a pandas DataFrame (or the path of a CSV/XLSX sheet) with the columns of
+        `plantrack ingest` (indicator or indicator_id, year, value, unit, source, quote; optional
+        stated, name_as_stated, reported_rate, locator, year_basis, and source_title and
+        source_file for a new source). The rows pass the very checks of `plantrack.ingest`
+        (plantrack.data.ingest.prepare): a mistake is a DataError naming the row (the header is
+        row 1) and the column. replace: a row replaces the plan's row of the same indicator,
+        year and source (else such a row is an error). `plantrack.ingest(plan_id, rows,
+        dry_run=True)` gives the same plan with its status changes and new findings.
+        """
+        from plantrack.data.ingest import add_rows
+
+        return add_rows(self, rows, replace=replace).plan
 
 
 def plan_dir(plan: str | os.PathLike) -> Path:

@@ -251,6 +251,17 @@ def _wording(plan, add):
             )
         )
     rows = pd.concat(parts, ignore_index=True).drop_duplicates()
+    # The indicator's English name is this project's translation, not a source's wording: a row
+    # naming the indicator in English (or naming it not at all) is no change of wording.
+    english = rows["indicator_id"].map(plan.indicators.set_index("indicator_id")["name_en"])
+    named = rows["name_as_stated"].notna() & (rows["name_as_stated"].astype(str).str.strip() != "")
+    rows = rows[
+        named.to_numpy()
+        & (
+            rows["name_as_stated"].astype(str).str.strip().str.casefold()
+            != english.astype(str).str.strip().str.casefold()
+        ).to_numpy()
+    ]
     several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
     for indicator_id, group in rows[several].groupby("indicator_id", sort=False):
         from_plan = group[group["source"] == plan.plan_source]
