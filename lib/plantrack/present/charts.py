@@ -8,7 +8,7 @@ import json
 import altair as alt
 import pandas as pd
 
-from plantrack.messages import t
+from plantrack.messages import check_lang, t
 from plantrack.present import style
 
 STATUS_COLOURS = {s: style.colour(s) for s in style.LEVEL_STATUSES}  # the one palette
@@ -20,22 +20,45 @@ FONT = (
 )
 
 
-def _themed(chart: alt.Chart, fit: bool = False) -> alt.Chart:
-    # resize: lay the view out again on every update, as labels change length with the language.
-    # fit: the chart takes its container's width (a phone's screen, not a fixed 520 px), and long
-    # axis labels get at most 40% of it.
-    autosize = alt.AutoSizeParams(type="fit-x" if fit else "pad", contains="padding", resize=True)
-    label_limit = {"expr": "max(90, containerSize()[0] * 0.4)"} if fit else 260
-    if fit:
-        chart = chart.properties(width="container")
-    themed = (
-        chart.properties(autosize=autosize)
-        .configure(font=FONT)
-        .configure_view(stroke=None)
-        .configure_axis(labelLimit=label_limit)
-    )
+# A chart carries its look itself (fonts, label widths, no frame around the view): Vega-Lite allows
+# these inside any chart, so the charts combine with alt.vconcat/alt.hconcat, `|` and `&`. Only the
+# layout (autosize) belongs to the top level: top_level_spec() adds it where a chart is shown alone.
+LABEL_LIMIT = 260  # px an axis label may take before it is cut with "…"
+FIT_LABEL_LIMIT = {"expr": "max(90, containerSize()[0] * 0.4)"}  # 40% of a fitted chart's width
+
+
+def _axis(fit: bool = False, **options) -> alt.Axis:
+    limit = FIT_LABEL_LIMIT if fit else LABEL_LIMIT
+    return alt.Axis(labelFont=FONT, titleFont=FONT, labelLimit=limit, **options)
+
+
+def _legend(**options) -> alt.Legend:
+    return alt.Legend(labelFont=FONT, titleFont=FONT, **options)
+
+
+def _title(text, fit: bool = False) -> alt.TitleParams:
     # a title no wider than a phone's screen (Vega does not wrap titles)
-    return themed.configure_title(fontSize=13, anchor="start") if fit else themed
+    small = {"fontSize": 13, "anchor": "start"} if fit else {}
+    return alt.TitleParams(text, font=FONT, **small)
+
+
+def _framed(chart, fit: bool = False):
+    """No frame around the view; fit: the chart takes its container's width (a phone's screen,
+    not a fixed 520 px; top_level_spec then lays it out to that width)."""
+    chart = chart.properties(view=alt.ViewBackground(stroke=None))
+    return chart.properties(width="container") if fit else chart
+
+
+def top_level_spec(chart) -> dict:
+    """The Vega-Lite spec of a chart shown on its own (a dashboard view, a report, a file).
+
+    Adds the layout, which Vega-Lite allows only at the top level: the view is laid out again on
+    every update (labels change length with the language), and a chart whose width is
+    "container" fits its container's width. A combination of charts gets the same."""
+    spec = chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+    fit = spec.get("width") == "container"
+    autosize = {"type": "fit-x" if fit else "pad", "contains": "padding", "resize": True}
+    return {**spec, "autosize": spec.get("autosize", autosize)}
 
 
 def for_export(chart: alt.Chart, title: str, lines: list[str]) -> dict:
@@ -49,20 +72,24 @@ def for_export(chart: alt.Chart, title: str, lines: list[str]) -> dict:
         "subtitle": lines,
         "anchor": "start",
         "subtitleColor": style.MUTED,
+        "font": FONT,
+        "subtitleFont": FONT,
     }
-    spec.setdefault("config", {}).setdefault("axis", {})["labelLimit"] = 260
     return spec
 
 
 MAX_BARS = 80  # more targets than this are drawn as a distribution, aggregated in pandas first
 
-# The overview charts carry both languages and four params: `lang`, and the dashboard's filters
-# (empty values mean "all"). The dashboard changes a language or a filter by setting a param; the
-# Vega view recomputes in place, with no new spec.
+# A live chart (the dashboard's overview charts: live=True) carries both languages and four
+# params: `lang`, and the dashboard's filters (empty values mean "all"); the dashboard changes a
+# language or a filter by setting a param, and the Vega view recomputes in place, with no new
+# spec. Its bars carry the click selection PICK. Every other chart is in one language, has no
+# params, and combines with other charts (params of one name cannot be in two charts at once).
 FILTER_EXPR = (
     "(length(sectors) == 0 || indexof(sectors, datum.sector) >= 0)"
     " && (status == '' || datum.status_id == status) && (year == 0 || datum.target_year == year)"
 )
+PICK = "pick"  # the click selection on the achievement bars: the dashboard opens that indicator
 
 
 def _params(lang: str) -> list:
@@ -83,72 +110,88 @@ def with_param_values(spec: dict, values: dict) -> dict:
     return {**spec, "params": params}
 
 
-def _in_lang(zh: str, en: str) -> str:
-    """A Vega expression choosing between two expressions by the `lang` param."""
-    return f"(lang == 'en' ? {en} : {zh})"
+def _literal(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
 
 
-def _words(key: str) -> str:
-    return _in_lang(
-        json.dumps(t(key, "zh"), ensure_ascii=False), json.dumps(t(key, "en"), ensure_ascii=False)
-    )
+class _Texts:
+    """A chart's words as Vega expressions: in both languages, chosen by the `lang` param (live),
+    or in the chart's language only."""
 
+    def __init__(self, lang: str, live: bool):
+        self.lang, self.live = check_lang(lang), live
 
-def _text(key: str) -> dict:
-    return {"expr": _words(key)}
+    def choose(self, zh: str, en: str) -> str:
+        """Of two expressions, the one of the chart's language (live: chosen by `lang`)."""
+        if self.live:
+            return f"(lang == 'en' ? {en} : {zh})"
+        return en if self.lang == "en" else zh
 
+    def words(self, key: str, **fields) -> str:
+        """A message of the catalogue, as an expression."""
+        return self.choose(_literal(t(key, "zh", **fields)), _literal(t(key, "en", **fields)))
 
-def _status_word(status_expr: str) -> str:
-    words = {
-        lang: json.dumps({s: t(s, lang) for s in STATUS_COLOURS}, ensure_ascii=False)
-        for lang in ("zh", "en")
-    }
-    return f"{_in_lang(words['zh'], words['en'])}[{status_expr}]"
+    def text(self, key: str):
+        """A message for a title: a plain string, or (live) an expression."""
+        return {"expr": self.words(key)} if self.live else t(key, self.lang)
 
+    def status(self, status_expr: str) -> str:
+        """The name of a status in the chart's language."""
+        words = {lang: _literal({s: t(s, lang) for s in STATUS_COLOURS}) for lang in ("zh", "en")}
+        return f"{self.choose(words['zh'], words['en'])}[{status_expr}]"
 
-def _status_colour() -> alt.Color:
-    """Colour by the `status` field (the status in the chart's language; see _status_word)."""
-    domain = {
-        lang: json.dumps([t(s, lang) for s in STATUS_COLOURS], ensure_ascii=False)
-        for lang in ("zh", "en")
-    }
-    return alt.Color(
-        "status:N",
-        scale=alt.Scale(
-            domain={"expr": _in_lang(domain["zh"], domain["en"])},
-            range=list(STATUS_COLOURS.values()),
-        ),
-        # One entry a row: Vega keeps a row's entry positions when labels change language.
-        title=None,
-        legend=alt.Legend(orient="top", direction="vertical"),
-    )
-
-
-def _tooltip(rows: dict) -> dict:
-    """A mark tooltip in the current language: {label key: Vega expression of the value}."""
-
-    def one(lang):
-        return (
-            "{"
-            + ", ".join(
-                f"{json.dumps(t(k, lang), ensure_ascii=False)}: {v}" for k, v in rows.items()
-            )
-            + "}"
+    def status_colour(self) -> alt.Color:
+        """Colour by the `status` field (the status in the chart's language; see status())."""
+        names = {lang: [t(s, lang) for s in STATUS_COLOURS] for lang in ("zh", "en")}
+        domain = (
+            {"expr": self.choose(*(_literal(names[lang]) for lang in ("zh", "en")))}
+            if self.live
+            else names[self.lang]
+        )
+        return alt.Color(
+            "status:N",
+            scale=alt.Scale(domain=domain, range=list(STATUS_COLOURS.values())),
+            # One entry a row: Vega keeps a row's entry positions when labels change language.
+            title=None,
+            legend=_legend(orient="top", direction="vertical"),
         )
 
-    return {"expr": _in_lang(one("zh"), one("en"))}
+    def tooltip(self, rows: dict) -> dict:
+        """A mark tooltip: {label key: Vega expression of the value}."""
+
+        def one(lang):
+            pairs = (f"{_literal(t(k, lang))}: {v}" for k, v in rows.items())
+            return "{" + ", ".join(pairs) + "}"
+
+        return {"expr": self.choose(one("zh"), one("en"))}
+
+    def data(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The chart's rows: both languages' columns (live), else those of its language only."""
+        if self.live:
+            return frame
+        other = "en" if self.lang == "zh" else "zh"
+        return frame.drop(columns=[c for c in frame.columns if c.endswith(f"_{other}")])
+
+    def filtered(self, chart):
+        """Live: the rows the dashboard's filters keep."""
+        return chart.transform_filter(FILTER_EXPR) if self.live else chart
+
+    def params(self, chart):
+        return chart.add_params(*_params(self.lang)) if self.live else chart
 
 
 def _percent(field: str) -> str:
     return f"(isValid(datum.{field}) ? format(datum.{field}, '.1f') + '%' : '—')"
 
 
-PICK = "pick"  # the click selection on the achievement bars: the dashboard opens that indicator
-
-
 def achievement_chart(
-    assessed: pd.DataFrame, lang: str = "zh", notes: pd.DataFrame | None = None, fit: bool = False
-) -> alt.Chart:
+    assessed: pd.DataFrame,
+    lang: str = "zh",
+    notes: pd.DataFrame | None = None,
+    fit: bool = False,
+    *,
+    live: bool = False,
+) -> alt.LayerChart:
     """Every target's achievement (computed rate) against the 100% line, coloured by status.
 
     notes (optional, aligned with assessed): per language, the target and actual in words with
@@ -156,9 +199,13 @@ def achievement_chart(
     (warning_zh/warning_en, empty if none) and a confidence mark (confidence_zh/confidence_en);
     the tooltip shows them. With more than MAX_BARS targets it shows how many targets fall in
     each 10% band instead: the browser gets a few dozen aggregated rows, never one mark per target.
+    fit: the chart takes its container's width. live: the dashboard's form (both languages,
+    its filters and the click selection PICK as params; see FILTER_EXPR). Any other chart
+    combines with others: alt.vconcat, alt.hconcat, `|`, `&`.
     """
+    words = _Texts(lang, live)
     if len(assessed) > MAX_BARS:
-        return _achievement_distribution(assessed, lang, fit)
+        return _achievement_distribution(assessed, words, fit)
     years = assessed["target_year"].astype(str)
     data = pd.DataFrame(
         {
@@ -185,77 +232,78 @@ def achievement_chart(
             data[f"{column}_{language}"] = (
                 pd.Series(source).astype(object).where(pd.Series(source).notna(), None).to_numpy()
             )
+    data = words.data(data)
+    actual = words.choose("datum.actual_zh", "datum.actual_en")
     fields = {
         "indicator": "datum.name",
-        "target": _in_lang("datum.target_zh", "datum.target_en"),
-        "actual": f"(isValid({_in_lang('datum.actual_zh', 'datum.actual_en')}) && "
-        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} != '' ? "
-        f"{_in_lang('datum.actual_zh', 'datum.actual_en')} : {_words('no_data')})",
+        "target": words.choose("datum.target_zh", "datum.target_en"),
+        "actual": f"(isValid({actual}) && {actual} != '' ? {actual} : {words.words('no_data')})",
         "computed_rate": _percent("computed"),
         "reported_rate": _percent("reported"),
         "status": "datum.status",
     }
     if notes is not None:
-        fields["confidence"] = _in_lang("datum.confidence_zh", "datum.confidence_en")
-        fields["warning"] = f"({_in_lang('datum.warning_zh', 'datum.warning_en')} || '—')"
-    tooltip = _tooltip(fields)
-    pick = alt.selection_point(
-        name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False
-    )
-    bars = (
+        fields["confidence"] = words.choose("datum.confidence_zh", "datum.confidence_en")
+        fields["warning"] = f"({words.choose('datum.warning_zh', 'datum.warning_en')} || '—')"
+    name = words.choose("datum.name_zh", "datum.name_en")
+    bars = words.filtered(
         alt.Chart(data)
-        .mark_bar(height=16, tooltip=tooltip, cursor="pointer")
+        .mark_bar(
+            height=16, tooltip=words.tooltip(fields), **({"cursor": "pointer"} if live else {})
+        )
         .encode(
             x=alt.X(
                 "rate:Q",
                 title=None,
                 scale=alt.Scale(domain=[0, RATE_CAP]),
-                axis=alt.Axis(labelExpr="datum.label + '%'"),
+                axis=_axis(fit, labelExpr="datum.label + '%'"),
             ),
-            y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
-            color=_status_colour(),
+            y=alt.Y(
+                "name:N", sort=alt.EncodingSortField("order", op="min"), title=None, axis=_axis(fit)
+            ),
+            color=words.status_colour(),
         )
-        .transform_filter(FILTER_EXPR)
-        .transform_calculate(
-            name=_in_lang("datum.name_zh", "datum.name_en"), status=_status_word("datum.status_id")
+    ).transform_calculate(name=name, status=words.status("datum.status_id"))
+    if live:
+        bars = bars.add_params(
+            alt.selection_point(
+                name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False
+            )
         )
-    )
     # A bar past its cap says so with its true rate beside it, and a ⚠ where a finding touches it.
-    labels = (
+    labels = words.filtered(
         alt.Chart(data)
-        .mark_text(align="left", dx=3, fontSize=11, color=style.INK)
+        .mark_text(align="left", dx=3, fontSize=11, color=style.INK, font=FONT)
         .encode(
             x=alt.X("rate:Q"),
             y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min")),
             text="label:N",
         )
-        .transform_filter(FILTER_EXPR)
-        .transform_calculate(
-            name=_in_lang("datum.name_zh", "datum.name_en"),
-            label=f"(datum.computed > {RATE_CAP} ? format(datum.computed, '.0f') + '%' : '')"
-            f" + ({_in_lang('datum.warning_zh', 'datum.warning_en')} ? ' ⚠' : '')",
-        )
+    ).transform_calculate(
+        name=name,
+        label=f"(datum.computed > {RATE_CAP} ? format(datum.computed, '.0f') + '%' : '')"
+        f" + ({words.choose('datum.warning_zh', 'datum.warning_en')} ? ' ⚠' : '')",
     )
     line = (
         alt.Chart(pd.DataFrame({"x": [100.0]}))
         .mark_rule(color="#333", strokeDash=[4, 3])
         .encode(x="x:Q")
     )
-    chart = alt.layer(bars.add_params(pick), labels, line).properties(
-        width=520, height=alt.Step(24), title=alt.TitleParams(_text("achievement_title"))
+    chart = alt.layer(bars, labels, line).properties(
+        width=520, height=alt.Step(24), title=_title(words.text("achievement_title"), fit)
     )
-    return _themed(chart.add_params(*_params(lang)), fit)
+    return _framed(words.params(chart), fit)
 
 
-def _achievement_distribution(assessed: pd.DataFrame, lang: str, fit: bool = False) -> alt.Chart:
+def _achievement_distribution(assessed: pd.DataFrame, words: _Texts, fit: bool) -> alt.LayerChart:
     rate = assessed["computed_rate"].clip(upper=RATE_CAP)
     bands = pd.DataFrame({"band": (rate // 10 * 10).fillna(-10.0), "status_id": assessed["status"]})
     data = bands.groupby(["band", "status_id"]).size().reset_index(name="count")
     bars = (
         alt.Chart(data)
-        .transform_calculate(status=_status_word("datum.status_id"))
+        .transform_calculate(status=words.status("datum.status_id"))
         .mark_bar(
-            tooltip=_tooltip(
+            tooltip=words.tooltip(
                 {"achievement": "datum.band", "status": "datum.status", "count": "datum.count"}
             )
         )
@@ -264,10 +312,10 @@ def _achievement_distribution(assessed: pd.DataFrame, lang: str, fit: bool = Fal
                 "band:Q",
                 bin=alt.Bin(step=10, extent=[-10, RATE_CAP + 10]),
                 title=None,
-                axis=alt.Axis(labelExpr="datum.label + '%'"),
+                axis=_axis(fit, labelExpr="datum.label + '%'"),
             ),
-            y=alt.Y("count:Q", title=None),
-            color=_status_colour(),
+            y=alt.Y("count:Q", title=None, axis=_axis(fit)),
+            color=words.status_colour(),
         )
     )
     line = (
@@ -275,23 +323,34 @@ def _achievement_distribution(assessed: pd.DataFrame, lang: str, fit: bool = Fal
         .mark_rule(color="#333", strokeDash=[4, 3])
         .encode(x="x:Q")
     )
-    title = {"expr": f"{_words('achievement_title')} + ' · {len(assessed):,}'"}
-    return _themed(
-        alt.layer(bars, line)
-        .properties(width=520, height=260, title=alt.TitleParams(title))
-        .add_params(*_params(lang)),
+    title = (
+        {"expr": f"{words.words('achievement_title')} + ' · {len(assessed):,}'"}
+        if words.live
+        else f"{t('achievement_title', words.lang)} · {len(assessed):,}"
+    )
+    return _framed(
+        words.params(
+            alt.layer(bars, line).properties(width=520, height=260, title=_title(title, fit))
+        ),
         fit,
     )
 
 
 def status_counts_chart(
-    assessed: pd.DataFrame, sectors: pd.DataFrame, lang: str = "zh", fit: bool = False
+    assessed: pd.DataFrame,
+    sectors: pd.DataFrame,
+    lang: str = "zh",
+    fit: bool = False,
+    *,
+    live: bool = False,
 ) -> alt.Chart:
     """How many targets are achieved / not achieved / without data, by sector.
 
-    Counted in pandas by sector, status and year (a few dozen rows at most); Vega filters and
-    sums them. `sectors` is the plan's sector table, in the plan's order.
+    Counted in pandas by sector, status and year (a few dozen rows at most); Vega filters (live)
+    and sums them. `sectors` is the plan's sector table, in the plan's order. fit, live: as for
+    achievement_chart.
     """
+    words = _Texts(lang, live)
     counts = (
         assessed.groupby(["sector", "status", "target_year"], sort=False)
         .size()
@@ -305,28 +364,36 @@ def status_counts_chart(
         counts[f"sector_{language}"] = (
             counts["sector"].map(names[f"name_{language}"]).fillna(counts["sector"])
         )
-    tooltip = _tooltip(
+    tooltip = words.tooltip(
         {"sector": "datum.sector_name", "status": "datum.status", "count": "datum.count"}
     )
     chart = (
-        alt.Chart(counts)
-        .mark_bar(tooltip=tooltip)
-        .encode(
-            x=alt.X("count:Q", title=None, axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("sector_name:N", sort=alt.EncodingSortField("order", op="min"), title=None),
-            color=_status_colour(),
+        words.filtered(
+            alt.Chart(words.data(counts))
+            .mark_bar(tooltip=tooltip)
+            .encode(
+                x=alt.X("count:Q", title=None, axis=_axis(fit, tickMinStep=1)),
+                y=alt.Y(
+                    "sector_name:N",
+                    sort=alt.EncodingSortField("order", op="min"),
+                    title=None,
+                    axis=_axis(fit),
+                ),
+                color=words.status_colour(),
+            )
         )
-        .transform_filter(FILTER_EXPR)
         .transform_calculate(
-            sector_name=_in_lang("datum.sector_zh", "datum.sector_en"),
-            status=_status_word("datum.status_id"),
+            sector_name=words.choose("datum.sector_zh", "datum.sector_en"),
+            status=words.status("datum.status_id"),
         )
         .transform_aggregate(count="sum(count)", groupby=["sector_name", "status", "order"])
     )
-    return _themed(
-        chart.properties(
-            width=420, height=alt.Step(24), title=alt.TitleParams(_text("counts_title"))
-        ).add_params(*_params(lang)),
+    return _framed(
+        words.params(
+            chart.properties(
+                width=420, height=alt.Step(24), title=_title(words.text("counts_title"), fit)
+            )
+        ),
         fit,
     )
 
@@ -388,8 +455,8 @@ def indicator_chart(
         alt.Tooltip("source:N", title=t("source", lang)),
     ]
     base = alt.Chart(data).encode(
-        x=alt.X("year:O", title=t("year", lang), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True)),
+        x=alt.X("year:O", title=t("year", lang), axis=_axis(fit, labelAngle=0)),
+        y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True), axis=_axis(fit)),
     )
     line = (
         base.transform_filter(alt.datum.kind == t("actual", lang))
@@ -405,16 +472,16 @@ def indicator_chart(
     # an empty layer would leave an unlabelled mark group in the SVG (axe: svg-img-alt)
     layers = [layer for layer, rows in ((target, len(marks)), (line, len(points))) if rows]
     chart = alt.layer(*(layers or [line])).properties(
-        width=420, height=220, title=[str(name), t("history_title", lang)]
+        width=420, height=220, title=_title([str(name), t("history_title", lang)], fit)
     )
-    return _themed(chart, fit)
+    return _framed(chart, fit)
 
 
 def static_bundle(chart: alt.Chart) -> dict:
     """A display bundle that renders with no network: inline SVG, with the Vega-Lite spec beside it."""
     import vl_convert as vlc
 
-    spec = chart.to_dict()
+    spec = top_level_spec(chart.to_dict())
     svg = vlc.vegalite_to_svg(spec)
     spec_json = json.dumps(spec, ensure_ascii=False).replace("</", "<\\/")
     page = (
@@ -438,15 +505,17 @@ def show_static(chart: alt.Chart) -> None:
 
 
 def to_png(chart: alt.Chart | dict, scale: float = 2.0) -> bytes:
+    """A chart (or a combination, or a spec) as PNG, drawn offline by vl-convert."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart if isinstance(chart, dict) else chart.to_dict(), scale=scale)
+    return vlc.vegalite_to_png(top_level_spec(chart), scale=scale)
 
 
 def to_svg(chart: alt.Chart | dict) -> str:
+    """A chart (or a combination, or a spec) as SVG, drawn offline by vl-convert."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart if isinstance(chart, dict) else chart.to_dict())
+    return vlc.vegalite_to_svg(top_level_spec(chart))
 
 
 def use_offline() -> None:

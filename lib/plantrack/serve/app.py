@@ -952,10 +952,10 @@ def _relabel_choices(control, options: list, value, description: str) -> None:
 def overview_specs(plan_id: str, content_hash: str) -> dict:
     """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once)."""
     plan, assessed, _, notes = _computed(plan_id, content_hash)
-    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True)}
+    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True, live=True)}
     if len(assessed) <= charts.MAX_BARS:
-        specs["achievement"] = charts.achievement_chart(assessed, notes=notes, fit=True)
-    return {name: chart.to_dict(validate=False) for name, chart in specs.items()}
+        specs["achievement"] = charts.achievement_chart(assessed, notes=notes, fit=True, live=True)
+    return {name: charts.top_level_spec(chart) for name, chart in specs.items()}
 
 
 def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
@@ -964,7 +964,7 @@ def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
     The builders in charts.py make valid specs (tests render them with vl-convert); schema
     validation on every widget change cost half of the time a reader waits.
     """
-    view.spec = chart.to_dict(validate=False)
+    view.spec = charts.top_level_spec(chart)
 
 
 @functools.lru_cache(maxsize=1)
