@@ -95,3 +95,41 @@ def test_every_row_has_a_confidence_with_reasons_and_several_plans_at_once():
         set(both["confidence"]) <= {"high", "medium", "low"}
         and both["confidence_reasons_en"].str.len().gt(0).all()
     )
+
+
+def test_one_required_path_for_projection_trajectory_and_charts():
+    from plantrack.judge.projection import required_growth, required_path
+
+    path = required_path(2015, 100, 2020, 200)
+    assert path == pytest.approx(
+        projection([2015, 2017], [100, 121], target=200, target_year=2020).required_path
+    )
+    assert path[2020] == pytest.approx(200) and path[2017] == pytest.approx(100 * 2 ** (2 / 5))
+    # the growth of the path is the trajectory's required CAGR
+    rate = plantrack.trajectory([2015, 2017], [100, 121], target=200, target_year=2020)
+    assert rate.cagr_required == pytest.approx(float(required_growth(100, 200, 2015, 2020)))
+    assert path[2016] == pytest.approx(100 * (1 + rate.cagr_required))
+    # a straight line when an end is not above zero (or when asked), nothing when it cannot be drawn
+    assert required_path(2016, 0, 2018, 4) == pytest.approx({2016: 0, 2017: 2, 2018: 4})
+    assert required_path(2016, 1, 2018, 3, "linear") == pytest.approx({2016: 1, 2017: 2, 2018: 3})
+    assert required_path(2018, 1, 2018, 3) == {} and required_path(None, 1, 2020, 3) == {}
+    assert required_path(2015, float("nan"), 2020, 3) == {}
+    assert math.isnan(required_growth(-1, 3, 2015, 2020))
+
+
+def test_required_paths_of_assessed_targets():
+    """The path each target required, in its indicator's unit: from the trajectory's base year
+    (its actual) to the target's threshold, a range's bound included."""
+    from plantrack.judge.progress import required_paths
+
+    a = plantrack.assess("zhejiang-information-economy-2014")
+    rank = a[a["indicator_id"] == "informatization_index_rank"]
+    ((row, path),) = required_paths(rank, {2017: 3.0}, "位")
+    assert row["target_year"] == 2019 and path == {2017: 3.0, 2018: 3.0, 2019: 3.0}
+    # no value in the base year, or the base year's values unknown: no path
+    assert required_paths(rank, {2016: 3.0}, "位") == []
+    # a range (2—3 platforms, higher is better) is required to reach its lower bound
+    a = plantrack.assess(MAIN_PLAN)
+    rows = a[a["indicator_id"] == "logistics_data_platforms"].assign(trajectory_base_year=2015)
+    ((row, path),) = required_paths(rows, {2015: 0.0}, "家")
+    assert row["comparator"] == "range" and path == pytest.approx({2015: 0, 2016: 1, 2017: 2})

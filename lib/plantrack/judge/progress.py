@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from plantrack.config import LANGUAGES
 from plantrack.data import units
 from plantrack.judge.measures import SEPARATOR  # a series id: <indicator>::<measure>
-from plantrack.judge.projection import project_ends
+from plantrack.judge.projection import project_ends, required_growth, required_path
 from plantrack.messages import t
 
 APPROX_TOLERANCE = 0.10  # '~' (左右): within 10% below the target counts as reached
@@ -132,7 +132,7 @@ def judge_trajectories(g: pd.DataFrame) -> pd.DataFrame:
         non_positive = (bv <= 0) | (cv <= 0)
         observed = np.where(few | non_positive, np.nan, (cv / bv) ** (1.0 / (cy - by)) - 1.0)
         bad_goal = np.isnan(ty) | (ty <= by) | (target <= 0)
-        required = np.where(bad_goal, np.nan, (target / bv) ** (1.0 / (ty - by)) - 1.0)
+        required = np.where(bad_goal, np.nan, required_growth(bv, target, by, ty))
         ratio = observed / required
     score = sign * observed
 
@@ -860,6 +860,32 @@ def _factor(from_unit: str, to_unit: str) -> float:
         return units.conversion_factor(from_unit, to_unit)
     except units.UnitError:
         return math.nan
+
+
+def required_paths(assessed, first_values, unit: str) -> list[tuple[dict, dict[int, float]]]:
+    """The path each assessed target required, in `unit` (its indicator's: the charts draw in it).
+
+    From the trajectory's base year to the target's threshold in its target year (rate_threshold:
+    a range's lower bound, its upper bound when lower is better), converted into `unit`, by
+    projection.required_path (constant growth; a straight line where a value is not above zero).
+    assessed: assess() rows of one indicator (a DataFrame or records); first_values: {year: the
+    indicator's first actual of that year, in `unit`} — the base value. One (row, {year: value})
+    per target that has a path (its base year has a value and comes before its target year)."""
+    rows = assessed.to_dict("records") if isinstance(assessed, pd.DataFrame) else list(assessed)
+    factors = pair_factors([r["target_unit"] for r in rows], [unit] * len(rows)) if rows else []
+    paths = []
+    for r, factor in zip(rows, factors):
+        base = r["trajectory_base_year"]
+        if pd.isna(base) or int(base) not in first_values:
+            continue
+        low, high = (
+            np.nan if pd.isna(r[k]) else r[k] for k in ("target_value", "target_value_high")
+        )
+        goal = float(rate_threshold(r["comparator"], low, high, r["direction"] == "higher"))
+        path = required_path(base, first_values[int(base)], r["target_year"], goal * factor)
+        if path:
+            paths.append((r, path))
+    return paths
 
 
 def status_counts(assessed: pd.DataFrame, by: str = "sector") -> pd.DataFrame:

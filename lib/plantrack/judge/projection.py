@@ -5,8 +5,12 @@ required.
 Observations are the series' years from the base year on (the first observed year is the base
 when the base year has no value). With every value and the target above zero the growth is
 compound: g = (v_last / v_first) ** (1 / (y_last - y_first)) - 1, projected = v_last * (1 + g) **
-(target_year - y_last), and the required path v(y) = v_first * (target / v_first) ** ((y - y_first) /
-(target_year - y_first)). Otherwise both are straight lines through the first point.
+(target_year - y_last), and the required path v(y) = v_first * (1 + r) ** (y - y_first) with the
+required growth r = (target / v_first) ** (1 / (target_year - y_first)) - 1. Otherwise both are
+straight lines through the first point.
+
+required_growth and required_path are the one place of that rule: the trajectory's required CAGR
+(judge.progress), the projection and the path the charts draw (dashboard, reports, site) use them.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,36 @@ class Projection:
     first_year: int | None = None
     last_year: int | None = None
     reason: str = ""  # why there is no projection, when there is none
+
+
+def required_growth(base_value, target, base_year, target_year):
+    """The constant yearly growth that takes base_value in base_year to target in target_year:
+    (target / base_value) ** (1 / (target_year - base_year)) - 1. Vectorised (numbers or arrays);
+    NaN where there is none: a value not above zero, the target year not after the base year."""
+    bv, target, by, ty = (
+        np.asarray(a, dtype=float) for a in (base_value, target, base_year, target_year)
+    )
+    with np.errstate(all="ignore"):
+        usable = (bv > 0) & (target > 0) & (ty > by)
+        return np.where(usable, (target / bv) ** (1.0 / (ty - by)) - 1.0, np.nan)
+
+
+def required_path(base_year, base_value, target_year, target, method=None) -> dict[int, float]:
+    """The path a target required, {year: value} for every year from base_year to target_year:
+    growing at required_growth ("growth"), or a straight line ("linear"). method None: growth when
+    the base value and the target are above zero, else linear. Empty when a number is missing or
+    the target year is not after the base year."""
+    if any(pd.isna(x) for x in (base_year, base_value, target_year, target)):
+        return {}
+    y0, y1, start, end = int(base_year), int(target_year), float(base_value), float(target)
+    if y1 <= y0:
+        return {}
+    if method is None:
+        method = "growth" if start > 0 and end > 0 else "linear"
+    if method == "growth":
+        rate = float(required_growth(start, end, y0, y1))
+        return {y: start * (1.0 + rate) ** (y - y0) for y in range(y0, y1 + 1)}
+    return {y: start + (end - start) * (y - y0) / (y1 - y0) for y in range(y0, y1 + 1)}
 
 
 def _none(reason: str) -> Projection:
@@ -66,19 +101,12 @@ def projection(
     if min(points.values()) > 0 and target > 0:
         growth = (v_last / v_first) ** (1.0 / (y_last - y_first)) - 1.0
         projected = v_last * (1.0 + growth) ** (target_year - y_last)
-        path = {
-            y: v_first * (target / v_first) ** ((y - y_first) / (target_year - y_first))
-            for y in range(y_first, target_year + 1)
-        }
         method = "growth"
     else:
         slope = (v_last - v_first) / (y_last - y_first)
         projected = v_last + slope * (target_year - y_last)
-        path = {
-            y: v_first + (target - v_first) * (y - y_first) / (target_year - y_first)
-            for y in range(y_first, target_year + 1)
-        }
         method = "linear"
+    path = required_path(y_first, v_first, target_year, target, method)
     higher = direction in ("higher", "positive")
     reaches = projected >= target if higher else projected <= target
     return Projection(projected, projected - target, bool(reaches), method, path, y_first, y_last)
@@ -86,7 +114,7 @@ def projection(
 
 def project_ends(by, bv, cy, cv, target, target_year, higher) -> dict[str, np.ndarray]:
     """projection() on many series at once, from each series' first (by, bv) and latest (cy, cv)
-    observation: the columns assess() adds (the path is drawn by the charts from the same rule)."""
+    observation: the columns assess() adds (the charts draw the path by required_path)."""
     by, bv, cy, cv = (np.asarray(a, dtype=float) for a in (by, bv, cy, cv))
     target, ty = np.asarray(target, dtype=float), np.asarray(target_year, dtype=float)
     higher = np.asarray(higher, dtype=bool)

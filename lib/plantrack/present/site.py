@@ -45,7 +45,7 @@ from plantrack.data.ids import is_id
 from plantrack.data.package import _cache_base, list_plans, load_plan
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
-from plantrack.judge.progress import assess, comparable_actuals, pair_factors
+from plantrack.judge.progress import assess, comparable_actuals, pair_factors, required_paths
 from plantrack.messages import t
 from plantrack.present import style
 from plantrack.present.export import spreadsheet_safe
@@ -508,9 +508,6 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
         if not missing(r["value_converted"])
     ]
     factors = pair_factors([r["unit"] for r in targets], [unit] * len(targets)) if targets else []
-    factor_of = {
-        r["unit"]: f for r, f in zip(targets, factors)
-    }  # pint is slow: each unit converted once
     seen = set()
     for r, factor in zip(targets, factors):
         if missing(r["value"]) or missing(factor):
@@ -531,42 +528,11 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
     for point in series:
         if point["series"] == "actual":
             by_year.setdefault(point["year"], point["value"])
-    for r in p.assessed_by.get(indicator_id, []):
-        base = r["trajectory_base_year"]
-        if missing(base) or int(base) not in by_year or int(base) >= int(r["target_year"]):
-            continue
-        factor = factor_of.get(r["target_unit"])
-        if factor is None:
-            factor = pair_factors([r["target_unit"]], [unit])[0]
-        goal = (
-            r["target_value_high"]
-            if (r["comparator"] == "range" and r["direction"] == "lower")
-            else r["target_value"]
+    for _, path in required_paths(p.assessed_by.get(indicator_id, []), by_year, unit):
+        series.extend(
+            {"series": "path", "year": year, "value": round(value, 6), "stated": "", "source": ""}
+            for year, value in path.items()
         )
-        if missing(goal) or missing(factor):
-            continue
-        start, end, y0, y1 = (
-            by_year[int(base)],
-            float(goal) * factor,
-            int(base),
-            int(r["target_year"]),
-        )
-        for year in range(y0, y1 + 1):
-            share = (year - y0) / (y1 - y0)
-            value = (
-                start * (end / start) ** share
-                if start > 0 and end > 0
-                else start + (end - start) * share
-            )
-            series.append(
-                {
-                    "series": "path",
-                    "year": year,
-                    "value": round(value, 6),
-                    "stated": "",
-                    "source": "",
-                }
-            )
     return series
 
 
