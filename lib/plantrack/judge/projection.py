@@ -19,7 +19,6 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,15 @@ class Projection:
     first_year: int | None = None
     last_year: int | None = None
     reason: str = ""  # why there is no projection, when there is none
+
+
+def _number(x) -> float | None:
+    """A number as a float; None when missing (None, NaN, pandas' NA) or not a number."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(x) else x
 
 
 def required_growth(base_value, target, base_year, target_year):
@@ -51,9 +59,10 @@ def required_path(base_year, base_value, target_year, target, method=None) -> di
     growing at required_growth ("growth"), or a straight line ("linear"). method None: growth when
     the base value and the target are above zero, else linear. Empty when a number is missing or
     the target year is not after the base year."""
-    if any(pd.isna(x) for x in (base_year, base_value, target_year, target)):
+    numbers = [_number(x) for x in (base_year, target_year, base_value, target)]
+    if None in numbers:
         return {}
-    y0, y1, start, end = int(base_year), int(target_year), float(base_value), float(target)
+    y0, y1, start, end = int(numbers[0]), int(numbers[1]), numbers[2], numbers[3]
     if y1 <= y0:
         return {}
     if method is None:
