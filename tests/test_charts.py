@@ -80,3 +80,85 @@ def test_alone_a_chart_is_laid_out_as_before(plan, assessed):
     specs = app.overview_specs(MAIN_PLAN, plan.content_hash)
     assert specs["achievement"]["autosize"]["type"] == "fit-x"
     assert {p["name"] for p in specs["counts"]["params"]} == {"lang", "sectors", "status", "year"}
+
+
+def with_base_year_value(plan, indicator_id="high_tech_enterprises", value=1000.0):
+    """A what-if: the indicator has a value in the plan's base year (2015), so its targets have a
+    required path (the bundled actuals start in the target year)."""
+    import pandas as pd
+
+    unit = plan.indicators.set_index("indicator_id").at[indicator_id, "unit"]
+    row = {"indicator_id": indicator_id, "year": 2015, "value": value, "unit": unit}
+    quote = f"2015年{value:g}{unit}"  # a what-if: nothing is written
+    return plan.with_actuals(pd.DataFrame([{**row, "source": "evaluation-2018", "quote": quote}]))
+
+
+def layer_rows(spec: dict, series: str) -> list[dict]:
+    """The rows of a chart's data that one of its series (actual, target, path) draws."""
+    (rows,) = spec["datasets"].values()
+    return [r for r in rows if r.get("series") == series]
+
+
+def test_target_marks_say_their_source_in_a_legend(plan):
+    chart = charts.indicator_chart(plan, "high_tech_enterprises", "en")
+    spec = chart.to_dict()
+    targets = layer_rows(spec, "target")
+    assert {r["key"] for r in targets} == {
+        "Target in the plan",
+        "Target as the evaluation restates it",
+    }
+    assert {r["source"] for r in targets} == {
+        "Zhejiang 'Internet+' Action Plan",
+        "Mid-term evaluation of the Zhejiang 'Internet+' Action Plan",
+    }
+    # one legend: each source its own colour and shape, named in the chart's language
+    shape = next(
+        layer["encoding"]["shape"] for layer in spec["layer"] if layer["mark"]["type"] == "point"
+    )
+    pairs = dict(zip(shape["scale"]["domain"], shape["scale"]["range"]))
+    assert pairs["Target in the plan"] != pairs["Target as the evaluation restates it"]
+    words = svg_text(charts.to_svg(chart))
+    assert "Target in the plan" in words and "Target as the evaluation restates it" in words
+    assert not re.search(r"[\u4e00-\u9fff]", words)
+    zh = svg_text(charts.to_svg(charts.indicator_chart(plan, "high_tech_enterprises", "zh")))
+    assert "规划目标" in zh and "评估报告所列目标" in zh and "Target" not in zh
+
+
+def test_required_path_dashed_in_dashboard_and_report_as_on_the_site(plan):
+    from plantrack.messages import t
+    from plantrack.present import site
+    from plantrack.present.report import SectorReport
+
+    what_if = with_base_year_value(plan)
+    assessed = plantrack.assess(what_if)
+    # the report draws each indicator of its sector with the path its target required
+    drawn = []
+    report = SectorReport.from_tables(
+        what_if, "innovation", "en", assessed, plantrack.findings(what_if)
+    )
+    original, charts.show_static = charts.show_static, drawn.append
+    try:
+        report.indicator_charts()
+    finally:
+        charts.show_static = original
+    (chart,) = [c for c in drawn if "High-tech" in str(c.to_dict()["title"]["text"])]
+    spec = chart.to_dict()
+    path = layer_rows(spec, "path")
+    assert [r["year"] for r in path] == [2015, 2016, 2017]
+    assert path[0]["value"] == 1000 and path[-1]["value"] == pytest.approx(3000)
+    assert path[1]["value"] == pytest.approx(1000 * 3**0.5)  # constant growth, as the site draws
+    dashed = [layer for layer in spec["layer"] if "strokeDash" in layer["encoding"]]
+    assert dashed and dashed[0]["mark"]["type"] == "line"
+    # the same points as the site's chart: one rule (judge.projection.required_path)
+    series = site.chart_series(site.prepare(what_if), "high_tech_enterprises")
+    on_site = [(s["year"], s["value"]) for s in series if s["series"] == "path"]
+    assert on_site == [(r["year"], pytest.approx(r["value"], abs=1e-6)) for r in path]
+    svg = charts.to_svg(chart)
+    assert "Path required to reach the target" in svg_text(svg)
+    assert 'stroke-dasharray="6,4"' in svg
+    # the dashboard's card: the same path, its legend entry in the reader's language
+    board = app.Dashboard("zhejiang-information-economy-2014", "zh")
+    board.indicator_select.value = "informatization_index_rank"
+    card = board.card_chart.spec
+    assert [r["year"] for r in layer_rows(card, "path")] == [2017, 2018, 2019]
+    assert t("required_path", "zh") in svg_text(charts.to_svg(card))

@@ -398,56 +398,159 @@ def status_counts_chart(
     )
 
 
+# The indicator chart's marks: actual values, each source's targets, the path a target required.
+ACTUAL_STYLE = ("#1565c0", "circle")
+TARGET_STYLES = {  # a target's source by its role (sources.csv): colour and shape
+    "plan": ("#c62828", "diamond"),
+    "evaluation": ("#8a4a00", "square"),
+    "summary": ("#6a1b9a", "triangle-up"),
+    "bulletin": ("#00695c", "triangle-down"),
+    "context": ("#37474f", "cross"),
+}
+MORE_SHAPES = ("triangle-right", "triangle-left", "wedge", "circle")  # a second source of a role
+PATH_STYLE = (style.MUTED, "stroke", [6, 4])  # dashed, as on the site
+
+
+def _target_keys(targets: pd.DataFrame, sources: pd.DataFrame, lang: str) -> dict:
+    """Each target source's legend entry and look, the plan's first: source id -> (label, colour,
+    shape). The label is the source's role in words, with its title when two of the indicator's
+    target sources share a role (the second one then gets another shape)."""
+    sources = sources.set_index("source_id")
+    roles = list(TARGET_STYLES)
+
+    def role(i):
+        return str(sources.at[i, "role"]) if i in sources.index else ""
+
+    ids = sorted(
+        dict.fromkeys(targets["source"].astype(str)),
+        key=lambda i: roles.index(role(i)) if role(i) in roles else len(roles),
+    )
+    seen, spare, keys = set(), iter(MORE_SHAPES), {}
+    for i in ids:
+        word = t(f"chart.target_source.{role(i)}", lang)
+        word = t("target", lang) if word.startswith("chart.") else word
+        if sum(role(j) == role(i) for j in ids) > 1:
+            title = sources.at[i, f"title_{lang}"] if i in sources.index else i
+            word = f"{word}: {title}"
+        colour, shape = TARGET_STYLES.get(role(i), (style.MUTED, None))
+        if shape is None or role(i) in seen:
+            shape = next(spare, "diamond")
+        seen.add(role(i))
+        keys[i] = (word, colour, shape)
+    return keys
+
+
 def indicator_chart(
-    plan, indicator_id: str, lang: str = "zh", as_of: int | None = None, fit: bool = False
-) -> alt.Chart:
-    """One indicator's values over the years (in its unit), with its targets marked.
+    plan,
+    indicator_id: str,
+    lang: str = "zh",
+    as_of: int | None = None,
+    fit: bool = False,
+    *,
+    assessed: pd.DataFrame | None = None,
+) -> alt.LayerChart:
+    """One indicator's values over the years (in its unit), with its targets and the path each
+    target required, and a legend naming them in the chart's language.
 
-    In English the unit is translated and a value is shown as a number with that unit; the
-    Chinese chart shows each value as the source states it."""
-    from plantrack.judge.progress import comparable_actuals, pair_factors
-    from plantrack.present.html import unit_name, value_with_unit
+    Each target's mark says its source (the plan's own target, the evaluation's restatement, …)
+    by colour and shape. The required path (dashed) runs from the trajectory's base year to the
+    target, at the constant growth the target needed (judge.progress.required_paths; a straight
+    line where a value is not above zero). assessed: the plan's assess() rows (as of `as_of`),
+    if already computed; else they are. In English the unit is translated and a value is shown
+    as a number with that unit; the Chinese chart shows each value as the source states it.
+    fit: the chart takes its container's width. Combines with other charts (alt.vconcat, `|`…)."""
+    from plantrack.judge.progress import (
+        assess,
+        comparable_actuals,
+        pair_factors,
+        required_paths,
+    )
+    from plantrack.present.html import unit_name, value_words
 
+    check_lang(lang)
     indicators = plan.indicators.set_index("indicator_id")
     stated_unit = indicators.at[indicator_id, "unit"]
     unit = unit_name(stated_unit, lang)
     actuals = comparable_actuals(plan, indicators["unit"], as_of, indicator_id)
     actuals = actuals[actuals["value_converted"].notna()]
+    titles = plan.sources.set_index("source_id")[f"title_{lang}"].astype(str)
 
     def said(frame):  # the value in words: as stated (zh), else number + translated unit
         if lang == "zh":
             return frame["stated"].astype(str)
-        return pd.Series(
-            [
-                value_with_unit(v, "")
-                + ("" if unit_name(u, lang) == "%" else " ")
-                + unit_name(u, lang)
-                for v, u in zip(frame["value"], frame["unit"])
-            ],
-            index=frame.index,
-        )
+        words = [value_words(v, u, lang) for v, u in zip(frame["value"], frame["unit"])]
+        return pd.Series(words, index=frame.index, dtype=object)
 
+    def source_titles(frame):
+        return frame["source"].astype(str).map(titles).fillna(frame["source"].astype(str))
+
+    actual_key = t("actual", lang)
     points = pd.DataFrame(
         {
+            "series": "actual",
+            "key": actual_key,
             "year": actuals["year"].astype(int),
             "value": actuals["value_converted"],
-            "kind": t("actual", lang),
-            "source": actuals["source"],
+            "source": source_titles(actuals),
             "stated": said(actuals),
+            "path": "",
         }
     )
     targets = plan.targets[plan.targets["indicator_id"] == indicator_id]
     factors = pair_factors(targets["unit"].array, [stated_unit] * len(targets))
+    keys = _target_keys(targets, plan.sources, lang)
+    first_source = next(iter(keys), None)
     marks = pd.DataFrame(
         {
+            "series": "target",
+            "key": targets["source"].astype(str).map(lambda i: keys[i][0]),
             "year": targets["target_year"].astype(int),
             "value": targets["value"] * factors,
-            "kind": t("target", lang),
-            "source": targets["source"],
+            "source": source_titles(targets),
             "stated": said(targets),
+            "path": "",
+            # the plan's own target drawn last and smaller, on a restatement of the same figure
+            "size": targets["source"].astype(str).map(lambda i: 140 if i == first_source else 260),
         }
-    ).dropna()
-    data = pd.concat([points, marks], ignore_index=True)
+    ).dropna(subset=["year", "value"])
+    marks = marks.sort_values("size", ascending=False, kind="stable")
+
+    if assessed is None:
+        assessed = assess(plan, as_of=as_of, flags=False)
+    first = {}
+    for year, value in zip(points["year"], points["value"]):
+        first.setdefault(int(year), float(value))
+    path_key = t("required_path", lang)
+    mine = assessed[assessed["indicator_id"] == indicator_id]
+    paths = pd.DataFrame(
+        [
+            {
+                "series": "path",
+                "key": path_key,
+                "year": year,
+                "value": value,
+                "source": "",
+                "stated": "",
+                "path": f"{n}",
+            }
+            for n, (_, path) in enumerate(required_paths(mine, first, stated_unit))
+            for year, value in path.items()
+        ],
+        columns=list(points.columns),
+    )
+    data = pd.concat([points, marks, paths], ignore_index=True)
+
+    styles = [(actual_key, *ACTUAL_STYLE, [1, 0])] if len(points) else []
+    styles += [
+        (k, c, s, [1, 0]) for k, c, s in dict.fromkeys(keys.values()) if k in set(marks["key"])
+    ]
+    styles += [(path_key, *PATH_STYLE)] if len(paths) else []
+    domain = [k for k, *_ in styles]
+
+    def scale(n):
+        return alt.Scale(domain=domain, range=[x[n] for x in styles])
+
+    legend = _legend(orient="bottom", direction="vertical", labelLimit=LABEL_LIMIT + 100)
     tooltip = [
         alt.Tooltip("year:O", title=t("year", lang)),
         alt.Tooltip("value:Q", title=f"{t('value', lang)} ({unit})"),
@@ -457,20 +560,38 @@ def indicator_chart(
     base = alt.Chart(data).encode(
         x=alt.X("year:O", title=t("year", lang), axis=_axis(fit, labelAngle=0)),
         y=alt.Y("value:Q", title=unit, scale=alt.Scale(zero=True), axis=_axis(fit)),
+        color=alt.Color("key:N", scale=scale(1), title=None, legend=legend),
     )
+    path = (
+        base.transform_filter(alt.datum.series == "path")
+        .mark_line(strokeWidth=2)
+        .encode(
+            strokeDash=alt.StrokeDash("key:N", scale=scale(3), title=None, legend=legend),
+            detail="path:N",
+            tooltip=[
+                alt.Tooltip("year:O", title=t("year", lang)),
+                alt.Tooltip("value:Q", title=f"{path_key} ({unit})", format=",.4~r"),
+            ],
+        )
+    )
+    shape = alt.Shape("key:N", scale=scale(2), title=None, legend=legend)
     line = (
-        base.transform_filter(alt.datum.kind == t("actual", lang))
-        .mark_line(point=True, color="#1565c0")
-        .encode(tooltip=tooltip)
+        base.transform_filter(alt.datum.series == "actual")
+        .mark_line(point=True)
+        .encode(shape=shape, tooltip=tooltip)
     )
     target = (
-        base.transform_filter(alt.datum.kind == t("target", lang))
-        .mark_point(shape="diamond", size=140, filled=True, color="#c62828")
-        .encode(tooltip=tooltip)
+        base.transform_filter(alt.datum.series == "target")
+        .mark_point(filled=True)
+        .encode(shape=shape, size=alt.Size("size:Q", scale=None), tooltip=tooltip)
     )
     name = indicators.at[indicator_id, f"name_{lang}"]
     # an empty layer would leave an unlabelled mark group in the SVG (axe: svg-img-alt)
-    layers = [layer for layer, rows in ((target, len(marks)), (line, len(points))) if rows]
+    layers = [
+        layer
+        for layer, rows in ((path, len(paths)), (line, len(points)), (target, len(marks)))
+        if rows
+    ]
     chart = alt.layer(*(layers or [line])).properties(
         width=420, height=220, title=_title([str(name), t("history_title", lang)], fit)
     )

@@ -130,6 +130,28 @@ def statement(comparator, value, value_high, unit, lang: str) -> str:
     )
 
 
+def value_words(value, unit, lang: str) -> str:
+    """A stated value with its unit in the reader's language: '16718.8亿元' in Chinese,
+    '16,718.8 hundred million yuan' in English; empty when there is no value."""
+    if lang == "zh":
+        return value_with_unit(value, unit)
+    if missing(value):
+        return ""
+    name = unit_name(unit, lang)
+    return f"{number(value)}{'' if name in ('%', '') else ' '}{name}"
+
+
+def target_words(row, lang: str) -> str:
+    """An assessed target in the reader's language: as the source states it (Chinese), or
+    built from its fields (statement) in English. row: an assess() row (attributes or keys)."""
+    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
+    if lang == "zh":
+        return text(get("target_stated"))
+    return statement(
+        get("comparator"), get("target_value"), get("target_value_high"), get("target_unit"), lang
+    )
+
+
 @functools.cache
 def environment() -> jinja2.Environment:
     env = jinja2.Environment(

@@ -114,7 +114,9 @@ class SectorReport:
         ids = list(dict.fromkeys(self.assessed["indicator_id"]))
         for indicator_id in ids:
             charts.show_static(
-                charts.indicator_chart(self.plan, indicator_id, self.lang, self.as_of)
+                charts.indicator_chart(
+                    self.plan, indicator_id, self.lang, self.as_of, assessed=self.assessed
+                )
             )
 
     def monitoring_table(self):

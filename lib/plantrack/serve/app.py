@@ -42,13 +42,13 @@ from plantrack.present import charts
 from plantrack.present.export import spreadsheet_safe
 from plantrack.present.html import (
     mark_zh,
-    number,
     rate,
     render,
     statement,
     stylesheet,
+    target_words,
     unit_name,
-    value_with_unit,
+    value_words,
 )
 from plantrack.serve import chart_view
 
@@ -109,22 +109,6 @@ def data_as_of(plan) -> int | None:
     return int(years.max()) if len(years) else None
 
 
-def _target_words(r, lang: str) -> str:
-    if lang == "zh":
-        return "" if pd.isna(r.target_stated) else str(r.target_stated)
-    return statement(r.comparator, r.target_value, r.target_value_high, r.target_unit, lang)
-
-
-def _value_words(value, unit, lang: str) -> str:
-    """A stated value with its unit in the reader's language ('16,718.8 hundred million yuan')."""
-    if lang == "zh":
-        return value_with_unit(value, unit)
-    if pd.isna(value):
-        return ""
-    name = unit_name(unit, lang)
-    return f"{number(value)}{'' if name in ('%', '') else ' '}{name}"
-
-
 def row_notes(plan, assessed: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     """Per assessed row and language: the target and actual in words with units, the warning of
     the findings on its numbers, the confidence mark (code and words)."""
@@ -133,8 +117,8 @@ def row_notes(plan, assessed: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame
     notes = {"confidence": confidence, "findings": touching}
     rows = list(assessed.itertuples(index=False))
     for lang in LANGUAGES:
-        notes[f"target_{lang}"] = [_target_words(r, lang) for r in rows]
-        notes[f"actual_{lang}"] = [_value_words(r.actual_value, r.actual_unit, lang) for r in rows]
+        notes[f"target_{lang}"] = [target_words(r, lang) for r in rows]
+        notes[f"actual_{lang}"] = [value_words(r.actual_value, r.actual_unit, lang) for r in rows]
         notes[f"warning_{lang}"] = [
             "; ".join(f"⚠ {t(found.at[k, 'kind'], lang)}" for k in ks) for ks in touching
         ]
@@ -204,7 +188,7 @@ def indicator_card(plan, assessed, found, notes, indicator_id: str, lang: str) -
         card["actuals"].append(
             {
                 "year": actual.year,
-                "text": _value_words(actual.value, actual.unit, lang),
+                "text": value_words(actual.value, actual.unit, lang),
                 "reported_rate": ""
                 if pd.isna(actual.reported_rate)
                 else f"{actual.reported_rate:g}%",
@@ -808,7 +792,7 @@ class Dashboard:
                 "name": getattr(r, f"name_{lang}"),
                 "sector_name": str(sector_names.get(r.sector, r.sector)),
                 "year": r.year,
-                "value": _value_words(r.value, r.unit, lang),
+                "value": value_words(r.value, r.unit, lang),
                 "source": cite(r.source)[0],
                 "href": "?" + self.query(indicator=r.indicator_id),
                 "label": self._label(r.indicator_id),
@@ -931,7 +915,10 @@ class Dashboard:
         self.card.value = render("dashboard/card.html.j2", lang=lang, **card)
         # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
-        show(self.card_chart, charts.indicator_chart(self.plan, indicator_id, lang, fit=True))
+        chart = charts.indicator_chart(
+            self.plan, indicator_id, lang, fit=True, assessed=self.assessed
+        )
+        show(self.card_chart, chart)
         points = "; ".join(
             [f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
             + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]]
