@@ -162,3 +162,33 @@ def test_required_path_dashed_in_dashboard_and_report_as_on_the_site(plan):
     card = board.card_chart.spec
     assert [r["year"] for r in layer_rows(card, "path")] == [2017, 2018, 2019]
     assert t("required_path", "zh") in svg_text(charts.to_svg(card))
+
+
+def test_a_capped_bar_shows_it_is_capped_and_its_true_rate(assessed):
+    rows = assessed[assessed["sector"] == "commerce"].copy()
+    rows.loc[rows.index[0], "computed_rate"] = 1083.3  # the uncorrected online sales figure
+    name = rows["name_en"].iloc[0] + " (2017)"
+    for live in (False, True):
+        chart = charts.achievement_chart(rows, "en", live=live)
+        spec = charts.top_level_spec(chart)
+        (data,) = [rows for rows in spec["datasets"].values() if "rate" in rows[0]]
+        assert (data[0]["rate"], data[0]["computed"]) == (charts.RATE_CAP, 1083.3)
+        arrow = [layer for layer in spec["layer"] if layer["mark"].get("shape") == "triangle-right"]
+        assert len(arrow) == 1
+        tooltip = spec["layer"][0]["mark"]["tooltip"]["expr"]
+        assert "(bar drawn to 300%)" in tooltip and "datum.computed" in tooltip
+        svg = charts.to_svg(spec)
+        # one arrow at the end of that bar only, named with the true rate; the true rate beside it
+        assert svg.count('aria-label="' + name + ': 1083% (bar drawn to 300%)"') == 1
+        assert svg.count("bar drawn to") == 1
+        assert "1083%" in svg_text(svg)
+    zh = charts.to_svg(charts.achievement_chart(rows, "zh"))
+    assert "1083% （柱长截至300%）" in zh
+    # the distribution of a large plan: its last band says it holds every rate from 300% up
+    many = charts.achievement_chart(
+        plantrack.assess(plantrack.list_plans()).sample(
+            n=charts.MAX_BARS + 1, replace=True, random_state=0
+        ),
+        "en",
+    )
+    assert "'≥300%'" in many.to_dict()["layer"][0]["mark"]["tooltip"]["expr"]

@@ -233,12 +233,13 @@ def achievement_chart(
                 pd.Series(source).astype(object).where(pd.Series(source).notna(), None).to_numpy()
             )
     data = words.data(data)
+    capped = words.words("chart.capped", cap=f"{RATE_CAP:.0f}%")  # "(bar drawn to 300%)"
     actual = words.choose("datum.actual_zh", "datum.actual_en")
     fields = {
         "indicator": "datum.name",
         "target": words.choose("datum.target_zh", "datum.target_en"),
         "actual": f"(isValid({actual}) && {actual} != '' ? {actual} : {words.words('no_data')})",
-        "computed_rate": _percent("computed"),
+        "computed_rate": f"{_percent('computed')} + (datum.computed > {RATE_CAP} ? ' ' + {capped} : '')",
         "reported_rate": _percent("reported"),
         "status": "datum.status",
     }
@@ -270,7 +271,23 @@ def achievement_chart(
                 name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False
             )
         )
-    # A bar past its cap says so with its true rate beside it, and a ⚠ where a finding touches it.
+    # A bar past its cap says so: an arrow at its end (the bar goes on), its true rate beside it
+    # and in the tooltip. A ⚠ beside a bar where a finding touches the row.
+    arrows = words.filtered(
+        alt.Chart(data)
+        .transform_filter(f"datum.computed > {RATE_CAP}")
+        .mark_point(
+            shape="triangle-right", filled=True, size=60, opacity=1, color=style.PAPER, xOffset=-7
+        )
+        .encode(
+            x=alt.X("rate:Q"),
+            y=alt.Y("name:N", sort=alt.EncodingSortField("order", op="min")),
+            description="capped:N",
+        )
+    ).transform_calculate(
+        name=name,
+        capped=f"datum.name + ': ' + format(datum.computed, '.0f') + '% ' + {capped}",
+    )
     labels = words.filtered(
         alt.Chart(data)
         .mark_text(align="left", dx=3, fontSize=11, color=style.INK, font=FONT)
@@ -289,7 +306,9 @@ def achievement_chart(
         .mark_rule(color="#333", strokeDash=[4, 3])
         .encode(x="x:Q")
     )
-    chart = alt.layer(bars, labels, line).properties(
+    capped_rows = bool((assessed["computed_rate"] > RATE_CAP).any())
+    layers = [bars, arrows, labels, line] if capped_rows else [bars, labels, line]
+    chart = alt.layer(*layers).properties(
         width=520, height=alt.Step(24), title=_title(words.text("achievement_title"), fit)
     )
     return _framed(words.params(chart), fit)
@@ -299,12 +318,17 @@ def _achievement_distribution(assessed: pd.DataFrame, words: _Texts, fit: bool) 
     rate = assessed["computed_rate"].clip(upper=RATE_CAP)
     bands = pd.DataFrame({"band": (rate // 10 * 10).fillna(-10.0), "status_id": assessed["status"]})
     data = bands.groupby(["band", "status_id"]).size().reset_index(name="count")
+    # a band in words: "90–100%"; the last one holds every rate from the cap up; no rate: "—"
+    band = (
+        f"(datum.band >= {RATE_CAP} ? '≥{RATE_CAP:.0f}%' : datum.band < 0 ? '—' : "
+        "datum.band + '–' + (datum.band + 10) + '%')"
+    )
     bars = (
         alt.Chart(data)
         .transform_calculate(status=words.status("datum.status_id"))
         .mark_bar(
             tooltip=words.tooltip(
-                {"achievement": "datum.band", "status": "datum.status", "count": "datum.count"}
+                {"achievement": band, "status": "datum.status", "count": "datum.count"}
             )
         )
         .encode(
