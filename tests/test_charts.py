@@ -1,5 +1,6 @@
 """The charts researchers get from plantrack.charts: alone, combined, saved offline."""
 
+import json
 import re
 
 import altair as alt
@@ -64,6 +65,8 @@ def test_every_chart_combines_with_the_others(plan, assessed, tmp_path):
     words = svg_text(svg)
     assert "Achievement of each target" in words and "Online tourism transactions" in words
     assert not re.search(r"[\u4e00-\u9fff]", words)  # no Chinese in an English chart
+    tooltips = json.dumps(parts[0].to_dict(), ensure_ascii=False)  # targets, actuals in words
+    assert not re.search(r"[\u4e00-\u9fff]", tooltips) and "trillion yuan" in tooltips
     # two charts of different languages combine too (each says its own words)
     mixed = alt.vconcat(charts.achievement_chart(commerce, "zh"), parts[1])
     assert "全省网络销售额" in svg_text(charts.to_svg(mixed))
@@ -192,3 +195,38 @@ def test_a_capped_bar_shows_it_is_capped_and_its_true_rate(assessed):
         "en",
     )
     assert "'≥300%'" in many.to_dict()["layer"][0]["mark"]["tooltip"]["expr"]
+
+
+def test_sector_chart_alone_in_a_notebook(plan, assessed, tmp_path):
+    from plantrack.errors import DataError
+
+    chart = charts.sector_chart(MAIN_PLAN, "commerce", lang="en")  # a plan id, or a Plan
+    spec = chart.to_dict()
+    assert spec["title"]["text"] == [
+        "Internet+ commerce",
+        "Achievement of each target (100% line = target)",
+    ]
+    (data,) = [rows for rows in spec["datasets"].values() if "rate" in rows[0]]
+    commerce = assessed[assessed["sector"] == "commerce"]
+    assert [r["indicator_id"] for r in data] == list(commerce["indicator_id"])
+    assert [r["computed"] for r in data] == pytest.approx(list(commerce["computed_rate"].round(1)))
+    # its tooltips: target and actual in words, confidence and the findings' warnings, in English
+    online = next(r for r in data if r["indicator_id"] == "online_sales")
+    assert online["target_en"] == "1.2 trillion yuan"  # not the source's Chinese words
+    assert "⚠" in online["warning_en"] and online["confidence_en"]
+    assert not re.search(r"[\u4e00-\u9fff]", json.dumps(spec, ensure_ascii=False))
+    chart.save(tmp_path / "commerce.png")
+    chart.save(tmp_path / "commerce.svg")
+    assert (tmp_path / "commerce.png").read_bytes().startswith(PNG)
+    assert "Online sales in the province (2017)" in svg_text(
+        (tmp_path / "commerce.svg").read_text()
+    )
+    zh = charts.sector_chart(plan, "tourism")
+    assert zh.to_dict()["title"]["text"][0] == plan.sector_name("tourism", "zh")
+    # beside another sector, or an indicator, in one picture
+    combined = zh | charts.sector_chart(plan, "commerce") & charts.indicator_chart(
+        plan, "online_sales"
+    )
+    assert charts.to_png(combined).startswith(PNG)
+    with pytest.raises(DataError, match="allowed: innovation"):
+        charts.sector_chart(plan, "no_such_sector")

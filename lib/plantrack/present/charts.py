@@ -180,6 +180,29 @@ class _Texts:
         return chart.add_params(*_params(self.lang)) if self.live else chart
 
 
+def row_notes(assessed: pd.DataFrame, found: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What the achievement chart's tooltips say of each assessed row, in each language: the
+    target and actual in words with units (target_zh, actual_en…), the confidence mark (code and
+    words) and, given the findings assess() used, the warning of those on its numbers (their
+    positions in `found` in "findings")."""
+    from plantrack.config import LANGUAGES
+    from plantrack.judge.progress import findings_on_rows
+    from plantrack.present.html import target_words, value_words
+
+    touching = findings_on_rows(assessed, found) if found is not None else [[]] * len(assessed)
+    confidence = assessed["confidence"].astype(str).to_numpy()
+    notes = {"confidence": confidence, "findings": touching}
+    rows = list(assessed.itertuples(index=False))
+    for lang in LANGUAGES:
+        notes[f"target_{lang}"] = [target_words(r, lang) for r in rows]
+        notes[f"actual_{lang}"] = [value_words(r.actual_value, r.actual_unit, lang) for r in rows]
+        notes[f"warning_{lang}"] = [
+            "; ".join(f"⚠ {t(found.at[k, 'kind'], lang)}" for k in ks) for ks in touching
+        ]
+        notes[f"confidence_{lang}"] = [f"{t('confidence.' + c, lang)}" for c in confidence]
+    return pd.DataFrame(notes, index=assessed.index)
+
+
 def _percent(field: str) -> str:
     return f"(isValid(datum.{field}) ? format(datum.{field}, '.1f') + '%' : '—')"
 
@@ -194,10 +217,12 @@ def achievement_chart(
 ) -> alt.LayerChart:
     """Every target's achievement (computed rate) against the 100% line, coloured by status.
 
-    notes (optional, aligned with assessed): per language, the target and actual in words with
-    their units (target_zh/target_en, actual_zh/actual_en), the warning of a finding on the row
-    (warning_zh/warning_en, empty if none) and a confidence mark (confidence_zh/confidence_en);
-    the tooltip shows them. With more than MAX_BARS targets it shows how many targets fall in
+    notes (optional, aligned with assessed; see row_notes): per language, the target and actual
+    in words with their units (target_zh/target_en, actual_zh/actual_en), the warning of a finding
+    on the row (warning_zh/warning_en, empty if none) and a confidence mark (confidence_zh/
+    confidence_en); the tooltip shows them. Without notes the tooltip says the target and actual
+    in the chart's language, with no warnings. A bar past RATE_CAP stops there with an arrow at
+    its end; its true rate stands beside it and in the tooltip. With more than MAX_BARS targets it shows how many targets fall in
     each 10% band instead: the browser gets a few dozen aggregated rows, never one mark per target.
     fit: the chart takes its container's width. live: the dashboard's form (both languages,
     its filters and the click selection PICK as params; see FILTER_EXPR). Any other chart
@@ -221,16 +246,14 @@ def achievement_chart(
             "reported": assessed["reported_rate"].to_numpy(),
         }
     )
+    warned = notes is not None  # the caller's notes carry the findings' warnings
+    if notes is None:
+        notes = row_notes(assessed)
     for language in ("zh", "en"):
-        for column, fallback in (
-            ("target", assessed["target_stated"]),
-            ("actual", assessed["actual_stated"]),
-            ("warning", pd.Series("", index=assessed.index)),
-            ("confidence", pd.Series("", index=assessed.index)),
-        ):
-            source = notes[f"{column}_{language}"] if notes is not None else fallback
+        for column in ("target", "actual", "warning", "confidence"):
+            source = pd.Series(notes[f"{column}_{language}"])
             data[f"{column}_{language}"] = (
-                pd.Series(source).astype(object).where(pd.Series(source).notna(), None).to_numpy()
+                source.astype(object).where(source.notna(), None).to_numpy()
             )
     data = words.data(data)
     capped = words.words("chart.capped", cap=f"{RATE_CAP:.0f}%")  # "(bar drawn to 300%)"
@@ -243,8 +266,8 @@ def achievement_chart(
         "reported_rate": _percent("reported"),
         "status": "datum.status",
     }
-    if notes is not None:
-        fields["confidence"] = words.choose("datum.confidence_zh", "datum.confidence_en")
+    fields["confidence"] = words.choose("datum.confidence_zh", "datum.confidence_en")
+    if warned:
         fields["warning"] = f"({words.choose('datum.warning_zh', 'datum.warning_en')} || '—')"
     name = words.choose("datum.name_zh", "datum.name_en")
     bars = words.filtered(
@@ -358,6 +381,39 @@ def _achievement_distribution(assessed: pd.DataFrame, words: _Texts, fit: bool) 
         ),
         fit,
     )
+
+
+def sector_chart(
+    plan, sector: str, lang: str = "zh", as_of: int | None = None, fit: bool = False
+) -> alt.LayerChart:
+    """Each target of one sector: its completion rate as a bar against the 100% line, coloured
+    by status (the achievement chart of that sector, titled with the sector's name). Its
+    tooltips give the target and actual in words, the confidence and the warnings where the
+    sources disagree (findings), in the chart's language.
+
+    plan: a Plan or a plan id; sector: one of plan.sector_ids(); as_of: judge with the actuals
+    known by that year. Shows alone in a notebook, saves with .save("x.png"/"x.svg") offline and
+    combines with other charts (alt.vconcat, `|`, `&`)."""
+    from plantrack.data.package import load_plan
+    from plantrack.errors import DataError
+    from plantrack.judge.findings import findings
+    from plantrack.judge.progress import assess
+
+    check_lang(lang)
+    plan = load_plan(plan) if isinstance(plan, str) else plan
+    if sector not in plan.sector_ids():
+        raise DataError(
+            f"unknown sector {str(sector)[:40]!r} for plan {plan.plan_id}; "
+            f"allowed: {', '.join(plan.sector_ids())}"
+        )
+    found = findings(plan)
+    assessed = assess(plan, as_of=as_of, found=found)
+    rows = assessed[assessed["sector"] == sector]
+    chart = achievement_chart(rows, lang, row_notes(rows, found), fit)
+    title = [plan.sector_name(sector, lang), t("achievement_title", lang)]
+    if rows.empty:
+        title.append(t("no_targets", lang))
+    return chart.properties(title=_title(title, fit))
 
 
 def status_counts_chart(

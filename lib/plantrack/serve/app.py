@@ -35,7 +35,6 @@ from plantrack.judge.progress import (
     LEVEL_STATUSES,
     TRAJECTORY_STATUSES,
     assess,
-    findings_on_rows,
 )
 from plantrack.messages import t
 from plantrack.present import charts
@@ -46,7 +45,6 @@ from plantrack.present.html import (
     render,
     statement,
     stylesheet,
-    target_words,
     unit_name,
     value_words,
 )
@@ -74,7 +72,7 @@ def _computed(plan_id: str, content_hash: str):
     plan = load_plan(plan_id)
     found = findings(plan)
     assessed = assess(plan, found=found)
-    return plan, assessed, found, row_notes(plan, assessed, found)
+    return plan, assessed, found, charts.row_notes(assessed, found)
 
 
 def plan_tables(plan_id: str):
@@ -107,23 +105,6 @@ def data_as_of(plan) -> int | None:
     """The latest year any actual is for: the "data as of" a reader sees."""
     years = pd.to_numeric(plan.actuals["year"], errors="coerce").dropna()
     return int(years.max()) if len(years) else None
-
-
-def row_notes(plan, assessed: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
-    """Per assessed row and language: the target and actual in words with units, the warning of
-    the findings on its numbers, the confidence mark (code and words)."""
-    touching = findings_on_rows(assessed, found)
-    confidence = assessed["confidence"].astype(str).to_numpy()
-    notes = {"confidence": confidence, "findings": touching}
-    rows = list(assessed.itertuples(index=False))
-    for lang in LANGUAGES:
-        notes[f"target_{lang}"] = [target_words(r, lang) for r in rows]
-        notes[f"actual_{lang}"] = [value_words(r.actual_value, r.actual_unit, lang) for r in rows]
-        notes[f"warning_{lang}"] = [
-            "; ".join(f"⚠ {t(found.at[k, 'kind'], lang)}" for k in ks) for ks in touching
-        ]
-        notes[f"confidence_{lang}"] = [f"{t('confidence.' + c, lang)}" for c in confidence]
-    return pd.DataFrame(notes, index=assessed.index)
 
 
 def _source_words(plan, lang: str):
