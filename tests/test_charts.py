@@ -67,6 +67,9 @@ def test_every_chart_combines_with_the_others(plan, assessed, tmp_path):
     assert not re.search(r"[\u4e00-\u9fff]", words)  # no Chinese in an English chart
     tooltips = json.dumps(parts[0].to_dict(), ensure_ascii=False)  # targets, actuals in words
     assert not re.search(r"[\u4e00-\u9fff]", tooltips) and "trillion yuan" in tooltips
+    # each chart keeps its own colours: the indicator's legend is not merged with the statuses'
+    assert 'stroke="#1565c0"' in svg  # the actual values' line, as when the chart is alone
+    assert "Target in the plan" in words and "Not achieved" in words
     # two charts of different languages combine too (each says its own words)
     mixed = alt.vconcat(charts.achievement_chart(commerce, "zh"), parts[1])
     assert "全省网络销售额" in svg_text(charts.to_svg(mixed))
@@ -96,6 +99,13 @@ def with_base_year_value(plan, indicator_id="high_tech_enterprises", value=1000.
     return plan.with_actuals(pd.DataFrame([{**row, "source": "evaluation-2018", "quote": quote}]))
 
 
+def unit_layers(spec: dict) -> list[dict]:
+    """The single-mark views of a chart spec, however its layers nest."""
+    if "layer" in spec:
+        return [unit for layer in spec["layer"] for unit in unit_layers(layer)]
+    return [spec]
+
+
 def layer_rows(spec: dict, series: str) -> list[dict]:
     """The rows of a chart's data that one of its series (actual, target, path) draws."""
     (rows,) = spec["datasets"].values()
@@ -116,7 +126,9 @@ def test_target_marks_say_their_source_in_a_legend(plan):
     }
     # one legend: each source its own colour and shape, named in the chart's language
     shape = next(
-        layer["encoding"]["shape"] for layer in spec["layer"] if layer["mark"]["type"] == "point"
+        layer["encoding"]["shape"]
+        for layer in unit_layers(spec)
+        if layer["mark"]["type"] == "point"
     )
     pairs = dict(zip(shape["scale"]["domain"], shape["scale"]["range"]))
     assert pairs["Target in the plan"] != pairs["Target as the evaluation restates it"]
@@ -150,7 +162,7 @@ def test_required_path_dashed_in_dashboard_and_report_as_on_the_site(plan):
     assert [r["year"] for r in path] == [2015, 2016, 2017]
     assert path[0]["value"] == 1000 and path[-1]["value"] == pytest.approx(3000)
     assert path[1]["value"] == pytest.approx(1000 * 3**0.5)  # constant growth, as the site draws
-    dashed = [layer for layer in spec["layer"] if "strokeDash" in layer["encoding"]]
+    dashed = [layer for layer in unit_layers(spec) if "strokeDash" in layer["encoding"]]
     assert dashed and dashed[0]["mark"]["type"] == "line"
     # the same points as the site's chart: one rule (judge.projection.required_path)
     series = site.chart_series(site.prepare(what_if), "high_tech_enterprises")

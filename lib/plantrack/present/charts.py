@@ -1,4 +1,18 @@
-"""Altair chart builders shared by the sector reports, the dashboard and researchers."""
+"""Altair chart builders shared by the sector reports, the dashboard and researchers.
+
+    from plantrack import charts
+    charts.sector_chart(plan, "commerce", "en")            # each target's completion rate
+    charts.achievement_chart(assessed_rows, "en")          # the same view of any assess() rows
+    charts.status_counts_chart(assessed, plan.sectors)     # targets by status and sector
+    charts.indicator_chart(plan, "online_sales", "en")     # history, targets by source, required path
+    (chart_a | chart_b).save("x.png")                      # they combine (|, &, alt.vconcat/hconcat)
+
+Every chart is in one language (zh or en; its words come from the message catalogue) and carries
+its look inside (fonts, label widths, no frame), so charts combine and save to PNG/SVG offline
+(vl-convert). top_level_spec() adds the layout a chart shown alone gets (the dashboard's views,
+the reports). The dashboard's overview charts are built live=True: both languages and its filters
+as Vega params, changed in place.
+"""
 
 from __future__ import annotations
 
@@ -672,8 +686,12 @@ def indicator_chart(
         for layer, rows in ((path, len(paths)), (line, len(points)), (target, len(marks)))
         if rows
     ]
-    chart = alt.layer(*(layers or [line])).properties(
-        width=420, height=220, title=_title([str(name), t("history_title", lang)], fit)
+    # The legend's scales stay inside this chart (resolved independent one level up): beside
+    # another chart, Vega-Lite would otherwise merge them with that chart's colours and shapes.
+    chart = (
+        alt.layer(alt.layer(*(layers or [line])))
+        .resolve_scale(color="independent", shape="independent", strokeDash="independent")
+        .properties(width=420, height=220, title=_title([str(name), t("history_title", lang)], fit))
     )
     return _framed(chart, fit)
 
