@@ -205,7 +205,13 @@ def test_researchers_notebook_answers_its_seven_questions(tmp_path):
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    for name in ("commerce.png", "commerce.svg", "figures.parquet", "assessment.xlsx"):
+    for name in (
+        "commerce.png",
+        "commerce.svg",
+        "commerce-online-sales.svg",
+        "figures.parquet",
+        "assessment.xlsx",
+    ):
         assert (tmp_path / name).stat().st_size > 0, name
     assert (tmp_path / "commerce.png").read_bytes()[:4] == b"\x89PNG"
     assert "<svg" in (tmp_path / "commerce.svg").read_text(encoding="utf-8")[:500]
