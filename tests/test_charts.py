@@ -242,3 +242,23 @@ def test_sector_chart_alone_in_a_notebook(plan, assessed, tmp_path):
     assert charts.to_png(combined).startswith(PNG)
     with pytest.raises(DataError, match="allowed: innovation"):
         charts.sector_chart(plan, "no_such_sector")
+
+
+def test_two_sources_of_one_role_are_told_apart():
+    import pandas as pd
+
+    sources = pd.DataFrame(
+        {
+            "source_id": ["plan-a", "eval-a", "eval-b"],
+            "role": ["plan", "evaluation", "evaluation"],
+            "title_en": ["The plan", "First evaluation", "Second evaluation"],
+            "title_zh": ["规划", "第一次评估", "第二次评估"],
+        }
+    )
+    targets = pd.DataFrame({"source": ["eval-b", "plan-a", "eval-a"]})
+    keys = charts._target_keys(targets, sources, "en")
+    assert list(keys) == ["plan-a", "eval-b", "eval-a"]  # the plan's own first
+    assert keys["plan-a"] == ("Target in the plan", "#c62828", "diamond")
+    assert keys["eval-b"][0] == "Target as the evaluation restates it: Second evaluation"
+    assert keys["eval-a"][0] == "Target as the evaluation restates it: First evaluation"
+    assert keys["eval-a"][2] != keys["eval-b"][2]  # another shape for the second one
