@@ -135,4 +135,4 @@ def test_sigkill_of_a_run_leaves_no_process_and_the_next_run_clears_its_staging(
         timeout=600,
     )
     assert again.returncode == 0, again.stderr[-2000:]
-    assert not list(partial.iterdir()) and not list((tmp_path / MAIN_PLAN).glob(".*.tmp-*"))
+    assert not partial.exists() and not list((tmp_path / MAIN_PLAN).glob(".*.tmp-*"))

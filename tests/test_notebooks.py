@@ -47,7 +47,7 @@ def test_run_all_writes_every_report_index_and_manifest(full_run):
         assert (out / f"{sector}.ipynb").is_file() and (out / f"{sector}.html").is_file()
     index = (out / "index.html").read_text()
     assert all(f'href="{s}.html"' in index for s in params)
-    assert not list((out / ".partial").iterdir())
+    assert not (out / ".partial").exists() and not list(out.glob(".*.tmp-*"))
 
 
 def test_reports_show_the_sectors_targets_and_offline_charts(full_run):

@@ -2,9 +2,9 @@
 
 The run logic lives here: which jobs, writing what the workers return, the manifest and index.
 Where notebooks execute is an engine (engines.py: the local process pool, or a Dask cluster);
-what a worker does is worker.py. Each returned report is written to outputs/<plan>/.partial/ and
-renamed into place only when the sector succeeded, so outputs/ always holds a whole report: the
-new one or the previous one. The manifest and the index page are written the same way.
+what a worker does is worker.py. Each returned report is written beside its place and renamed
+into it (write_atomic) only when the sector succeeded, so outputs/ always holds a whole report:
+the new one or the previous one. The manifest and the index page are written the same way.
 """
 
 from __future__ import annotations
@@ -344,32 +344,32 @@ def run_plans(
 
 
 def _store(out: Path, result: dict) -> dict:
-    """Write what a worker returned: through .partial/, then renamed into place (whole files only)."""
-    sector, partial = result["sector"], out / ".partial"
+    """Write what a worker returned, each file whole or not at all (write_atomic)."""
+    from plantrack.data.package import write_atomic
+
+    sector = result["sector"]
     notebook, page = result.pop("notebook_text", None), result.pop("html_text", None)
     failed = result.pop("failed_notebook_text", None)
     if result["status"] == "ok":
-        (partial / f"{sector}.ipynb").write_text(notebook, encoding="utf-8")
-        (partial / f"{sector}.html").write_text(page, encoding="utf-8")
-        os.replace(partial / f"{sector}.ipynb", out / f"{sector}.ipynb")
-        os.replace(partial / f"{sector}.html", out / f"{sector}.html")
+        write_atomic(out / f"{sector}.ipynb", notebook)
+        write_atomic(out / f"{sector}.html", page)
         (out / f"{sector}.failed.ipynb").unlink(missing_ok=True)
         result.update(notebook=f"{sector}.ipynb", html=f"{sector}.html")
     elif failed is not None:
-        (partial / f"{sector}.failed.ipynb").write_text(failed, encoding="utf-8")
-        os.replace(partial / f"{sector}.failed.ipynb", out / f"{sector}.failed.ipynb")
+        write_atomic(out / f"{sector}.failed.ipynb", failed)
         result["failed_notebook"] = f"{sector}.failed.ipynb"
     return result
 
 
 def _clear_staging(out: Path) -> None:
-    """Whatever a killed run left in outputs/<plan>/: its .partial/ staging and half-written temporaries."""
+    """Whatever a killed run left in outputs/<plan>/: half-written temporaries (write_atomic's
+    .<name>.tmp-<pid>), and the .partial/ staging folder older versions used."""
+    out.mkdir(parents=True, exist_ok=True)
     partial = out / ".partial"
     if partial.is_symlink() or partial.is_file():
         partial.unlink()
     if partial.is_dir():
         shutil.rmtree(partial)
-    partial.mkdir(parents=True)
     for leftover in out.glob(".*.tmp-*"):
         if leftover.is_file() and not leftover.is_symlink():
             leftover.unlink()

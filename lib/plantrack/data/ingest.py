@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from plantrack.data import units
-from plantrack.data.package import Plan, _typed, load_plan, plan_dir, plan_lock
+from plantrack.data.package import Plan, _typed, load_plan, plan_dir, plan_lock, write_atomic
 from plantrack.errors import DataError, clip, listing
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -803,10 +803,6 @@ def _check_then_swap(directory: Path, texts: dict[str, str]) -> None:
             raise DataError(f"the plan would not be valid after this ingest: {where}") from None
         # sources first: an extra source row is harmless if we stop before the actuals.
         for file_name in sorted(texts, key=lambda n: n != "sources.csv"):
-            tmp = directory / f".{file_name}.tmp-{os.getpid()}"
-            shutil.copy2(staging / file_name, tmp)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(tmp, directory / file_name)
+            write_atomic(directory / file_name, (staging / file_name).read_bytes())
     finally:
         shutil.rmtree(staging, ignore_errors=True)

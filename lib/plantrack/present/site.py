@@ -42,7 +42,7 @@ import pandas as pd
 from plantrack.config import LANGUAGES, outputs_root
 from plantrack.data.ids import check_url_id as check_id
 from plantrack.data.ids import is_id
-from plantrack.data.package import _cache_base, list_plans, load_plan
+from plantrack.data.package import _cache_base, list_plans, load_plan, write_atomic
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
 from plantrack.judge.progress import assess, comparable_actuals, pair_factors, required_paths
@@ -204,11 +204,9 @@ def render_svgs(specs: dict[str, dict], workers: int = 2) -> dict[str, str]:
             out[key] = svg
             try:
                 todo[key][1].parent.mkdir(parents=True, exist_ok=True)
-                tmp = todo[key][1].with_suffix(f".tmp-{os.getpid()}")
-                tmp.write_text(svg, encoding="utf-8")
-                os.replace(tmp, todo[key][1])
-            except OSError:
-                pass  # no writable cache: the next publish draws again
+                write_atomic(todo[key][1], svg)
+            except OSError as exc:  # no writable cache: the next publish draws again
+                log.debug("cannot cache a chart in %s: %s", todo[key][1], exc)
     return out
 
 

@@ -41,12 +41,11 @@ def install_chart_bundle() -> None:
     path = chart_bundle_path()
     if path.is_file():
         return
+    from plantrack.data.package import write_atomic
     from plantrack.serve.chart_view import offline_bundle
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(offline_bundle(), encoding="utf-8")
-    partial.replace(path)
+    write_atomic(path, offline_bundle())
 
 
 def served_chart_bundle_url() -> str | None:
