@@ -404,7 +404,7 @@ def check_semantics(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
             bad = [
                 i
                 for i, (s, q) in enumerate(zip(frame["stated"], frame["quote"]))
-                if str(s) not in str(q)
+                if not states(s, q)
             ]
             if bad:
                 raise DataError(
@@ -413,6 +413,17 @@ def check_semantics(directory: Path, tables: dict[str, pd.DataFrame]) -> None:
                     row=bad[0] + 2,
                     column="stated",
                 )
+
+
+def states(stated, quote) -> bool:
+    """The rule for every target and actual, in a plan or in a sheet being ingested: the words
+    that state its value occur in its quote."""
+    return str(stated) in str(quote)
+
+
+def resource_schemas(directory: Path) -> dict[str, dict]:
+    """The Table Schema a plan's datapackage.json declares for each of its resources, by name."""
+    return {r.get("name"): r["schema"] for r in _read_descriptor(Path(directory))["resources"]}
 
 
 def plan_title(plan: str | os.PathLike, lang: str = "zh") -> str:
