@@ -17,6 +17,7 @@ the judge layer's (`plantrack.judge.whatif`): this module never imports it.
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import math
@@ -35,7 +36,16 @@ import numpy as np
 import pandas as pd
 
 from plantrack.data import units
-from plantrack.data.package import Plan, _typed, load_plan, plan_dir, plan_lock, write_atomic
+from plantrack.data.package import (
+    Plan,
+    _typed,
+    load_plan,
+    plan_dir,
+    plan_lock,
+    resource_schemas,
+    states,
+    write_atomic,
+)
 from plantrack.errors import DataError, clip, listing
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -64,9 +74,35 @@ OPTIONAL = [
 ]
 # ASCII digits only, after NFKC (which turns full-width ２０１８ into 2018): other scripts' digits are refused.
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-YEAR = re.compile(r"^(\d{4})(年)?$", re.ASCII)
-RATE = re.compile(r"^([+-]?\d+(\.\d+)?)\s*%?$", re.ASCII)
-YEAR_BASIS = {"stated", "section", "evaluation_table", "inferred", "report"}
+NUMERIC = ("year", "value", "reported_rate")
+# Lenient readings: a year written 2017年, a rate written 130% or 130 % (the sign after a number).
+SUFFIX = {"year": re.compile(r"(?<=\S)年$"), "reported_rate": re.compile(r"(?<=\S)\s*%$")}
+# The fields of the plan's actuals schema a sheet's row is checked against (sheet_schema), in the
+# order they are checked; the type of one a plan's schema lacks.
+SHEET_FIELDS = ["indicator_id", "year", "value", "unit", "reported_rate", "source", "locator"]
+SHEET_FIELDS += ["year_basis", "quote"]
+FIELD_TYPES = {"year": "integer", "value": "number", "reported_rate": "number"}
+# Messages (_schema_error, _plain_number): what a column's cell must be ("'x' is not <this>"), a
+# constraint the cell breaks in words (LIMITS), and the bounds sheet_schema adds (WITHIN).
+WANTED = {
+    "year": "a year such as 2018",
+    "value": "a number",
+    "unit": "a unit",
+    "reported_rate": "a completion rate such as 98 or 98%",
+    "source": "a source id of lowercase letters, digits, '-' or '_'",
+    "quote": "the quoted sentence that states it",
+}
+LIMITS = {
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "pattern": "matching {}",
+    "exclusiveMinimum": "above {}",
+    "exclusiveMaximum": "below {}",
+}
+WITHIN = {
+    "year": "a plausible year for an actual of this plan ({span}: the plan's years, "
+    f"{YEAR_MARGIN} either side, and not after next year)"
+}
 # A number as a quote writes it: ASCII or full-width digits and an optional decimal part; never the
 # middle of a longer number ('1' is not found in '10' nor in '1.5'). A sign just before it counts
 # only for a negative value (2016-2020 states 2020, not -2020).
@@ -379,9 +415,25 @@ def _input_frame(data, name: str) -> pd.DataFrame:
 def prepare(
     plan, data, *, replace: bool = False, name: str | None = None
 ) -> tuple[pd.DataFrame, list[dict]]:
-    """Check every row of a sheet; return the actual rows and new source rows to add."""
+    """Check every row of a sheet; return the actual rows and new source rows to add.
+
+    Each row, in the sheet's order, passes three steps: the project's readings (the indicator found
+    by id or name, numbers written plainly), the plan's own Table Schema for actuals checked by
+    frictionless (types, required cells, enum, bounds: sheet_schema), then the project's rules
+    (the unit, a count's sign, the value in the quote, sources, duplicates). The first failure is
+    a DataError naming the file, the sheet's row (the header is row 1) and its column.
+    """
     name = name or (str(data) if not isinstance(data, pd.DataFrame) else "<DataFrame>")
-    frame = _input_frame(data, name)
+    frame = _check_header(_input_frame(data, name), name)
+    _check_text(frame, name)
+    sheet = _Sheet(plan, name, replace)
+    for line, cells in enumerate(frame.to_dict(orient="records"), start=2):
+        sheet.add(line, {k: str(v).strip() for k, v in cells.items()})
+    return pd.DataFrame(sheet.rows), list(sheet.new_sources.values())
+
+
+def _check_header(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The sheet's columns: each once, text, the required ones present, no unknown one; and rows."""
     if "indicator_id" in frame.columns and "indicator" not in frame.columns:
         frame = frame.rename(columns={"indicator_id": "indicator"})
     counts = pd.Series(list(frame.columns)).value_counts()
@@ -418,158 +470,238 @@ def prepare(
         )
     if frame.empty:
         raise DataError("the sheet has a header but no rows", file=name)
+    return frame
 
-    indicators = plan.indicators
-    by_name = {}
-    for r in indicators.itertuples(index=False):
-        by_name[r.indicator_id] = r
-        by_name[r.name_zh] = r
-        by_name[r.name_en] = r
-    known_sources = set(plan.sources["source_id"])
-    existing = set(
-        zip(plan.actuals["indicator_id"], plan.actuals["year"].astype(int), plan.actuals["source"])
+
+def sheet_schema(plan):
+    """The Table Schema (a frictionless Schema) a sheet's rows are checked against: the fields of
+    the plan's own actuals resource that a sheet gives (SHEET_FIELDS: prepare fills stated and
+    name_as_stated, and a sheet has no measure), their constraints as the plan's datapackage.json
+    declares them, with the project's own added: a value in each of the sheet's REQUIRED columns,
+    a year plausible for this plan, a completion rate never negative, and a source id as
+    sources.csv's source_id (a new source becomes a row there)."""
+    import frictionless  # imported here: slow to import
+
+    schemas = resource_schemas(plan.path)
+    declared = {f["name"]: f for f in schemas["actuals"]["fields"]}
+    fields = {
+        n: copy.deepcopy(declared.get(n, {"name": n, "type": FIELD_TYPES.get(n, "string")}))
+        for n in SHEET_FIELDS
+    }
+    for column in REQUIRED:  # a column the sheet must have needs a value in every row
+        name = "indicator_id" if column == "indicator" else column
+        fields[name].setdefault("constraints", {})["required"] = True
+    _narrow(fields["year"], *_plausible_years(plan))
+    _narrow(fields["reported_rate"], 0, None)
+    source_id = next((f for f in schemas["sources"]["fields"] if f["name"] == "source_id"), {})
+    source = fields["source"]
+    source["constraints"] = {**source_id.get("constraints", {}), **source.get("constraints", {})}
+    missing = schemas["actuals"].get("missingValues", [""])
+    # The plan's descriptor was validated when the plan was loaded: metadata_import does not
+    # validate it again (from_descriptor would, importing jsonschema: seconds on a first call).
+    return frictionless.Schema.metadata_import(
+        {"fields": list(fields.values()), "missingValues": missing}
     )
-    wording = plan_wording(plan)
-    first, last = _plausible_years(plan)
-    _check_text(frame, name)
-    rows, new_sources, seen = [], {}, {}
-    for position, cells in enumerate(frame.to_dict(orient="records")):
-        line = position + 2  # the header is row 1
-        cell = {k: str(v).strip() for k, v in cells.items()}
+
+
+def _narrow(field: dict, low: int | None, high: int | None) -> None:
+    """A field's minimum raised to `low` and maximum lowered to `high` (None: as declared)."""
+    constraints = field.setdefault("constraints", {})
+    if low is not None:
+        constraints["minimum"] = max(low, constraints.get("minimum", low))
+    if high is not None:
+        constraints["maximum"] = min(high, constraints.get("maximum", high))
+
+
+def _schema_error(field, cell, notes: dict, file: str, row: int) -> DataError:
+    """What frictionless notes of one cell (its type, or the first constraint it breaks: required,
+    enum, minimum…) as a short DataError naming the file, the sheet's row and the sheet's column."""
+    column = "indicator" if field.name == "indicator_id" else field.name
+    kind = next(iter(notes))
+    what = WANTED.get(column, f"a valid {column}")
+    limit = field.constraints.get(kind)
+    if kind == "required":
+        message = f"the cell is empty: every actual needs {what}"
+    elif kind == "enum":
+        message = f"'{clip(cell)}' is not one of {listing(limit)}"
+    elif kind in ("minimum", "maximum"):
+        low, high = field.constraints.get("minimum"), field.constraints.get("maximum")
+        span = f"{low} or more" if high is None else f"{high} or less" if low is None else ""
+        span = span or f"{low} to {high}"
+        message = f"{clip(cell)} is not " + WITHIN.get(column, "{what} ({span})").format(
+            what=what, span=span
+        )
+    elif kind == "type":
+        message = f"'{clip(cell)}' is not {what}"
+    else:  # minLength, pattern, an exclusive bound…
+        message = (
+            f"'{clip(cell)}' is not {what} ({LIMITS.get(kind, kind + ' {}').format(clip(limit))})"
+        )
+    return DataError(message, file=file, row=row, column=column)
+
+
+def _plain_number(column: str, text: str, fail: Callable) -> str:
+    """A number cell as the sheet writes it, '' when empty: read with NFKC (full-width digits), a
+    year's 年 or a rate's % dropped; anything but ASCII digits (with a point, a sign, an exponent)
+    and a finite value is refused, with a hint for the usual mistakes in a value."""
+    text = unicodedata.normalize("NFKC", text).strip()
+    plain = SUFFIX[column].sub("", text) if column in SUFFIX else text
+    if NUMBER.match(plain):
+        if not math.isfinite(float(plain)):
+            fail(column, f"'{clip(text)}' is not a finite number")
+        return plain
+    if not plain:
+        return plain  # a missing value: the schema says whether the column may have one
+    if column == "value" and re.match(r"^[\d.]+[万亿千百]", text):
+        fail(
+            column,
+            f"'{clip(text)}' mixes a number and a magnitude: write the number in 'value' and "
+            "the magnitude in 'unit' (e.g. value 1.2, unit 万亿元)",
+        )
+    if column == "value" and "," in text:
+        fail(column, f"'{clip(text)}' has a separator: write the number without commas (e.g. 1234)")
+    fail(column, f"'{clip(text)}' is not {WANTED[column]}")
+
+
+class _Sheet:
+    """A sheet's rows checked one by one against a plan (prepare): what the plan knows, the
+    schema's cell readers, and the rows and new sources found so far."""
+
+    def __init__(self, plan, name: str, replace: bool):
+        self.plan, self.name, self.replace = plan, name, replace
+        self.by_name = {}
+        for r in plan.indicators.itertuples(index=False):
+            self.by_name.update({r.indicator_id: r, r.name_zh: r, r.name_en: r})
+        self.known_sources = set(plan.sources["source_id"])
+        years = plan.actuals["year"].astype(int)
+        self.existing = set(zip(plan.actuals["indicator_id"], years, plan.actuals["source"]))
+        self.wording = plan_wording(plan)
+        self.readers = [(f, f.create_cell_reader()) for f in sheet_schema(plan).fields]
+        self.rows, self.new_sources, self.seen = [], {}, {}
+
+    def add(self, line: int, cell: dict) -> None:
+        """Check one row (`line`: the sheet's row number) and keep it, or raise at its first error."""
 
         def fail(column, message):
-            raise DataError(message, file=name, row=line, column=column)
+            raise DataError(message, file=self.name, row=line, column=column)
 
-        # Numbers may be typed in full-width digits (２０１８, １２３４): NFKC reads them as 2018, 1234.
-        numeric = {
-            k: unicodedata.normalize("NFKC", cell.get(k, "")).strip()
-            for k in ("year", "value", "reported_rate")
-        }
-        indicator = by_name.get(cell["indicator"])
+        indicator, text = self._read(cell, fail)
+        typed = self._typed(text, line)
+        year, value = int(typed["year"]), float(typed["value"])
+        self._check_unit(indicator, text, year, value, fail)
+        source = text["source"]
+        self._check_source(source, cell, fail)
+        stated = self._stated(cell, value, text["quote"], fail)
+        key = (indicator.indicator_id, year, source)
+        self._check_duplicate(key, line, fail)
+        self.rows.append(
+            dict(
+                indicator_id=indicator.indicator_id,
+                year=str(year),
+                value=text["value"],
+                unit=text["unit"],
+                stated=stated,
+                # The 'indicator' cell is how the sheet finds the indicator, not the source's words:
+                # without name_as_stated the row takes the plan's own name for it (no wording change).
+                name_as_stated=cell.get("name_as_stated")
+                or self.wording.get(indicator.indicator_id, indicator.name_zh),
+                reported_rate=text["reported_rate"],
+                source=source,
+                locator=text["locator"],
+                year_basis=text["year_basis"],
+                quote=text["quote"],
+            )
+        )
+
+    def _read(self, cell: dict, fail: Callable) -> tuple:
+        """The project's readings: the indicator by its id or exact zh/en name; numbers plainly
+        written (_plain_number); year_basis 'stated' when not given. The row as text, in the
+        sheet schema's fields (SHEET_FIELDS)."""
+        indicator = self.by_name.get(cell["indicator"])
         if indicator is None:
             fail(
                 "indicator",
                 f"unknown indicator '{clip(cell['indicator'])}' (give its id, or its exact zh/en name)",
             )
-        year_match = YEAR.match(numeric["year"])
-        if not year_match:
-            fail("year", f"'{clip(cell['year'])}' is not a year such as 2018")
-        year = int(year_match.group(1))
-        if not first <= year <= last:
-            fail(
-                "year",
-                f"{year} is not a plausible year for an actual of this plan ({first} to {last}: "
-                f"the plan's years, {YEAR_MARGIN} either side, and not after next year)",
-            )
-        value_text = numeric["value"]
-        if not NUMBER.match(value_text):
-            if re.match(r"^[\d.]+[万亿千百]", value_text):
-                fail(
-                    "value",
-                    f"'{clip(value_text)}' mixes a number and a magnitude: write the number in 'value' and "
-                    "the magnitude in 'unit' (e.g. value 1.2, unit 万亿元)",
-                )
-            if "," in value_text or "，" in value_text:
-                fail(
-                    "value",
-                    f"'{clip(value_text)}' has a separator: write the number without commas (e.g. 1234)",
-                )
-            fail("value", f"'{clip(value_text)}' is not a number")
-        value = float(value_text)
-        if not math.isfinite(value):
-            fail("value", f"'{clip(value_text)}' is not a finite number")
-        unit = cell["unit"]
+        text = {c: cell.get(c, "") for c in SHEET_FIELDS if c != "indicator_id"}
+        text.update({c: _plain_number(c, text[c], fail) for c in NUMERIC})
+        text.update(indicator_id=indicator.indicator_id, year_basis=text["year_basis"] or "stated")
+        return indicator, text
+
+    def _typed(self, text: dict, line: int) -> dict:
+        """The row's cells read by the schema's fields (frictionless): typed, or the first cell
+        that breaks the schema as a DataError."""
+        typed = {}
+        for schema_field, reader in self.readers:
+            cell = text[schema_field.name]
+            typed[schema_field.name], notes = reader(cell)
+            if notes:
+                raise _schema_error(schema_field, cell, notes, self.name, line)
+        return typed
+
+    def _check_unit(self, indicator, text: dict, year: int, value: float, fail: Callable) -> None:
+        """The unit converts to the indicator's (a currency needs the year's rate); a count is not negative."""
         try:
-            units.convert(1.0, unit, indicator.unit, year=year, rates=plan.rates)
+            units.convert(1.0, text["unit"], indicator.unit, year=year, rates=self.plan.rates)
         except units.UnitError as exc:
             fail("unit", f"{exc} (the indicator {indicator.indicator_id} is in {indicator.unit})")
         if value < 0 and _is_count(indicator.unit):
             fail(
                 "value",
-                f"{value_text} is negative, and {indicator.indicator_id} counts things ({indicator.unit})",
+                f"{clip(text['value'])} is negative, and {indicator.indicator_id} counts things "
+                f"({indicator.unit})",
             )
-        source = cell["source"]
-        if not source:
-            fail("source", "the source is empty")
-        if not re.match(r"^[a-z0-9][a-z0-9_-]*$", source):
-            fail(
-                "source",
-                f"source id '{clip(source)}' must be lowercase letters, digits, '-' or '_'",
-            )
-        if source not in known_sources and source not in new_sources:
-            if not cell.get("source_title") or not cell.get("source_file"):
-                fail("source", f"source '{source}' is new: give its source_title and source_file")
-            new_sources[source] = dict(
-                source_id=source,
-                file=cell["source_file"],
-                title_zh=cell["source_title"],
-                title_en=cell["source_title"],
-                issuer=cell.get("source_issuer", ""),
-                date=cell.get("source_date", ""),
-                role="bulletin",
-            )
-        quote = cell["quote"]
-        if len(quote) < 4:
-            fail("quote", "every actual needs the quoted sentence that states it")
-        # The words that state the value: the 'stated' column (words, e.g. 两万亿元), else the value
-        # as a number the quote writes ('1' for 1.0, '４２０' for 420; never '10' for 1).
+
+    def _check_source(self, source: str, cell: dict, fail: Callable) -> None:
+        """A source the plan does not know is added, given its title and file."""
+        if source in self.known_sources or source in self.new_sources:
+            return
+        if not cell.get("source_title") or not cell.get("source_file"):
+            fail("source", f"source '{source}' is new: give its source_title and source_file")
+        self.new_sources[source] = dict(
+            source_id=source,
+            file=cell["source_file"],
+            title_zh=cell["source_title"],
+            title_en=cell["source_title"],
+            issuer=cell.get("source_issuer", ""),
+            date=cell.get("source_date", ""),
+            role="bulletin",
+        )
+
+    @staticmethod
+    def _stated(cell: dict, value: float, quote: str, fail: Callable) -> str:
+        """The words that state the value: the 'stated' column (words, e.g. 两万亿元), which the
+        quote must hold, else the value as a number the quote writes ('1' for 1.0, '４２０' for
+        420; never '10' for 1)."""
         if cell.get("stated"):
-            stated = cell["stated"]
-            if stated not in quote:
+            if not states(cell["stated"], quote):
                 fail(
                     "stated",
-                    f"'{clip(stated)}' does not occur in the quote; give the words of the quote that state the value",
+                    f"'{clip(cell['stated'])}' does not occur in the quote; give the words of the "
+                    "quote that state the value",
                 )
-        else:
-            stated = stated_in_quote(value, quote)
-            if stated is None:
-                fail(
-                    "value",
-                    f"{clip(number_text(value))} does not occur in the quote as a number; give the words "
-                    "that state the value in a 'stated' column",
-                )
-        rate_text = numeric["reported_rate"]
-        rate = ""
-        if rate_text:
-            rate_match = RATE.match(rate_text)
-            if not rate_match or float(rate_match.group(1)) < 0:
-                fail(
-                    "reported_rate",
-                    f"'{clip(rate_text)}' is not a completion rate such as 98 or 98%",
-                )
-            rate = rate_match.group(1)
-        basis = cell.get("year_basis") or "stated"
-        if basis not in YEAR_BASIS:
-            fail("year_basis", f"'{clip(basis)}' is not one of {', '.join(sorted(YEAR_BASIS))}")
-        key = (indicator.indicator_id, year, source)
-        if key in seen:
-            fail("indicator", f"the same indicator, year and source as row {seen[key]}")
-        seen[key] = line
-        if key in existing and not replace:
+            return cell["stated"]
+        stated = stated_in_quote(value, quote)
+        if stated is None:
+            fail(
+                "value",
+                f"{clip(number_text(value))} does not occur in the quote as a number; give the "
+                "words that state the value in a 'stated' column",
+            )
+        return stated
+
+    def _check_duplicate(self, key: tuple, line: int, fail: Callable) -> None:
+        """One row per indicator, year and source: in the sheet, and in the plan unless replacing."""
+        if key in self.seen:
+            fail("indicator", f"the same indicator, year and source as row {self.seen[key]}")
+        self.seen[key] = line
+        if key in self.existing and not self.replace:
+            indicator, year, source = key
             fail(
                 "indicator",
-                f"{indicator.indicator_id} {year} from {source} is already in actuals.csv "
+                f"{indicator} {year} from {source} is already in actuals.csv "
                 "(use --replace, or replace=True, to replace it)",
             )
-        rows.append(
-            dict(
-                indicator_id=indicator.indicator_id,
-                year=str(year),
-                value=value_text,
-                unit=unit,
-                stated=stated,
-                # The 'indicator' cell is how the sheet finds the indicator, not the source's words:
-                # without name_as_stated the row takes the plan's own name for it (no wording change).
-                name_as_stated=cell.get("name_as_stated")
-                or wording.get(indicator.indicator_id, indicator.name_zh),
-                reported_rate=rate,
-                source=source,
-                locator=cell.get("locator", ""),
-                year_basis=basis,
-                quote=quote,
-            )
-        )
-    return pd.DataFrame(rows), list(new_sources.values())
 
 
 def stated_in_quote(value: float, quote: str) -> str | None:
@@ -617,9 +749,9 @@ def _check_text(frame: pd.DataFrame, name: str) -> None:
         )
 
 
-def _plausible_years(plan) -> tuple[int, int]:
+def _plausible_years(plan) -> tuple[int | None, int]:
     """The years an actual of this plan may have: its own years (base, targets, actuals) widened by
-    YEAR_MARGIN, never before 1949 nor after next year."""
+    YEAR_MARGIN, and not after next year (sheet_schema adds them to the schema's own bounds)."""
     years = [int(y) for y in (plan.base_year,) if isinstance(y, int)]
     for table, column in ((plan.targets, "target_year"), (plan.actuals, "year")):
         values = pd.to_numeric(table[column], errors="coerce").dropna()
@@ -627,8 +759,8 @@ def _plausible_years(plan) -> tuple[int, int]:
             years += [int(values.min()), int(values.max())]
     next_year = pd.Timestamp.now().year + 1
     if not years:
-        return 1949, next_year
-    return max(1949, min(years) - YEAR_MARGIN), min(next_year, max(years) + YEAR_MARGIN)
+        return None, next_year
+    return min(years) - YEAR_MARGIN, min(next_year, max(years) + YEAR_MARGIN)
 
 
 def _is_count(unit: str) -> bool:
