@@ -424,11 +424,13 @@ def prepare(
     a DataError naming the file, the sheet's row (the header is row 1) and its column.
     """
     name = name or (str(data) if not isinstance(data, pd.DataFrame) else "<DataFrame>")
-    frame = _check_header(_input_frame(data, name), name)
+    # Python strings: a CSV's cells come as pandas' Arrow strings, slow to read one by one.
+    frame = _check_header(_input_frame(data, name), name).astype(object)
     _check_text(frame, name)
     sheet = _Sheet(plan, name, replace)
-    for line, cells in enumerate(frame.to_dict(orient="records"), start=2):
-        sheet.add(line, {k: str(v).strip() for k, v in cells.items()})
+    columns = list(frame.columns)
+    for line, cells in enumerate(frame.itertuples(index=False, name=None), start=2):
+        sheet.add(line, {k: str(v).strip() for k, v in zip(columns, cells)})
     return pd.DataFrame(sheet.rows), list(sheet.new_sources.values())
 
 
