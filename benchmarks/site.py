@@ -33,7 +33,11 @@ sys.path.insert(0, str(ROOT / "tests"))  # Chromium is set up once, with the tes
 from servers import CHROMIUM, launch_chromium  # noqa: E402
 
 PLAN = "zhejiang-internet-plus-2016"
-LINKED = re.compile(r'<(?:link[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"')
+# what a browser downloads with the page: its stylesheet, scripts and images; not a
+# <link rel="alternate"> (the other language's page, fetched only when the reader follows it)
+LINKED = re.compile(
+    r'<(?:link rel="(?:stylesheet|icon|preload)"[^>]+href|script[^>]+src|img[^>]+src)="([^"]+)"'
+)
 
 
 def _timed(call) -> tuple[float, float]:
