@@ -8,6 +8,7 @@ import plantrack
 import pytest
 from conftest import MAIN_PLAN
 from plantrack import charts
+from plantrack.messages import t
 from plantrack.serve import app
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -262,3 +263,15 @@ def test_two_sources_of_one_role_are_told_apart():
     assert keys["eval-b"][0] == "Target as the evaluation restates it: Second evaluation"
     assert keys["eval-a"][0] == "Target as the evaluation restates it: First evaluation"
     assert keys["eval-a"][2] != keys["eval-b"][2]  # another shape for the second one
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_corrected_actual_is_drawn_at_the_value_used_and_its_tooltip_says_so(plan, lang):
+    """online_sales 2017 is stated as 13万亿元 (off by ten; corrections.csv uses 1.3): the
+    dashboard's and the report's indicator chart draw what assess judges, and say why."""
+    data = charts.indicator_chart(plan, "online_sales", lang).to_dict()["datasets"]
+    points = [p for rows in data.values() for p in rows if p.get("series") == "actual"]
+    in_2017 = [p for p in points if p["year"] == 2017]
+    assert [p["value"] for p in in_2017] == [1.3]
+    assert t("corrected_note", lang) in in_2017[0]["stated"]
+    assert all(t("corrected_note", lang) not in p["stated"] for p in points if p["year"] != 2017)

@@ -344,6 +344,26 @@ def test_indicator_page_has_chart_with_its_data_as_a_table_and_every_quote(site)
         )
 
 
+def test_a_corrected_actual_is_charted_at_the_value_used_and_says_so(site):
+    """The evaluation's table states 13 (万亿元) of online sales for 2017 (off by ten, corrected to
+    1.3): the chart draws 1.3, as assess judges it; its table keeps the stated words and marks
+    the correction; the JSON download keeps the value as stated beside the value used."""
+    page = site / "en" / MAIN_PLAN / "indicator" / "online_sales" / "index.html"
+    rows = re.findall(
+        r"<tr><td>2017</td><td>Actual</td><td>([^<]*)</td><td>(.*?)</td>",
+        page.read_text(encoding="utf-8"),
+    )
+    assert rows and rows[0][0] == "1.3", rows
+    assert rows[0][1].startswith("13 ") and "corrected" in rows[0][1]  # the table cell says 13
+    document = json.loads(
+        (site / "downloads" / MAIN_PLAN / "indicator" / "online_sales.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    fixed = [a for a in document["actuals"] if a["year"] == 2017 and a["correction_id"]]
+    assert [(a["value"], a["value_converted"]) for a in fixed] == [(13.0, 1.3)]
+
+
 def test_text_from_data_is_escaped(make_plan, tmp_path):
     directory = make_plan(
         indicators=[

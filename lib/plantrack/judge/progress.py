@@ -478,17 +478,28 @@ def _confidence_phrase(code: int, lang: str) -> str:
 def comparable_actuals(
     plan, to_unit_by_indicator: pd.Series, as_of: int | None = None, indicator_id: str | None = None
 ) -> pd.DataFrame:
-    """Actuals (of one indicator, if given) with value_converted into the given unit of their
-    indicator (NaN if impossible)."""
+    """Actuals (of one indicator, if given) as stated, with value_converted: the value assess
+    uses (a recorded correction applied, see judge.measures.corrected), in the given unit of
+    their indicator (NaN if impossible), and correction_id where a correction was applied."""
+    from plantrack.judge.measures import corrected
+
     actuals = plan.actuals
+    fixed = corrected(plan).actuals  # the same rows, in the same order
+    keep = np.ones(len(actuals), dtype=bool)
     if indicator_id is not None:
-        actuals = actuals[actuals["indicator_id"] == indicator_id]
+        keep &= (actuals["indicator_id"] == indicator_id).to_numpy()
     if as_of is not None:
-        actuals = actuals[actuals["year"] <= as_of]
-    ind, values, reasons = _converted(actuals, to_unit_by_indicator, plan.rates)
+        keep &= (actuals["year"] <= as_of).to_numpy()
+    actuals, fixed = actuals[keep], fixed[keep]
+    ind, values, reasons = _converted(fixed, to_unit_by_indicator, plan.rates)
     notes = np.full(len(actuals), "", dtype=object)
     notes[list(reasons)] = list(reasons.values())
-    return actuals.assign(_ind=ind, value_converted=values, convert_note=notes)
+    fixes = (
+        fixed["correction_id"].array
+        if "correction_id" in fixed
+        else pd.array([pd.NA] * len(fixed), dtype="string")
+    )
+    return actuals.assign(_ind=ind, value_converted=values, convert_note=notes, correction_id=fixes)
 
 
 ACTUAL_COLUMNS = {

@@ -579,6 +579,10 @@ def indicator_chart(
         return frame["source"].astype(str).map(titles).fillna(frame["source"].astype(str))
 
     actual_key = t("actual", lang)
+    stated = said(actuals)  # drawn at the value used: a corrected one says so beside its words
+    stated = stated.where(
+        actuals["correction_id"].isna(), stated + f" ({t('corrected_note', lang)})"
+    )
     points = pd.DataFrame(
         {
             "series": "actual",
@@ -586,7 +590,7 @@ def indicator_chart(
             "year": actuals["year"].astype(int),
             "value": actuals["value_converted"],
             "source": source_titles(actuals),
-            "stated": said(actuals),
+            "stated": stated,
             "path": "",
         }
     )

@@ -483,7 +483,8 @@ def indicator_json(p: Prepared, indicator: dict) -> str:
 
 
 def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
-    """The points one indicator's chart draws, in the indicator's unit: actuals, targets and the
+    """The points one indicator's chart draws, in the indicator's unit: actuals (corrections
+    applied, as assess judges them), targets and the
     path each target required (from the trajectory's base year, growing at a constant rate; a
     straight line where values are not all positive)."""
     unit = p.plan.indicators.set_index("indicator_id").at[indicator_id, "unit"]
@@ -495,6 +496,8 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
             "value": float(r["value_converted"]),
             "stated": text(r["stated"]),
             "source": text(r["source"]),
+            # drawn at the value assess uses; the stated value differs
+            "corrected": not missing(r["correction_id"]),
         }
         for r in p.actuals_by.get(indicator_id, [])
         if not missing(r["value_converted"])
