@@ -270,8 +270,23 @@ def test_a_corrected_actual_is_drawn_at_the_value_used_and_its_tooltip_says_so(p
     """online_sales 2017 is stated as 13万亿元 (off by ten; corrections.csv uses 1.3): the
     dashboard's and the report's indicator chart draw what assess judges, and say why."""
     data = charts.indicator_chart(plan, "online_sales", lang).to_dict()["datasets"]
-    points = [p for rows in data.values() for p in rows if p.get("series") == "actual"]
+    # (online retail: the evaluation's measure, not the plan's online sales)
+    points = [p for rows in data.values() for p in rows if p.get("series") in ("actual", "other")]
     in_2017 = [p for p in points if p["year"] == 2017]
     assert [p["value"] for p in in_2017] == [1.3]
     assert t("corrected_note", lang) in in_2017[0]["stated"]
     assert all(t("corrected_note", lang) not in p["stated"] for p in points if p["year"] != 2017)
+
+
+def test_a_figure_of_another_definition_is_drawn_apart_and_named(plan):
+    """high_tech_enterprises: 3000 incubated (2017, the indicator's own measure) and 11959
+    cumulative certified (2018, another definition): not one line, the second named as such."""
+    chart = charts.indicator_chart(plan, "high_tech_enterprises", "en").to_dict()
+    points = [
+        p for rows in chart["datasets"].values() for p in rows if p["series"] in ("actual", "other")
+    ]
+    by_year = {p["year"]: (p["series"], p["key"]) for p in points}
+    assert by_year[2017] == ("actual", t("actual", "en"))
+    assert by_year[2018] == ("other", t("other_measure", "en"))
+    spec = json.dumps(chart)
+    assert t("other_measure", "en") in spec  # in the legend's domain

@@ -350,7 +350,7 @@ def test_a_corrected_actual_is_charted_at_the_value_used_and_says_so(site):
     the correction; the JSON download keeps the value as stated beside the value used."""
     page = site / "en" / MAIN_PLAN / "indicator" / "online_sales" / "index.html"
     rows = re.findall(
-        r"<tr><td>2017</td><td>Actual</td><td>([^<]*)</td><td>(.*?)</td>",
+        r"<tr><td>2017</td><td>Actual[^<]*</td><td>([^<]*)</td><td>(.*?)</td>",
         page.read_text(encoding="utf-8"),
     )
     assert rows and rows[0][0] == "1.3", rows
@@ -362,6 +362,20 @@ def test_a_corrected_actual_is_charted_at_the_value_used_and_says_so(site):
     )
     fixed = [a for a in document["actuals"] if a["year"] == 2017 and a["correction_id"]]
     assert [(a["value"], a["value_converted"]) for a in fixed] == [(13.0, 1.3)]
+
+
+def test_a_figure_of_another_definition_is_charted_apart_and_named(site):
+    page = (
+        site / "en" / MAIN_PLAN / "indicator" / "high_tech_enterprises" / "index.html"
+    ).read_text(encoding="utf-8")
+    assert (
+        '<span class="key key-other" aria-hidden="true"></span> Actual, of another definition'
+        in page
+    )
+    assert re.search(
+        r"<tr><td>2018</td><td>Actual, of another definition[^<]*</td><td>11,959</td>", page
+    )
+    assert re.search(r"<tr><td>2017</td><td>Actual</td><td>3,000</td>", page)
 
 
 def test_text_from_data_is_escaped(make_plan, tmp_path):

@@ -19,7 +19,8 @@ def series_indicator(series_id: str) -> str:
     return str(series_id).split(SEPARATOR, 1)[0]
 
 
-def _measure(frame: pd.DataFrame) -> pd.Series:
+def measure_of(frame: pd.DataFrame) -> pd.Series:
+    """What each row measures: its `measure`, or its indicator's id where it measures that."""
     ids = frame["indicator_id"].astype("string")
     if "measure" not in frame:
         return ids
@@ -41,7 +42,7 @@ def corrected(plan):
         frame = tables[table].copy()
         frame["unit"] = frame["unit"].astype("string")
         frame["correction_id"] = pd.array([pd.NA] * len(frame), dtype="string")
-        measure = _measure(frame)
+        measure = measure_of(frame)
         for fix in rows.itertuples(index=False):
             hit = (
                 (frame["indicator_id"].astype("string") == fix.indicator_id)
@@ -70,7 +71,7 @@ def by_measure(plan):
         frame = tables[table]
         if "measure" not in frame:
             continue
-        measure = _measure(frame)
+        measure = measure_of(frame)
         ids = frame["indicator_id"].astype("string")
         other = (measure != ids).fillna(False).to_numpy()
         if not other.any():

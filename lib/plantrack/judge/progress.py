@@ -480,8 +480,10 @@ def comparable_actuals(
 ) -> pd.DataFrame:
     """Actuals (of one indicator, if given) as stated, with value_converted: the value assess
     uses (a recorded correction applied, see judge.measures.corrected), in the given unit of
-    their indicator (NaN if impossible), and correction_id where a correction was applied."""
-    from plantrack.judge.measures import corrected
+    their indicator (NaN if impossible), correction_id where a correction was applied, and
+    own_measure: False where the figure measures something else than its indicator (another
+    definition: shown, never compared or joined to the indicator's own series)."""
+    from plantrack.judge.measures import corrected, measure_of
 
     actuals = plan.actuals
     fixed = corrected(plan).actuals  # the same rows, in the same order
@@ -499,7 +501,10 @@ def comparable_actuals(
         if "correction_id" in fixed
         else pd.array([pd.NA] * len(fixed), dtype="string")
     )
-    return actuals.assign(_ind=ind, value_converted=values, convert_note=notes, correction_id=fixes)
+    own = (measure_of(actuals) == actuals["indicator_id"].astype("string")).to_numpy(dtype=bool)
+    return actuals.assign(
+        _ind=ind, value_converted=values, convert_note=notes, correction_id=fixes, own_measure=own
+    )
 
 
 ACTUAL_COLUMNS = {

@@ -20,6 +20,7 @@ import html
 import json
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from plantrack.messages import check_lang, t
@@ -553,6 +554,7 @@ def indicator_chart(
     if already computed; else they are. In English the unit is translated and a value is shown
     as a number with that unit; the Chinese chart shows each value as the source states it.
     fit: the chart takes its container's width. Combines with other charts (alt.vconcat, `|`…)."""
+    from plantrack.judge.measures import corrected
     from plantrack.judge.progress import (
         assess,
         comparable_actuals,
@@ -578,15 +580,24 @@ def indicator_chart(
     def source_titles(frame):
         return frame["source"].astype(str).map(titles).fillna(frame["source"].astype(str))
 
-    actual_key = t("actual", lang)
-    stated = said(actuals)  # drawn at the value used: a corrected one says so beside its words
-    stated = stated.where(
-        actuals["correction_id"].isna(), stated + f" ({t('corrected_note', lang)})"
-    )
+    actual_key, other_key = t("actual", lang), t("other_measure", lang)
+    own = actuals["own_measure"].to_numpy(dtype=bool)
+
+    def noted(frame):  # drawn at the value used: a corrected figure says so beside its words
+        words = said(frame)
+        if "correction_id" not in frame:
+            return words
+        return words.where(frame["correction_id"].isna(), words + f" ({t('corrected_note', lang)})")
+
+    stated = noted(actuals)
     points = pd.DataFrame(
         {
-            "series": "actual",
-            "key": actual_key,
+            # a figure of another definition than the indicator's: drawn apart, never joined
+            "series": np.where(own, "actual", "other"),
+            "key": np.where(own, actual_key, other_key),
+            "measure": actuals["measure"].astype("string").fillna(indicator_id).to_numpy(object)
+            if "measure" in actuals
+            else indicator_id,
             "year": actuals["year"].astype(int),
             "value": actuals["value_converted"],
             "source": source_titles(actuals),
@@ -594,7 +605,8 @@ def indicator_chart(
             "path": "",
         }
     )
-    targets = plan.targets[plan.targets["indicator_id"] == indicator_id]
+    targets = corrected(plan).targets
+    targets = targets[targets["indicator_id"] == indicator_id]
     factors = pair_factors(targets["unit"].array, [stated_unit] * len(targets))
     keys = _target_keys(targets, plan.sources, lang)
     first_source = next(iter(keys), None)
@@ -605,7 +617,7 @@ def indicator_chart(
             "year": targets["target_year"].astype(int),
             "value": targets["value"] * factors,
             "source": source_titles(targets),
-            "stated": said(targets),
+            "stated": noted(targets),
             "path": "",
             # the plan's own target drawn last and smaller, on a restatement of the same figure
             "size": targets["source"].astype(str).map(lambda i: 140 if i == first_source else 260),
@@ -638,7 +650,8 @@ def indicator_chart(
     )
     data = pd.concat([points, marks, paths], ignore_index=True)
 
-    styles = [(actual_key, *ACTUAL_STYLE, [1, 0])] if len(points) else []
+    styles = [(actual_key, *ACTUAL_STYLE, [1, 0])] if own.any() else []
+    styles += [(other_key, ACTUAL_STYLE[0], "square", [1, 0])] if not own.all() else []
     styles += [
         (k, c, s, [1, 0]) for k, c, s in dict.fromkeys(keys.values()) if k in set(marks["key"])
     ]
@@ -676,7 +689,12 @@ def indicator_chart(
     line = (
         base.transform_filter(alt.datum.series == "actual")
         .mark_line(point=True)
-        .encode(shape=shape, tooltip=tooltip)
+        .encode(shape=shape, detail="measure:N", tooltip=tooltip)
+    )
+    other = (
+        base.transform_filter(alt.datum.series == "other")
+        .mark_line(strokeWidth=1, point=alt.OverlayMarkDef(filled=False, size=70, strokeWidth=2))
+        .encode(shape=shape, detail="measure:N", tooltip=tooltip)
     )
     target = (
         base.transform_filter(alt.datum.series == "target")
@@ -687,7 +705,12 @@ def indicator_chart(
     # an empty layer would leave an unlabelled mark group in the SVG (axe: svg-img-alt)
     layers = [
         layer
-        for layer, rows in ((path, len(paths)), (line, len(points)), (target, len(marks)))
+        for layer, rows in (
+            (path, len(paths)),
+            (line, own.sum()),
+            (other, (~own).sum()),
+            (target, len(marks)),
+        )
         if rows
     ]
     # The legend's scales stay inside this chart (resolved independent one level up): beside

@@ -44,6 +44,7 @@ from plantrack.data.ids import is_id
 from plantrack.data.package import _cache_base, list_plans, load_plan, write_atomic
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
+from plantrack.judge.measures import corrected
 from plantrack.judge.progress import assess, comparable_actuals, pair_factors, required_paths
 from plantrack.messages import t
 from plantrack.present import draw, style
@@ -116,13 +117,20 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def indicator_chart_spec(series: list[dict]) -> dict:
-    """A Vega-Lite spec: actuals as a line, targets as diamonds, the required path dashed."""
+    """A Vega-Lite spec: actuals as a line, figures of another definition hollow on their own
+    thin line, targets as diamonds, the required path dashed."""
     years = sorted({point["year"] for point in series})
     # whole years only: a tick per year when they are few, else integer steps
     ticks = {"values": years} if len(years) <= 12 else {"tickMinStep": 1}
 
-    def layer(kind, mark):
-        return {"transform": [{"filter": {"field": "series", "equal": kind}}], "mark": mark}
+    def layer(kind, mark, **encoding):
+        return {
+            "transform": [{"filter": {"field": "series", "equal": kind}}],
+            "mark": mark,
+            **({"encoding": encoding} if encoding else {}),
+        }
+
+    by_measure = {"detail": {"field": "measure"}}  # one line per measure
 
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
@@ -164,6 +172,22 @@ def indicator_chart_spec(series: list[dict]) -> dict:
                     "strokeWidth": 2.5,
                     "point": {"filled": True, "size": 60, "color": CHART_COLOURS["actual"]},
                 },
+                **by_measure,
+            ),
+            layer(
+                "other",
+                {
+                    "type": "line",
+                    "color": CHART_COLOURS["actual"],
+                    "strokeWidth": 1,
+                    "point": {
+                        "filled": False,
+                        "size": 70,
+                        "strokeWidth": 2,
+                        "color": CHART_COLOURS["actual"],
+                    },
+                },
+                **by_measure,
             ),
             layer(
                 "target",
@@ -218,7 +242,8 @@ class Prepared:
     found: pd.DataFrame
     changed: str
     sources: dict  # source id -> row
-    targets_by: dict  # indicator id -> [target rows]
+    targets_by: dict  # indicator id -> [target rows], as stated
+    charted_targets_by: dict  # the same, recorded corrections applied (what charts draw)
     actuals_by: dict  # indicator id -> [actual rows, by year, with value_converted]
     assessed_by: dict  # indicator id -> [assessed rows]
     found_by: dict  # indicator id -> [finding rows]
@@ -278,6 +303,7 @@ def prepare(plan) -> Prepared:
         data_changed(plan.path),
         sources,
         _grouped(plan.targets),
+        _grouped(corrected(plan).targets),
         _grouped(actuals),
         _grouped(assessed),
         found_by,
@@ -488,10 +514,13 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
     path each target required (from the trajectory's base year, growing at a constant rate; a
     straight line where values are not all positive)."""
     unit = p.plan.indicators.set_index("indicator_id").at[indicator_id, "unit"]
-    targets = p.targets_by.get(indicator_id, [])
+    targets = p.charted_targets_by.get(indicator_id, [])
     series = [
         {
-            "series": "actual",
+            # a figure of another definition than the indicator's is drawn apart (hollow), each
+            # measure its own line: never joined to the indicator's own series
+            "series": "actual" if r["own_measure"] else "other",
+            "measure": text(r.get("measure")) or indicator_id,
             "year": int(r["year"]),
             "value": float(r["value_converted"]),
             "stated": text(r["stated"]),
@@ -517,11 +546,12 @@ def chart_series(p: Prepared, indicator_id: str) -> list[dict]:
                     "value": point[1],
                     "stated": text(r["stated"]),
                     "source": text(r["source"]),
+                    "corrected": not missing(r.get("correction_id")),
                 }
             )
     by_year = {}
     for point in series:
-        if point["series"] == "actual":
+        if point["series"] in ("actual", "other"):
             by_year.setdefault(point["year"], point["value"])
     for _, path in required_paths(p.assessed_by.get(indicator_id, []), by_year, unit):
         series.extend(
@@ -711,7 +741,7 @@ def _plan_downloads(pid: str) -> dict:
 def _indicator_context(p: Prepared, indicator: dict, lang: str) -> dict:
     iid, pid = indicator["indicator_id"], p.plan_id
     series = p.series[iid]
-    order = ["actual", "target", "path"]
+    order = ["actual", "other", "target", "path"]
     return dict(
         indicator=indicator,
         sector_name=p.plan.sector_name(indicator["sector"], lang),
@@ -723,6 +753,7 @@ def _indicator_context(p: Prepared, indicator: dict, lang: str) -> dict:
         chart=f"downloads/{pid}/indicator/{iid}.svg" if series else None,
         chart_rows=sorted(series, key=lambda s: (s["year"], order.index(s["series"]))),
         has_path=any(s["series"] == "path" for s in series),
+        has_other=any(s["series"] == "other" for s in series),
         downloads={
             "csv": f"downloads/{pid}/indicator/{iid}.csv",
             "json": f"downloads/{pid}/indicator/{iid}.json",
