@@ -732,42 +732,71 @@ def one_string_dtype(frame: pd.DataFrame) -> pd.DataFrame:
         dtype = frame[column].dtype
         if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
             continue
-        if isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
+        if isinstance(dtype, pd.StringDtype):  # text whose missing value is NaN: never yes/no
+            frame[column] = frame[column].astype("string")
+        elif pd.api.types.is_object_dtype(dtype):
             values = frame[column]
             present = values.dropna()
-            if len(present) and present.map(type).eq(bool).all():
+            # all(...) stops at the first value that is not a bool: a text column costs one look
+            if len(present) and all(type(v) is bool for v in present):
                 frame[column] = values.astype("boolean")
             else:
                 frame[column] = values.astype("string")
     return frame
 
 
+def _touching_pairs(assessed: pd.DataFrame, found: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The (assessed row, finding) position pairs of findings_on_rows, ordered by row, then by
+    finding: one merge on the indicator, then a test of the years over whole arrays."""
+    if not len(found) or not len(assessed):
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    rows = pd.DataFrame(
+        {
+            "indicator": assessed["indicator_id"].astype(str).to_numpy(dtype=object),
+            "row": np.arange(len(assessed)),
+        }
+    )
+    hits = pd.DataFrame(
+        {
+            "indicator": found["indicator_id"].astype(str).to_numpy(dtype=object),
+            "finding": np.arange(len(found)),
+        }
+    )
+    pairs = rows.merge(hits, on="indicator")
+    row, finding = pairs["row"].to_numpy(), pairs["finding"].to_numpy()
+    year = _years(found["year"])[finding]
+    target_year = _years(assessed["target_year"])[row]
+    actual_year = _years(assessed["actual_year"])[row]
+    touches = np.isnan(year) | (year == target_year) | (year == actual_year)
+    row, finding = row[touches], finding[touches]
+    order = np.lexsort((finding, row))
+    return row[order], finding[order]
+
+
+def _years(values) -> np.ndarray:
+    """Years as floats (NaN where missing), so that they compare over whole arrays."""
+    return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
 def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[int]]:
     """For each assessed row, the positions in `found` of the findings about its numbers: same
     indicator, and a year that is the target's or the actual's (or no year: the whole indicator)."""
     touching: list[list[int]] = [[] for _ in range(len(assessed))]
-    if not len(found):
-        return touching
-    by_indicator: dict = {}
-    for k, (indicator, year) in enumerate(zip(found["indicator_id"], found["year"])):
-        by_indicator.setdefault(str(indicator), []).append(
-            (k, None if pd.isna(year) else int(year))
-        )
-    for i, (indicator, target_year, actual_year) in enumerate(
-        zip(assessed["indicator_id"].astype(str), assessed["target_year"], assessed["actual_year"])
-    ):
-        if indicator not in by_indicator:
-            continue
-        years = {int(target_year)} | (set() if pd.isna(actual_year) else {int(actual_year)})
-        touching[i] = [k for k, year in by_indicator[indicator] if year is None or year in years]
+    row, finding = _touching_pairs(assessed, found)
+    for i, k in zip(row.tolist(), finding.tolist()):
+        touching[i].append(k)
     return touching
 
 
 def finding_flags(assessed: pd.DataFrame, found: pd.DataFrame) -> pd.arrays.StringArray:
     """The kinds of finding that touch each assessed row (findings_on_rows), comma-separated;
     empty when none."""
-    kinds = found["kind"].astype(str).to_numpy() if len(found) else np.array([], dtype=object)
-    out = [", ".join(dict.fromkeys(kinds[ks])) for ks in findings_on_rows(assessed, found)]
+    out = np.full(len(assessed), "", dtype=object)
+    row, finding = _touching_pairs(assessed, found)
+    if len(row):
+        kinds = pd.DataFrame({"row": row, "kind": found["kind"].astype(str).to_numpy()[finding]})
+        joined = kinds.drop_duplicates().groupby("row", sort=False)["kind"].agg(", ".join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
     return pd.array(out, dtype="string")
 
 
