@@ -394,7 +394,12 @@ def _jumps_and_magnitudes(plan, indicators, add):
     years = all_actuals["year"].to_numpy(dtype=np.int64)
     with np.errstate(invalid="ignore"):
         usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
-    order = usable[np.lexsort((years[usable], ind[usable]))]  # by indicator, then year (stable)
+    targets = primary_targets(plan)
+    targets = targets[~targets["indicator_id"].isin(ranks)]
+    target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
+    target_years = targets["target_year"].to_numpy(dtype=np.int64)
+    target_key, actual_key = _year_keys((target_ind, target_years), (ind, years))
+    order = usable[np.argsort(actual_key[usable], kind="stable")]  # by indicator, then year
     i, y, v = ind[order], years[order], converted[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[1:] / v[:-1]
@@ -422,43 +427,55 @@ def _jumps_and_magnitudes(plan, indicators, add):
             [sources.iloc[previous], sources.iloc[current]],
             int(years[current]),
         )
-    ok = np.zeros(len(all_actuals), dtype=bool)
-    ok[usable] = True
-    targets = primary_targets(plan)
-    targets = targets[~targets["indicator_id"].isin(ranks)]
-    # Only actuals in a target year can pair with a target: select them by integer keys first.
-    target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
-    target_years = targets["target_year"].to_numpy(dtype=np.int64)
-    first = min(years.min(initial=0), target_years.min(initial=0))
-    span = max(years.max(initial=0), target_years.max(initial=0)) - first + 1
-    marked = np.zeros((len(indicators) + 1) * span, dtype=bool)  # a dense mark, no hashing
-    marked[(target_ind + 1) * span + (target_years - first)] = True
-    at_target = ok & marked[(ind + 1) * span + (years - first)]
-    actuals = all_actuals[at_target].assign(value_converted=converted[at_target])
-    pairs = targets.merge(
-        actuals,
-        left_on=["indicator_id", "target_year"],
-        right_on=["indicator_id", "year"],
-        suffixes=("_t", "_a"),
-    )
-    if pairs.empty:
+    # Each target with the usable actuals of its indicator in its year, paired by integer keys.
+    at, of = _equal_keys(target_key, actual_key[usable])
+    if not len(at):
         return
-    factor = pair_factors(_units_of(pairs["indicator_id"], indicators).array, pairs["unit_t"].array)
+    of = usable[of]
+    to_target = pair_factors(
+        _units_of(targets["indicator_id"], indicators).array, targets["unit"].array
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
+        ratio = converted[of] * to_target[at] / targets["value"].to_numpy(dtype=float)[at]
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
-    for r, ratio_ in zip(pairs[odd].itertuples(index=False), ratio[odd]):
+    hits = zip(
+        targets.iloc[at[odd]].itertuples(index=False),
+        all_actuals.iloc[of[odd]].itertuples(index=False),
+        ratio[odd],
+    )
+    for target, actual, ratio_ in hits:
         add(
-            r.indicator_id,
+            target.indicator_id,
             "implausible_magnitude",
             "error",
             dict(
-                year=r.year,
-                stated_t=r.stated_t,
-                value=_fmt(r.value_a),
-                unit=r.unit_a,
+                year=actual.year,
+                stated_t=target.stated,
+                value=_fmt(actual.value),
+                unit=actual.unit,
                 ratio=f"{ratio_:.1f}",
             ),
-            [r.source_a, r.source_t],
-            int(r.year),
+            [actual.source, target.source],
+            int(actual.year),
         )
+
+
+def _year_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """One integer key per (indicator code, year), the same for equal pairs in every array given:
+    ordered by indicator, then year."""
+    years = np.concatenate([y for _, y in pairs])
+    first = int(years.min()) if len(years) else 0
+    span = int(years.max()) - first + 1 if len(years) else 1
+    return [(codes.astype(np.int64) + 1) * span + (y - first) for codes, y in pairs]
+
+
+def _equal_keys(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (left, right) positions of equal keys, in a merge's order: by left position, then by
+    right position."""
+    order = np.argsort(right, kind="stable")
+    ordered = right[order]
+    low = np.searchsorted(ordered, left, "left")
+    counts = np.searchsorted(ordered, left, "right") - low
+    at = np.repeat(np.arange(len(left)), counts)
+    within = np.arange(len(at)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return at, order[np.repeat(low, counts) + within]
