@@ -235,33 +235,12 @@ def _targets_between_sources(plan, add):
 
 def _wording(plan, add):
 
-    parts = []
-    for frame in (
-        plan.targets,
-        plan.actuals,
-    ):  # distinct (indicator, name, source) by integer codes
-        key = np.zeros(len(frame), dtype=np.int64)
-        for column in ("indicator_id", "name_as_stated", "source"):
-            codes = np.asarray(_factorize(frame[column])[0], dtype=np.int64)
-            key = key * (int(codes.max(initial=0)) + 2) + codes + 1
-        _, first = np.unique(key, return_index=True)
-        parts.append(
-            frame.iloc[np.sort(first)][["indicator_id", "name_as_stated", "source"]].astype(
-                {"indicator_id": str, "source": str}
-            )
-        )
-    rows = pd.concat(parts, ignore_index=True).drop_duplicates()
-    # The indicator's English name is this project's translation, not a source's wording: a row
-    # naming the indicator in English (or naming it not at all) is no change of wording.
-    english = rows["indicator_id"].map(plan.indicators.set_index("indicator_id")["name_en"])
-    named = rows["name_as_stated"].notna() & (rows["name_as_stated"].astype(str).str.strip() != "")
-    rows = rows[
-        named.to_numpy()
-        & (
-            rows["name_as_stated"].astype(str).str.strip().str.casefold()
-            != english.astype(str).str.strip().str.casefold()
-        ).to_numpy()
-    ]
+    indicator_ids = pd.Index(plan.indicators["indicator_id"])
+    english = _folded(plan.indicators["name_en"])
+    rows = pd.concat(
+        [_named_rows(frame, indicator_ids, english) for frame in (plan.targets, plan.actuals)],
+        ignore_index=True,
+    ).drop_duplicates()
     several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
     for indicator_id, group in rows[several].groupby("indicator_id", sort=False):
         from_plan = group[group["source"] == plan.plan_source]
@@ -290,6 +269,37 @@ def _wording(plan, add):
                 ),
                 [reference["source"], other.source],
             )
+
+
+def _folded(texts) -> pd.Series:
+    """Texts as compared for a change of wording: without surrounding white space, casefolded."""
+    return pd.Series(texts).astype(str).str.strip().str.casefold()
+
+
+def _named_rows(frame: pd.DataFrame, indicator_ids: pd.Index, english: pd.Series) -> pd.DataFrame:
+    """A table's distinct (indicator_id, name_as_stated, source), in the order they first occur,
+    but for rows that name the indicator in English (english: _folded name_en of each indicator)
+    or not at all: the English name is this project's translation, not a source's wording, so
+    such a row is no change of wording.
+
+    Each distinct name is read once; the rows are compared by integer codes.
+    """
+    at = _indicator_codes(frame["indicator_id"], indicator_ids)
+    name_codes, names = _factorize(frame["name_as_stated"])
+    named = np.append((pd.Series(names).astype(str).str.strip() != "").to_numpy(dtype=bool), False)
+    # One code per distinct folded text: a name is the English name when their codes are equal.
+    same, _ = pd.factorize(pd.concat([english, _folded(names)], ignore_index=True))
+    english_code = np.append(same[: len(english)], -1)  # -1: an unknown indicator
+    name_code = np.append(same[len(english) :], -2)  # -2: no name
+    keep = np.flatnonzero(named[name_codes] & (name_code[name_codes] != english_code[at]))
+    key = np.zeros(len(keep), dtype=np.int64)  # distinct (indicator, name, source) by codes
+    for codes in (_factorize(frame["indicator_id"])[0], name_codes, _factorize(frame["source"])[0]):
+        codes = np.asarray(codes, dtype=np.int64)[keep]
+        key = key * (int(codes.max(initial=0)) + 2) + codes + 1
+    _, first = np.unique(key, return_index=True)
+    return frame.iloc[keep[np.sort(first)]][["indicator_id", "name_as_stated", "source"]].astype(
+        {"indicator_id": str, "source": str}
+    )
 
 
 def _contradictions(plan, add):
