@@ -73,6 +73,11 @@ def findings(plan) -> pd.DataFrame:
 
         plan = load_plan(plan)
     indicators = plan.indicators.set_index("indicator_id")
+    # Each target's and actual's indicator as its position in `indicators` (-1: unknown), once.
+    at = {
+        table: _indicator_codes(getattr(plan, table)["indicator_id"], indicators.index)
+        for table in ("targets", "actuals")
+    }
     rows: list[dict] = []
 
     def add(indicator_id, kind, severity, fields, sources, year=None, template=None):
@@ -110,10 +115,10 @@ def findings(plan) -> pd.DataFrame:
 
     _reported_rates(plan, indicators, add)
     _targets_between_sources(plan, add)
-    _wording(plan, add)
-    _units(plan, indicators, add)
+    _wording(plan, at, add)
+    _units(plan, indicators, at, add)
     _contradictions(plan, add)
-    _jumps_and_magnitudes(plan, indicators, add)
+    _jumps_and_magnitudes(plan, indicators, at, add)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
     order = out["severity"].map(SEVERITY_ORDER)
@@ -233,12 +238,11 @@ def _targets_between_sources(plan, add):
             )
 
 
-def _wording(plan, add):
+def _wording(plan, at, add):
 
-    indicator_ids = pd.Index(plan.indicators["indicator_id"])
     english = _folded(plan.indicators["name_en"])
     rows = pd.concat(
-        [_named_rows(frame, indicator_ids, english) for frame in (plan.targets, plan.actuals)],
+        [_named_rows(getattr(plan, table), at[table], english) for table in ("targets", "actuals")],
         ignore_index=True,
     ).drop_duplicates()
     several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
@@ -276,15 +280,14 @@ def _folded(texts) -> pd.Series:
     return pd.Series(texts).astype(str).str.strip().str.casefold()
 
 
-def _named_rows(frame: pd.DataFrame, indicator_ids: pd.Index, english: pd.Series) -> pd.DataFrame:
+def _named_rows(frame: pd.DataFrame, at: np.ndarray, english: pd.Series) -> pd.DataFrame:
     """A table's distinct (indicator_id, name_as_stated, source), in the order they first occur,
-    but for rows that name the indicator in English (english: _folded name_en of each indicator)
-    or not at all: the English name is this project's translation, not a source's wording, so
+    but for rows that name the indicator in English (at: each row's indicator position; english:
+    _folded name_en of each indicator) or not at all: the English name is this project's translation, not a source's wording, so
     such a row is no change of wording.
 
     Each distinct name is read once; the rows are compared by integer codes.
     """
-    at = _indicator_codes(frame["indicator_id"], indicator_ids)
     name_codes, names = _factorize(frame["name_as_stated"])
     named = np.append((pd.Series(names).astype(str).str.strip() != "").to_numpy(dtype=bool), False)
     # One code per distinct folded text: a name is the English name when their codes are equal.
@@ -350,23 +353,21 @@ def _contradictions(plan, add):
             )
 
 
-def _units_of(ids: pd.Series, indicators: pd.DataFrame) -> pd.Series:
-    """The unit of each row's indicator, by integer codes (a million rows: no string hashing)."""
+def _units_of(position: np.ndarray, indicators: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """The unit of each row's indicator (position: in `indicators`, -1 unknown), by integer codes
+    (a million rows: no string hashing)."""
 
-    position = _indicator_codes(ids, indicators.index)
     unit_codes, unit_names = pd.factorize(indicators["unit"])
     codes = np.where(position >= 0, np.append(unit_codes, -1)[position], -1)
-    return pd.Series(
-        pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=ids.index
-    )
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=index)
 
 
-def _units(plan, indicators, add):
+def _units(plan, indicators, at, add):
 
     for table in ("targets", "actuals"):
         frame = getattr(plan, table)
         year_col = "target_year" if table == "targets" else "year"
-        indicator_units = _units_of(frame["indicator_id"], indicators)
+        indicator_units = _units_of(at[table], indicators, frame.index)
         bad = np.isnan(pair_factors(frame["unit"].array, indicator_units.array))
         if not bad.any():
             continue
@@ -393,14 +394,14 @@ def _units(plan, indicators, add):
             )
 
 
-def _jumps_and_magnitudes(plan, indicators, add):
+def _jumps_and_magnitudes(plan, indicators, at, add):
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
     is_rank = np.append(indicators.index.isin(list(ranks)), True)  # code -1 (unknown) is skipped
     # Arrays of codes and values (a million actuals: no frame copies); frames only for the hits.
     all_actuals = plan.actuals
-    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates)
+    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates, ind=at["actuals"])
     years = all_actuals["year"].to_numpy(dtype=np.int64)
     with np.errstate(invalid="ignore"):
         usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
@@ -443,7 +444,7 @@ def _jumps_and_magnitudes(plan, indicators, add):
         return
     of = usable[of]
     to_target = pair_factors(
-        _units_of(targets["indicator_id"], indicators).array, targets["unit"].array
+        _units_of(target_ind, indicators, targets.index).array, targets["unit"].array
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = converted[of] * to_target[at] / targets["value"].to_numpy(dtype=float)[at]

@@ -320,9 +320,11 @@ def _to_unit(
     return out, reasons
 
 
-def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame):
-    """Indicator codes of the actuals, their values in the indicator's unit, and why not where impossible."""
-    ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
+def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame, *, ind=None):
+    """Indicator codes of the actuals, their values in the indicator's unit, and why not where
+    impossible. ind: the indicator codes when the caller has them already."""
+    if ind is None:
+        ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
     unit_codes, unit_names = pd.factorize(indicator_units)
     values, reasons = _to_unit(
         actuals["value"].to_numpy(dtype=float),
