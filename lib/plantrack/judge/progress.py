@@ -749,23 +749,18 @@ def one_string_dtype(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _touching_pairs(assessed: pd.DataFrame, found: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """The (assessed row, finding) position pairs of findings_on_rows, ordered by row, then by
-    finding: one merge on the indicator, then a test of the years over whole arrays."""
-    if not len(found) or not len(assessed):
-        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    finding: the rows of an indicator with findings merged with those findings, then a test of
+    the years over whole arrays."""
+    indicators = assessed["indicator_id"].astype(str)
+    found_indicators = found["indicator_id"].astype(str).to_numpy(dtype=object)
+    candidates = np.flatnonzero(indicators.isin(found_indicators).to_numpy(dtype=bool))
     rows = pd.DataFrame(
-        {
-            "indicator": assessed["indicator_id"].astype(str).to_numpy(dtype=object),
-            "row": np.arange(len(assessed)),
-        }
+        {"indicator": indicators.to_numpy(dtype=object)[candidates], "row": candidates}
     )
-    hits = pd.DataFrame(
-        {
-            "indicator": found["indicator_id"].astype(str).to_numpy(dtype=object),
-            "finding": np.arange(len(found)),
-        }
-    )
+    hits = pd.DataFrame({"indicator": found_indicators, "finding": np.arange(len(found))})
     pairs = rows.merge(hits, on="indicator")
-    row, finding = pairs["row"].to_numpy(), pairs["finding"].to_numpy()
+    row = pairs["row"].to_numpy(dtype=np.int64)
+    finding = pairs["finding"].to_numpy(dtype=np.int64)
     year = _years(found["year"])[finding]
     target_year = _years(assessed["target_year"])[row]
     actual_year = _years(assessed["actual_year"])[row]
