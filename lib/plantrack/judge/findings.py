@@ -283,8 +283,8 @@ def _folded(texts) -> pd.Series:
 def _named_rows(frame: pd.DataFrame, at: np.ndarray, english: pd.Series) -> pd.DataFrame:
     """A table's distinct (indicator_id, name_as_stated, source), in the order they first occur,
     but for rows that name the indicator in English (at: each row's indicator position; english:
-    _folded name_en of each indicator) or not at all: the English name is this project's translation, not a source's wording, so
-    such a row is no change of wording.
+    _folded name_en of each indicator) or not at all: the English name is this project's
+    translation, not a source's wording, so such a row is no change of wording.
 
     Each distinct name is read once; the rows are compared by integer codes.
     """
