@@ -73,6 +73,11 @@ def findings(plan) -> pd.DataFrame:
 
         plan = load_plan(plan)
     indicators = plan.indicators.set_index("indicator_id")
+    # Each target's and actual's indicator as its position in `indicators` (-1: unknown), once.
+    at = {
+        table: _indicator_codes(getattr(plan, table)["indicator_id"], indicators.index)
+        for table in ("targets", "actuals")
+    }
     rows: list[dict] = []
 
     def add(indicator_id, kind, severity, fields, sources, year=None, template=None):
@@ -110,10 +115,10 @@ def findings(plan) -> pd.DataFrame:
 
     _reported_rates(plan, indicators, add)
     _targets_between_sources(plan, add)
-    _wording(plan, add)
-    _units(plan, indicators, add)
+    _wording(plan, at, add)
+    _units(plan, indicators, at, add)
     _contradictions(plan, add)
-    _jumps_and_magnitudes(plan, indicators, add)
+    _jumps_and_magnitudes(plan, indicators, at, add)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
     order = out["severity"].map(SEVERITY_ORDER)
@@ -233,35 +238,13 @@ def _targets_between_sources(plan, add):
             )
 
 
-def _wording(plan, add):
+def _wording(plan, at, add):
 
-    parts = []
-    for frame in (
-        plan.targets,
-        plan.actuals,
-    ):  # distinct (indicator, name, source) by integer codes
-        key = np.zeros(len(frame), dtype=np.int64)
-        for column in ("indicator_id", "name_as_stated", "source"):
-            codes = np.asarray(_factorize(frame[column])[0], dtype=np.int64)
-            key = key * (int(codes.max(initial=0)) + 2) + codes + 1
-        _, first = np.unique(key, return_index=True)
-        parts.append(
-            frame.iloc[np.sort(first)][["indicator_id", "name_as_stated", "source"]].astype(
-                {"indicator_id": str, "source": str}
-            )
-        )
-    rows = pd.concat(parts, ignore_index=True).drop_duplicates()
-    # The indicator's English name is this project's translation, not a source's wording: a row
-    # naming the indicator in English (or naming it not at all) is no change of wording.
-    english = rows["indicator_id"].map(plan.indicators.set_index("indicator_id")["name_en"])
-    named = rows["name_as_stated"].notna() & (rows["name_as_stated"].astype(str).str.strip() != "")
-    rows = rows[
-        named.to_numpy()
-        & (
-            rows["name_as_stated"].astype(str).str.strip().str.casefold()
-            != english.astype(str).str.strip().str.casefold()
-        ).to_numpy()
-    ]
+    english = _folded(plan.indicators["name_en"])
+    rows = pd.concat(
+        [_named_rows(getattr(plan, table), at[table], english) for table in ("targets", "actuals")],
+        ignore_index=True,
+    ).drop_duplicates()
     several = rows.groupby("indicator_id")["name_as_stated"].transform("nunique") > 1
     for indicator_id, group in rows[several].groupby("indicator_id", sort=False):
         from_plan = group[group["source"] == plan.plan_source]
@@ -290,6 +273,36 @@ def _wording(plan, add):
                 ),
                 [reference["source"], other.source],
             )
+
+
+def _folded(texts) -> pd.Series:
+    """Texts as compared for a change of wording: without surrounding white space, casefolded."""
+    return pd.Series(texts).astype(str).str.strip().str.casefold()
+
+
+def _named_rows(frame: pd.DataFrame, at: np.ndarray, english: pd.Series) -> pd.DataFrame:
+    """A table's distinct (indicator_id, name_as_stated, source), in the order they first occur,
+    but for rows that name the indicator in English (at: each row's indicator position; english:
+    _folded name_en of each indicator) or not at all: the English name is this project's
+    translation, not a source's wording, so such a row is no change of wording.
+
+    Each distinct name is read once; the rows are compared by integer codes.
+    """
+    name_codes, names = _factorize(frame["name_as_stated"])
+    named = np.append((pd.Series(names).astype(str).str.strip() != "").to_numpy(dtype=bool), False)
+    # One code per distinct folded text: a name is the English name when their codes are equal.
+    same, _ = pd.factorize(pd.concat([english, _folded(names)], ignore_index=True))
+    english_code = np.append(same[: len(english)], -1)  # -1: an unknown indicator
+    name_code = np.append(same[len(english) :], -2)  # -2: no name
+    keep = np.flatnonzero(named[name_codes] & (name_code[name_codes] != english_code[at]))
+    key = np.zeros(len(keep), dtype=np.int64)  # distinct (indicator, name, source) by codes
+    for codes in (_factorize(frame["indicator_id"])[0], name_codes, _factorize(frame["source"])[0]):
+        codes = np.asarray(codes, dtype=np.int64)[keep]
+        key = key * (int(codes.max(initial=0)) + 2) + codes + 1
+    _, first = np.unique(key, return_index=True)
+    return frame.iloc[keep[np.sort(first)]][["indicator_id", "name_as_stated", "source"]].astype(
+        {"indicator_id": str, "source": str}
+    )
 
 
 def _contradictions(plan, add):
@@ -340,23 +353,21 @@ def _contradictions(plan, add):
             )
 
 
-def _units_of(ids: pd.Series, indicators: pd.DataFrame) -> pd.Series:
-    """The unit of each row's indicator, by integer codes (a million rows: no string hashing)."""
+def _units_of(position: np.ndarray, indicators: pd.DataFrame, index: pd.Index) -> pd.Series:
+    """The unit of each row's indicator (position: in `indicators`, -1 unknown), by integer codes
+    (a million rows: no string hashing)."""
 
-    position = _indicator_codes(ids, indicators.index)
     unit_codes, unit_names = pd.factorize(indicators["unit"])
     codes = np.where(position >= 0, np.append(unit_codes, -1)[position], -1)
-    return pd.Series(
-        pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=ids.index
-    )
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(unit_names)), index=index)
 
 
-def _units(plan, indicators, add):
+def _units(plan, indicators, at, add):
 
     for table in ("targets", "actuals"):
         frame = getattr(plan, table)
         year_col = "target_year" if table == "targets" else "year"
-        indicator_units = _units_of(frame["indicator_id"], indicators)
+        indicator_units = _units_of(at[table], indicators, frame.index)
         bad = np.isnan(pair_factors(frame["unit"].array, indicator_units.array))
         if not bad.any():
             continue
@@ -383,18 +394,23 @@ def _units(plan, indicators, add):
             )
 
 
-def _jumps_and_magnitudes(plan, indicators, add):
+def _jumps_and_magnitudes(plan, indicators, at, add):
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
     is_rank = np.append(indicators.index.isin(list(ranks)), True)  # code -1 (unknown) is skipped
     # Arrays of codes and values (a million actuals: no frame copies); frames only for the hits.
     all_actuals = plan.actuals
-    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates)
+    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates, ind=at["actuals"])
     years = all_actuals["year"].to_numpy(dtype=np.int64)
     with np.errstate(invalid="ignore"):
         usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
-    order = usable[np.lexsort((years[usable], ind[usable]))]  # by indicator, then year (stable)
+    targets = primary_targets(plan)
+    targets = targets[~targets["indicator_id"].isin(ranks)]
+    target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
+    target_years = targets["target_year"].to_numpy(dtype=np.int64)
+    target_key, actual_key = _year_keys((target_ind, target_years), (ind, years))
+    order = usable[np.argsort(actual_key[usable], kind="stable")]  # by indicator, then year
     i, y, v = ind[order], years[order], converted[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[1:] / v[:-1]
@@ -422,43 +438,55 @@ def _jumps_and_magnitudes(plan, indicators, add):
             [sources.iloc[previous], sources.iloc[current]],
             int(years[current]),
         )
-    ok = np.zeros(len(all_actuals), dtype=bool)
-    ok[usable] = True
-    targets = primary_targets(plan)
-    targets = targets[~targets["indicator_id"].isin(ranks)]
-    # Only actuals in a target year can pair with a target: select them by integer keys first.
-    target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
-    target_years = targets["target_year"].to_numpy(dtype=np.int64)
-    first = min(years.min(initial=0), target_years.min(initial=0))
-    span = max(years.max(initial=0), target_years.max(initial=0)) - first + 1
-    marked = np.zeros((len(indicators) + 1) * span, dtype=bool)  # a dense mark, no hashing
-    marked[(target_ind + 1) * span + (target_years - first)] = True
-    at_target = ok & marked[(ind + 1) * span + (years - first)]
-    actuals = all_actuals[at_target].assign(value_converted=converted[at_target])
-    pairs = targets.merge(
-        actuals,
-        left_on=["indicator_id", "target_year"],
-        right_on=["indicator_id", "year"],
-        suffixes=("_t", "_a"),
-    )
-    if pairs.empty:
+    # Each target with the usable actuals of its indicator in its year, paired by integer keys.
+    at, of = _equal_keys(target_key, actual_key[usable])
+    if not len(at):
         return
-    factor = pair_factors(_units_of(pairs["indicator_id"], indicators).array, pairs["unit_t"].array)
+    of = usable[of]
+    to_target = pair_factors(
+        _units_of(target_ind, indicators, targets.index).array, targets["unit"].array
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = pairs["value_converted"].to_numpy() * factor / pairs["value_t"].to_numpy()
+        ratio = converted[of] * to_target[at] / targets["value"].to_numpy(dtype=float)[at]
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
-    for r, ratio_ in zip(pairs[odd].itertuples(index=False), ratio[odd]):
+    hits = zip(
+        targets.iloc[at[odd]].itertuples(index=False),
+        all_actuals.iloc[of[odd]].itertuples(index=False),
+        ratio[odd],
+    )
+    for target, actual, ratio_ in hits:
         add(
-            r.indicator_id,
+            target.indicator_id,
             "implausible_magnitude",
             "error",
             dict(
-                year=r.year,
-                stated_t=r.stated_t,
-                value=_fmt(r.value_a),
-                unit=r.unit_a,
+                year=actual.year,
+                stated_t=target.stated,
+                value=_fmt(actual.value),
+                unit=actual.unit,
                 ratio=f"{ratio_:.1f}",
             ),
-            [r.source_a, r.source_t],
-            int(r.year),
+            [actual.source, target.source],
+            int(actual.year),
         )
+
+
+def _year_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
+    """One integer key per (indicator code, year), the same for equal pairs in every array given:
+    ordered by indicator, then year."""
+    years = np.concatenate([y for _, y in pairs])
+    first = int(years.min()) if len(years) else 0
+    span = int(years.max()) - first + 1 if len(years) else 1
+    return [(codes.astype(np.int64) + 1) * span + (y - first) for codes, y in pairs]
+
+
+def _equal_keys(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (left, right) positions of equal keys, in a merge's order: by left position, then by
+    right position."""
+    order = np.argsort(right, kind="stable")
+    ordered = right[order]
+    low = np.searchsorted(ordered, left, "left")
+    counts = np.searchsorted(ordered, left, "right") - low
+    at = np.repeat(np.arange(len(left)), counts)
+    within = np.arange(len(at)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return at, order[np.repeat(low, counts) + within]

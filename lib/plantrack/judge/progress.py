@@ -320,9 +320,11 @@ def _to_unit(
     return out, reasons
 
 
-def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame):
-    """Indicator codes of the actuals, their values in the indicator's unit, and why not where impossible."""
-    ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
+def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame, *, ind=None):
+    """Indicator codes of the actuals, their values in the indicator's unit, and why not where
+    impossible. ind: the indicator codes when the caller has them already."""
+    if ind is None:
+        ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
     unit_codes, unit_names = pd.factorize(indicator_units)
     values, reasons = _to_unit(
         actuals["value"].to_numpy(dtype=float),
@@ -748,42 +750,66 @@ def one_string_dtype(frame: pd.DataFrame) -> pd.DataFrame:
         dtype = frame[column].dtype
         if isinstance(dtype, pd.StringDtype) and dtype.na_value is pd.NA:
             continue
-        if isinstance(dtype, pd.StringDtype) or pd.api.types.is_object_dtype(dtype):
+        if isinstance(dtype, pd.StringDtype):  # text whose missing value is NaN: never yes/no
+            frame[column] = frame[column].astype("string")
+        elif pd.api.types.is_object_dtype(dtype):
             values = frame[column]
             present = values.dropna()
-            if len(present) and present.map(type).eq(bool).all():
+            # all(...) stops at the first value that is not a bool: a text column costs one look
+            if len(present) and all(type(v) is bool for v in present):
                 frame[column] = values.astype("boolean")
             else:
                 frame[column] = values.astype("string")
     return frame
 
 
+def _touching_pairs(assessed: pd.DataFrame, found: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The (assessed row, finding) position pairs of findings_on_rows, ordered by row, then by
+    finding: the rows of an indicator with findings merged with those findings, then a test of
+    the years over whole arrays."""
+    indicators = assessed["indicator_id"].astype(str)
+    found_indicators = found["indicator_id"].astype(str).to_numpy(dtype=object)
+    candidates = np.flatnonzero(indicators.isin(found_indicators).to_numpy(dtype=bool))
+    rows = pd.DataFrame(
+        {"indicator": indicators.to_numpy(dtype=object)[candidates], "row": candidates}
+    )
+    hits = pd.DataFrame({"indicator": found_indicators, "finding": np.arange(len(found))})
+    pairs = rows.merge(hits, on="indicator")
+    row = pairs["row"].to_numpy(dtype=np.int64)
+    finding = pairs["finding"].to_numpy(dtype=np.int64)
+    year = _years(found["year"])[finding]
+    target_year = _years(assessed["target_year"])[row]
+    actual_year = _years(assessed["actual_year"])[row]
+    touches = np.isnan(year) | (year == target_year) | (year == actual_year)
+    row, finding = row[touches], finding[touches]
+    order = np.lexsort((finding, row))
+    return row[order], finding[order]
+
+
+def _years(values) -> np.ndarray:
+    """Years as floats (NaN where missing), so that they compare over whole arrays."""
+    return pd.Series(values).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
 def findings_on_rows(assessed: pd.DataFrame, found: pd.DataFrame) -> list[list[int]]:
     """For each assessed row, the positions in `found` of the findings about its numbers: same
     indicator, and a year that is the target's or the actual's (or no year: the whole indicator)."""
     touching: list[list[int]] = [[] for _ in range(len(assessed))]
-    if not len(found):
-        return touching
-    by_indicator: dict = {}
-    for k, (indicator, year) in enumerate(zip(found["indicator_id"], found["year"])):
-        by_indicator.setdefault(str(indicator), []).append(
-            (k, None if pd.isna(year) else int(year))
-        )
-    for i, (indicator, target_year, actual_year) in enumerate(
-        zip(assessed["indicator_id"].astype(str), assessed["target_year"], assessed["actual_year"])
-    ):
-        if indicator not in by_indicator:
-            continue
-        years = {int(target_year)} | (set() if pd.isna(actual_year) else {int(actual_year)})
-        touching[i] = [k for k, year in by_indicator[indicator] if year is None or year in years]
+    row, finding = _touching_pairs(assessed, found)
+    for i, k in zip(row.tolist(), finding.tolist()):
+        touching[i].append(k)
     return touching
 
 
 def finding_flags(assessed: pd.DataFrame, found: pd.DataFrame) -> pd.arrays.StringArray:
     """The kinds of finding that touch each assessed row (findings_on_rows), comma-separated;
     empty when none."""
-    kinds = found["kind"].astype(str).to_numpy() if len(found) else np.array([], dtype=object)
-    out = [", ".join(dict.fromkeys(kinds[ks])) for ks in findings_on_rows(assessed, found)]
+    out = np.full(len(assessed), "", dtype=object)
+    row, finding = _touching_pairs(assessed, found)
+    if len(row):
+        kinds = pd.DataFrame({"row": row, "kind": found["kind"].astype(str).to_numpy()[finding]})
+        joined = kinds.drop_duplicates().groupby("row", sort=False)["kind"].agg(", ".join)
+        out[joined.index.to_numpy()] = joined.to_numpy()
     return pd.array(out, dtype="string")
 
 
