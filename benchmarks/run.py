@@ -260,6 +260,13 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
         json.dumps(descriptor, ensure_ascii=False), encoding="utf-8"
     )
     written = {"sources", "sectors", "indicators", "targets", "actuals"}
+
+    def write(frame: pd.DataFrame, name: str) -> None:  # the columns the plan's schema declares
+        header = (template / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0]
+        frame.reindex(columns=header.split(","), fill_value="").to_csv(
+            directory / f"{name}.csv", index=False
+        )
+
     for name in [r["name"] for r in descriptor["resources"] if r["name"] not in written]:
         header = (template / f"{name}.csv").read_text(encoding="utf-8").splitlines()[0]
         (directory / f"{name}.csv").write_text(header + "\n", encoding="utf-8")
@@ -275,13 +282,13 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
                 role="plan",
             )
         ]
-    ).to_csv(directory / "sources.csv", index=False)
+    ).pipe(write, "sources")
     pd.DataFrame(
         [
             dict(sector_id=f"p{p:02d}", order=p, name_zh=f"省{p}", name_en=f"Province {p}")
             for p in range(provinces)
         ]
-    ).to_csv(directory / "sectors.csv", index=False)
+    ).pipe(write, "sectors")
     ids = np.array([f"p{p:02d}_i{i:04d}" for p in range(provinces) for i in range(indicators)])
     sectors = np.repeat([f"p{p:02d}" for p in range(provinces)], indicators)
     pd.DataFrame(
@@ -295,7 +302,7 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
             "kind": "target",
             "definition": "",
         }
-    ).to_csv(directory / "indicators.csv", index=False)
+    ).pipe(write, "indicators")
     rng = np.random.default_rng(1)
     base = rng.uniform(10, 1000, len(ids))
     pd.DataFrame(
@@ -313,7 +320,7 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
             "year_basis": "stated",
             "quote": "合成目标",
         }
-    ).to_csv(directory / "targets.csv", index=False)
+    ).pipe(write, "targets")
     year_list = np.arange(2001, 2001 + years)
     growth = rng.normal(0.03, 0.02, len(ids))  # each indicator grows at its own steady rate
     values = np.round(
@@ -336,7 +343,7 @@ def write_synthetic_plan(directory: Path, provinces=31, indicators=1600, years=2
             "quote": "合成数值",
         }
     )
-    frame.to_csv(directory / "actuals.csv", index=False)
+    write(frame, "actuals")
     return len(frame)
 
 

@@ -10,6 +10,7 @@ one series per measure; `series_indicator(id)` maps back.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 SEPARATOR = "::"
@@ -60,6 +61,21 @@ def corrected(plan):
     return Plan(plan.plan_id, plan.path, plan.meta, plan.content_hash, tables)
 
 
+def other_measure(frame: pd.DataFrame) -> np.ndarray:
+    """True where a row measures something else than its indicator (its `measure` is given and
+    is not the indicator's id). Only those rows' texts are compared: a table of a million rows
+    that keeps the default measure costs one pass over the column."""
+    other = np.zeros(len(frame), dtype=bool)
+    if "measure" not in frame:
+        return other
+    measure = frame["measure"]
+    given = np.flatnonzero((measure.fillna("").astype("string") != "").to_numpy(dtype=bool))
+    if len(given):
+        ids = frame["indicator_id"].iloc[given].astype(str).to_numpy()
+        other[given] = measure.iloc[given].astype(str).to_numpy() != ids
+    return other
+
+
 def by_measure(plan):
     """The plan with one series per (indicator, measure): see the module's docstring."""
     from plantrack.data.package import Plan
@@ -71,13 +87,12 @@ def by_measure(plan):
         frame = tables[table]
         if "measure" not in frame:
             continue
-        measure = measure_of(frame)
-        ids = frame["indicator_id"].astype("string")
-        other = (measure != ids).fillna(False).to_numpy()
+        other = other_measure(frame)
         if not other.any():
             continue
         frame = frame.copy()
-        series = ids.where(~other, ids + SEPARATOR + measure)
+        ids = frame["indicator_id"].astype("string")
+        series = ids.where(~other, ids + SEPARATOR + measure_of(frame))
         frame["indicator_id"] = series.astype("category")
         tables[table] = frame
         extra += list(pd.unique(series[other]))

@@ -485,7 +485,7 @@ def comparable_actuals(
     their indicator (NaN if impossible), correction_id where a correction was applied, and
     own_measure: False where the figure measures something else than its indicator (another
     definition: shown, never compared or joined to the indicator's own series)."""
-    from plantrack.judge.measures import corrected, measure_of
+    from plantrack.judge.measures import corrected, other_measure
 
     actuals = plan.actuals
     fixed = corrected(plan).actuals  # the same rows, in the same order
@@ -503,9 +503,12 @@ def comparable_actuals(
         if "correction_id" in fixed
         else pd.array([pd.NA] * len(fixed), dtype="string")
     )
-    own = (measure_of(actuals) == actuals["indicator_id"].astype("string")).to_numpy(dtype=bool)
     return actuals.assign(
-        _ind=ind, value_converted=values, convert_note=notes, correction_id=fixes, own_measure=own
+        _ind=ind,
+        value_converted=values,
+        convert_note=notes,
+        correction_id=fixes,
+        own_measure=~other_measure(actuals),
     )
 
 
