@@ -2,10 +2,16 @@
 
 serve/app.py imports this module first. Under Voilà (VOILA_BASE_URL is set in the kernel's
 environment) it
-- keeps jsonschema's optional format checkers out of the kernel: Altair imports jsonschema, which
-  imports every installed format-checker package; rfc3987_syntax alone compiles a Lark grammar at
-  import (about 3 s of CPU and 20 MB per kernel) for "format" checks the dashboard never runs (its
-  specs are sent with validate=False). Marked absent in this process only, and only if not loaded;
+- keeps out of the kernel what a reader's summary never uses (each marked absent in this process
+  only, and only if not loaded yet):
+  - Arrow: pandas 3 imports pyarrow at import to keep strings in Arrow (about 35 MiB per kernel);
+    the dashboard's tables are small, so they keep Python strings and are read from the plan's
+    validated CSVs instead of the parquet cache (data/package.py);
+  - Dask: pint imports it to support Dask arrays (about 8 MiB and 0.3 s per kernel);
+  - jsonschema's optional format checkers: Altair imports jsonschema, which imports every
+    installed format-checker package; rfc3987_syntax alone compiles a Lark grammar at import
+    (about 3 s of CPU and 20 MB) for "format" checks the dashboard never runs (its specs are sent
+    with validate=False);
 - makes an exception raised by a comm or widget message from the browser a one-line warning in
   the server's log. Without this, ipywidgets shows it with IPython's showtraceback, which
   publishes the whole traceback (file paths, source lines) to the page's websocket, and the comm
@@ -22,6 +28,7 @@ import os
 import sys
 import threading
 
+NOT_IN_READER_KERNEL = ("pyarrow", "dask")
 UNUSED_FORMAT_CHECKERS = (
     "rfc3987_syntax",
     "rfc3987",
@@ -125,6 +132,9 @@ def under_voila() -> bool:
 def prepare() -> None:
     if not under_voila():
         return
+    for name in NOT_IN_READER_KERNEL:
+        # None: "import name" raises ImportError; pandas and pint then do without it
+        sys.modules.setdefault(name, None)
     if "jsonschema" not in sys.modules:
         for name in UNUSED_FORMAT_CHECKERS:
             sys.modules.setdefault(
