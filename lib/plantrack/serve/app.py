@@ -976,9 +976,6 @@ def app(plan_id: str | None = None, lang: str = DEFAULT_LANG, query: str | None 
 
 def request_query() -> str:
     """The reader's query string: Voilà hands a preheated kernel the request only when asked
-    (voila.utils.wait_for_request); a kernel started for the request has it in its environment."""
-    if os.environ.get("VOILA_PREHEAT", "False") != "False":
-        from voila.utils import wait_for_request
-
-        wait_for_request()
+    (serve/kernel.py: wait_for_request); a kernel started for the request has it in its environment."""
+    _kernel.wait_for_request()
     return os.environ.get("QUERY_STRING", "")

@@ -8,6 +8,9 @@ environment) it
     the dashboard's tables are small, so they keep Python strings and are read from the plan's
     validated CSVs instead of the parquet cache (data/package.py);
   - Dask: pint imports it to support Dask arrays (about 8 MiB and 0.3 s per kernel);
+  - Voilà itself: its `wait_for_request` (how a preheated kernel learns the reader's request)
+    lives in voila.utils, which imports jupyter_server, nbconvert and requests (about 25 MiB per
+    kernel); `wait_for_request` below does the same with the `websockets` client alone;
   - jsonschema's optional format checkers: Altair imports jsonschema, which imports every
     installed format-checker package; rfc3987_syntax alone compiles a Lark grammar at import
     (about 3 s of CPU and 20 MB) for "format" checks the dashboard never runs (its specs are sent
@@ -21,8 +24,10 @@ In JupyterLab nothing changes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
+import json
 import logging
 import os
 import sys
@@ -60,7 +65,7 @@ class ShortWarning(logging.Filter):
 _handling = threading.local()
 
 
-def _kernel_log() -> logging.Logger:
+def kernel_log() -> logging.Logger:
     try:
         from ipykernel.kernelapp import IPKernelApp
 
@@ -115,7 +120,7 @@ def _guard_comm_messages() -> None:
         if not getattr(_handling, "active", False):
             return shown(exc_tuple, *args, **kwargs)
         etype, value, _ = exc_tuple or sys.exc_info()
-        _kernel_log().warning(
+        kernel_log().warning(
             "message from the browser ignored: %s: %s",
             getattr(etype, "__name__", etype),
             str(value)[:200],
@@ -127,6 +132,45 @@ def _guard_comm_messages() -> None:
 
 def under_voila() -> bool:
     return "VOILA_BASE_URL" in os.environ
+
+
+def wait_for_request() -> None:
+    """voila.utils.wait_for_request (Voilà 0.5), without importing Voilà in the kernel: a
+    preheated kernel waits until Voilà hands it a reader's request over the server's
+    `voila/query/<kernel id>` websocket, then has the request's variables (QUERY_STRING…) in
+    os.environ. The deep-link tests in a real Voilà (tests/test_dashboard_browser.py) check it."""
+    if os.environ.get("VOILA_PREHEAT", "False") == "False":
+        return
+    protocol = os.environ.get("VOILA_WS_PROTOCOL", "ws")
+    server_ip = os.environ.get("VOILA_APP_IP", "127.0.0.1")
+    server_port = os.environ.get("VOILA_APP_PORT", "8866")
+    ws_base_url = os.environ.get("VOILA_WS_BASE_URL", os.environ.get("VOILA_SERVER_URL", "/"))
+    url = (
+        f"{protocol}://{server_ip}:{server_port}{ws_base_url}voila/query/"
+        f"{os.environ.get('VOILA_KERNEL_ID')}"
+    )
+    received = []
+
+    def receive():  # in a thread of its own: the kernel's own event loop is busy running the cell
+        received.append(asyncio.new_event_loop().run_until_complete(_request_info(url)))
+
+    thread = threading.Thread(target=receive)
+    thread.start()
+    thread.join()
+    if received and received[0] is not None:
+        for key, value in json.loads(received[0]).items():
+            os.environ[key] = value
+
+
+async def _request_info(url: str) -> str | None:
+    from websockets import connect
+
+    try:
+        async with connect(url, open_timeout=5) as websocket:
+            return await websocket.recv()
+    except (TimeoutError, ConnectionRefusedError):
+        kernel_log().warning("no request from Voilà at %s", url)
+        return None
 
 
 def prepare() -> None:
