@@ -38,7 +38,7 @@ def test_cards_match_assess(board):
 
 def test_filters_narrow_table_and_cards(board):
     tick(board, "commerce")
-    assert board.achievement_chart.params.sectors == ["commerce"]  # the chart filters in place
+    assert board.achievement_chart._params["sectors"] == ["commerce"]  # the chart filters in place
     assert (
         board.cards.value.count("</b>") == 4 and 'data-status="achieved">3</b>' in board.cards.value
     )
@@ -58,7 +58,7 @@ def test_clear_shows_nothing_and_says_why(board):
     board._on_sector_clear(None)
     assert rows_in(board.table.value) == []
     assert "未选择领域" in board.cards.value
-    assert board.achievement_chart.params.sectors == [dashboard.NO_SECTOR]
+    assert board.achievement_chart._params["sectors"] == [dashboard.NO_SECTOR]
     board._on_sector_all(None)  # every target row of the plan again
     assert len(rows_in(board.table.value)) == len(plantrack.assess(MAIN_PLAN, flags=False))
 
@@ -244,19 +244,81 @@ def test_bad_plan_shows_a_sentence_not_a_traceback():
     )
 
 
-def test_the_altair_internals_the_chart_views_use_exist_in_the_installed_altair():
-    """serve/chart_view.py is the one place that reaches into JupyterChart; an Altair release
-    that renames one of these fails here, not in a reader's browser."""
+def test_the_chart_view_is_jupyterchart_as_the_browser_sees_it():
+    """serve/chart_view.py is the one place that depends on JupyterChart's internals: its view
+    syncs exactly JupyterChart's traits, with the same defaults, and JupyterChart's offline
+    bundle exists. An Altair release that changes them fails here, not in a reader's browser."""
     import altair as alt
+    import ipywidgets
     from plantrack.serve import chart_view
 
-    view = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": [1]})).mark_point())
-    for member in chart_view.PRIVATE_MEMBERS:
-        assert hasattr(alt.JupyterChart, member) or hasattr(view, member), member
-    assert "_params" in view.keys and "_vl_selections" in view.keys  # synced to the browser
+    jupyter_chart = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": [1]})).mark_point())
+    view = chart_view.ChartView()
+    anywidget_keys = {"_esm", "_css", "_anywidget_id"}
+    assert set(view.keys) == set(jupyter_chart.keys)
+    widget_keys = set(ipywidgets.DOMWidget().keys) | anywidget_keys
+    assert set(chart_view.SYNCED) == set(jupyter_chart.keys) - widget_keys
+    for name in chart_view.SYNCED:
+        theirs, ours = (
+            alt.JupyterChart.class_traits()[name],
+            chart_view.ChartView.class_traits()[name],
+        )
+        assert type(ours) is type(theirs) and ours.default() == theirs.default(), name
+        assert ours.allow_none == theirs.allow_none, name
+    assert view._css == alt.JupyterChart._css
+    assert hasattr(alt.JupyterChart, "enable_offline") and hasattr(alt.JupyterChart, "_esm")
     chart_view.watch_point_selection(view, "pick")
     seen = []
     chart_view.on_point_selection(view, "pick", seen.append)
     view._vl_selections = {"pick": {"value": None, "store": [{"values": ["online_sales"]}]}}
     assert seen == [[{"values": ["online_sales"]}]]
-    assert view.selections.pick.store == [{"values": ["online_sales"]}]
+    view._vl_selections = {"pick": "forged"}  # nothing to open, nothing raised
+    assert seen[-1] == []
+
+
+READER_KERNEL = """
+import json, sys
+import ipykernel.ipkernel  # what a kernel holds before the notebook runs
+from plantrack.serve.app import Dashboard
+board = Dashboard(%r, "zh")
+board.indicator_select.value = "online_sales"
+board.lang_select.value = "en"
+heavy = ("altair", "vl_convert", "pyarrow", "dask", "voila", "jsonschema", "frictionless")
+print(json.dumps({
+    "loaded": [m for m in heavy if sys.modules.get(m) is not None],
+    "card": board.card_chart.spec,
+    "achievement": board.achievement_chart.spec,
+}))
+"""
+
+
+def test_a_readers_kernel_imports_only_what_the_summary_needs(tmp_path):
+    """Under Voilà the dashboard, a card and a language switch run with no Altair, vl-convert,
+    Arrow, Dask or Voilà in the reader's kernel (issue 11: a lighter kernel): the specs are built
+    in a forked copy of the kernel and cached, and are the ones built here with Altair."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from plantrack.serve.server import install_chart_bundle
+
+    install_chart_bundle()  # served by the dashboard's server: the kernel does not inline it
+    env = {**os.environ, "VOILA_BASE_URL": "/", "PLANTRACK_CACHE": str(tmp_path)}
+    for visit in ("first", "cached"):
+        run = subprocess.run(
+            [sys.executable, "-c", READER_KERNEL % MAIN_PLAN],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        kernel = json.loads(run.stdout.strip().splitlines()[-1])
+        assert kernel["loaded"] == [], visit
+    plan = plantrack.load_plan(MAIN_PLAN)
+    assert kernel["card"] == dashboard.indicator_spec(plan, "online_sales", "en")
+    assert kernel["achievement"] == dashboard.overview_specs(MAIN_PLAN, plan.content_hash)[
+        "achievement"
+    ] | {"params": kernel["achievement"]["params"]}
+    assert list(tmp_path.rglob("charts-*/*.json"))

@@ -440,6 +440,18 @@ def check_plan(plan: str | os.PathLike) -> None:
         load_plan(directory)
 
 
+def judged(plan: str | os.PathLike) -> bool:
+    """Whether this version of the plan has a cached verdict (valid, or its error): then
+    check_plan and load_plan need no Frictionless. A folder that cannot even be read counts as
+    judged (its error comes at once)."""
+    try:
+        directory = plan_dir(plan)
+        cache = _cache_dir(directory.name, content_hash(directory, _read_descriptor(directory)))
+    except Exception:  # noqa: BLE001 - the error comes again, at once, where the plan is used
+        return True
+    return (cache / "ok").is_file() or (cache / "error.json").is_file()
+
+
 def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     """Read and validate a plan's data package. Raises DataError naming file, row and column."""
     directory = plan_dir(plan)

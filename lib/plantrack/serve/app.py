@@ -1,9 +1,11 @@
 """The dashboard notebooks/summary.ipynb shows (in JupyterLab or served by Voilà).
 
-All of it is ipywidgets + Altair (rendered by JupyterChart with bundled JavaScript, so no
-request leaves the machine). Its HTML comes from the Jinja templates in
-present/templates/html/dashboard/ and its look from the shared stylesheet and palette.
-Filtering and language changes re-render from tables computed once per plan.
+All of it is ipywidgets + Vega-Lite views (serve/chart_view.py: Altair's JupyterChart in the
+browser, with bundled JavaScript, so no request leaves the machine). Its HTML comes from the
+Jinja templates in present/templates/html/dashboard/ and its look from the shared stylesheet and
+palette. Filtering and language changes re-render from tables computed once per plan; the chart
+specs (present/charts.py) are built once per plan version and read from the cache
+(serve/chart_specs.py), so a reader's kernel imports Altair only for a PNG/SVG download.
 
 The address is the view: ?lang= ?plan= ?sector= ?status= ?year= ?indicator= open a view (read
 after Voilà hands the preheated kernel the reader's request), and the view writes its own
@@ -23,12 +25,19 @@ import html
 import os
 from urllib.parse import parse_qs, urlencode
 
-import altair as alt
 import ipywidgets as w
 import pandas as pd
 
 from plantrack.config import DEFAULT_LANG, LANGUAGES, default_plan
-from plantrack.data.package import load_plan, plan_dir, plan_title, survey_plans
+from plantrack.data.package import (
+    check_plan,
+    judged,
+    list_plans,
+    load_plan,
+    plan_dir,
+    plan_title,
+    survey_plans,
+)
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
 from plantrack.judge.progress import (
@@ -48,7 +57,7 @@ from plantrack.present.html import (
     unit_name,
     value_words,
 )
-from plantrack.serve import chart_view
+from plantrack.serve import chart_specs, chart_view
 
 # SVG rather than canvas: crisp text, and a reader's browser can search it. No Vega action menu:
 # the dashboard has its own downloads, and the menu's words are English only.
@@ -73,6 +82,16 @@ def _computed(plan_id: str, content_hash: str):
     found = findings(plan)
     assessed = assess(plan, found=found)
     return plan, assessed, found, charts.row_notes(assessed, found)
+
+
+def judge_plans_elsewhere(plan_id: str) -> None:
+    """Under Voilà, plan versions never validated before are validated in a forked copy of the
+    reader's kernel (Frictionless: about 27 MiB it would keep), which leaves the verdicts in the
+    cache; the kernel then reads the validated tables."""
+    if _kernel.under_voila():
+        plans = [*list_plans(), plan_id]
+        if not all(judged(p) for p in plans):
+            _kernel.in_fork(lambda: [survey_plans(), check_plan(plan_id)])
 
 
 def plan_tables(plan_id: str):
@@ -282,8 +301,8 @@ def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) 
     )
 
 
-def _chart_view(css: str) -> alt.JupyterChart:
-    view = alt.JupyterChart(alt.Chart(pd.DataFrame()).mark_point(), embed_options=EMBED)
+def _chart_view(css: str) -> chart_view.ChartView:
+    view = chart_view.ChartView(embed_options=EMBED)
     view.add_class("pt-chart").add_class(css)
     view.layout.width = "100%"
     return view
@@ -296,6 +315,7 @@ class Dashboard:
         charts_offline()
         self.plan_id = plan_id or default_plan()
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANG
+        judge_plans_elsewhere(self.plan_id)
         # One broken plan folder must not take the dashboard down: the good plans, and a notice naming it.
         good, self.broken_plans = survey_plans()
         self.good_plans = good
@@ -872,6 +892,7 @@ class Dashboard:
         if small:
             views["achievement"] = self.achievement_chart
         else:
+            # an aggregate of the filtered rows: built here, with Altair (a plan of over MAX_BARS targets)
             show(self.achievement_chart, charts.achievement_chart(rows, self.lang, fit=True))
         key = (self.plan_id, self.plan.content_hash)
         for name, view in views.items():
@@ -896,10 +917,7 @@ class Dashboard:
         self.card.value = render("dashboard/card.html.j2", lang=lang, **card)
         # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
-        chart = charts.indicator_chart(
-            self.plan, indicator_id, lang, fit=True, assessed=self.assessed
-        )
-        show(self.card_chart, chart)
+        self.card_chart.spec = indicator_spec(self.plan, self.assessed, indicator_id, lang)
         points = "; ".join(
             [f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
             + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]]
@@ -918,15 +936,35 @@ def _relabel_choices(control, options: list, value, description: str) -> None:
 
 @functools.lru_cache(maxsize=16)
 def overview_specs(plan_id: str, content_hash: str) -> dict:
-    """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once)."""
+    """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once
+    per plan version, see serve/chart_specs.py)."""
     plan, assessed, _, notes = _computed(plan_id, content_hash)
-    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True, live=True)}
-    if len(assessed) <= charts.MAX_BARS:
-        specs["achievement"] = charts.achievement_chart(assessed, notes=notes, fit=True, live=True)
-    return {name: charts.top_level_spec(chart) for name, chart in specs.items()}
+
+    def build():
+        specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True, live=True)}
+        if len(assessed) <= charts.MAX_BARS:
+            specs["achievement"] = charts.achievement_chart(
+                assessed, notes=notes, fit=True, live=True
+            )
+        return {name: charts.top_level_spec(chart) for name, chart in specs.items()}
+
+    return chart_specs.cached(plan.plan_id, content_hash, "overview", build)
 
 
-def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
+def indicator_spec(plan, assessed, indicator_id: str, lang: str) -> dict:
+    """An indicator card's chart with each target's required path (from `assessed`, the plan's
+    assess()), as a Vega-Lite dict (built once per plan version)."""
+    return chart_specs.cached(
+        plan.plan_id,
+        plan.content_hash,
+        f"indicator/{indicator_id}/{lang}",
+        lambda: charts.top_level_spec(
+            charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=assessed)
+        ),
+    )
+
+
+def show(view: chart_view.ChartView, chart) -> None:
     """Send a chart's spec to its view without re-validating it against the Vega-Lite schema.
 
     The builders in charts.py make valid specs (tests render them with vl-convert); schema

@@ -11,10 +11,10 @@ environment) it
   - Voilà itself: its `wait_for_request` (how a preheated kernel learns the reader's request)
     lives in voila.utils, which imports jupyter_server, nbconvert and requests (about 25 MiB per
     kernel); `wait_for_request` below does the same with the `websockets` client alone;
-  - jsonschema's optional format checkers: Altair imports jsonschema, which imports every
-    installed format-checker package; rfc3987_syntax alone compiles a Lark grammar at import
-    (about 3 s of CPU and 20 MB) for "format" checks the dashboard never runs (its specs are sent
-    with validate=False);
+  - jsonschema's optional format checkers, should Altair be imported (a PNG/SVG download):
+    jsonschema imports every installed format-checker package; rfc3987_syntax alone compiles a
+    Lark grammar at import (about 3 s of CPU and 20 MB) for "format" checks the dashboard never
+    runs (its specs are sent with validate=False);
 - makes an exception raised by a comm or widget message from the browser a one-line warning in
   the server's log. Without this, ipywidgets shows it with IPython's showtraceback, which
   publishes the whole traceback (file paths, source lines) to the page's websocket, and the comm
@@ -25,6 +25,7 @@ In JupyterLab nothing changes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import inspect
 import json
@@ -32,6 +33,8 @@ import logging
 import os
 import sys
 import threading
+import time
+import warnings
 
 NOT_IN_READER_KERNEL = ("pyarrow", "dask")
 UNUSED_FORMAT_CHECKERS = (
@@ -132,6 +135,49 @@ def _guard_comm_messages() -> None:
 
 def under_voila() -> bool:
     return "VOILA_BASE_URL" in os.environ
+
+
+FORK_TIMEOUT_S = 120
+
+
+def in_fork(work, timeout: float = FORK_TIMEOUT_S) -> bool:
+    """Run work() in a forked copy of this kernel and wait for it: what the copy imports and
+    allocates (Altair to build a chart spec, Frictionless to validate a plan) leaves with it; what
+    it writes (cache files) stays. True when work() returned; False when it raised, took over
+    `timeout` seconds (then killed) or cannot fork here (not Linux): the caller then does the work
+    itself. The copy touches nothing of the kernel's: no output, no sockets, no exit handlers."""
+    if not sys.platform.startswith("linux"):
+        return False
+    with warnings.catch_warnings():  # Python 3.12+ warns about fork in a threaded process
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            pid = os.fork()
+        except OSError:
+            return False
+    if pid == 0:
+        code = 1
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+            logging.disable(logging.CRITICAL)
+            warnings.simplefilter("ignore")
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            with contextlib.suppress(OSError):
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+            return False
+        time.sleep(0.01)
 
 
 def wait_for_request() -> None:
