@@ -953,14 +953,20 @@ def overview_specs(plan_id: str, content_hash: str) -> dict:
 
 def indicator_spec(plan, assessed, indicator_id: str, lang: str) -> dict:
     """An indicator card's chart with each target's required path (from `assessed`, the plan's
-    assess()), as a Vega-Lite dict (built once per plan version)."""
+    assess()), as a Vega-Lite dict (built once per plan version, in both languages at once: a
+    reader who switches language finds the other one built)."""
+
+    def build(lang: str):
+        return lambda: charts.top_level_spec(
+            charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=assessed)
+        )
+
     return chart_specs.cached(
         plan.plan_id,
         plan.content_hash,
         f"indicator/{indicator_id}/{lang}",
-        lambda: charts.top_level_spec(
-            charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=assessed)
-        ),
+        build(lang),
+        together={f"indicator/{indicator_id}/{other}": build(other) for other in LANGUAGES},
     )
 
 

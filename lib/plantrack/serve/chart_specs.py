@@ -52,14 +52,30 @@ def spec_path(plan_name: str, content_hash: str, name: str) -> Path:
     return _cache_base() / plan_name / content_hash / f"charts-{code_version()}" / f"{file}.json"
 
 
-def cached(plan_name: str, content_hash: str, name: str, build: Callable[[], dict]) -> dict:
-    """Spec `name` of this plan version: from the cache, else built (once) by `build()`."""
+def cached(
+    plan_name: str,
+    content_hash: str,
+    name: str,
+    build: Callable[[], dict],
+    together: dict[str, Callable[[], dict]] | None = None,
+) -> dict:
+    """Spec `name` of this plan version: from the cache, else built (once) by `build()`. Under
+    Voilà the specs `together` names (e.g. the same chart in the other language) are built in the
+    same forked copy when missing: the import of Altair is paid once for them."""
     path = spec_path(plan_name, content_hash, name)
     spec = _read(path)
     if spec is not None:
         return spec
     if kernel.under_voila():  # Altair in a forked copy of the reader's kernel, not in it
-        if kernel.in_fork(lambda: _write(path, build(), strict=True)):
+
+        def build_all():
+            _write(path, build(), strict=True)
+            for other, build_other in (together or {}).items():
+                other_path = spec_path(plan_name, content_hash, other)
+                if not other_path.is_file():
+                    _write(other_path, build_other())
+
+        if kernel.in_fork(build_all):
             spec = _read(path)
             if spec is not None:
                 return spec
