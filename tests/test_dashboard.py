@@ -283,7 +283,7 @@ from plantrack.serve.app import Dashboard
 board = Dashboard(%r, "zh")
 board.indicator_select.value = "online_sales"
 board.lang_select.value = "en"
-heavy = ("altair", "vl_convert", "pyarrow", "dask", "voila", "jsonschema", "frictionless")
+heavy = ("altair", "vl_convert", "pyarrow", "dask", "voila", "jsonschema", "frictionless", "pint")
 print(json.dumps({
     "loaded": [m for m in heavy if sys.modules.get(m) is not None],
     "card": board.card_chart.spec,
@@ -294,8 +294,9 @@ print(json.dumps({
 
 def test_a_readers_kernel_imports_only_what_the_summary_needs(tmp_path):
     """Under Voilà the dashboard, a card and a language switch run with no Altair, vl-convert,
-    Arrow, Dask or Voilà in the reader's kernel (issue 11: a lighter kernel): the specs are built
-    in a forked copy of the kernel and cached, and are the ones built here with Altair."""
+    Arrow, Dask, Voilà, Frictionless or pint in the reader's kernel (issue 11: a lighter kernel):
+    the plan is validated, judged and its specs built in forked copies of the kernel, once per
+    plan version, and the specs are the ones built here."""
     import json
     import os
     import subprocess
@@ -321,5 +322,21 @@ def test_a_readers_kernel_imports_only_what_the_summary_needs(tmp_path):
     assert kernel["achievement"] == dashboard.overview_specs(MAIN_PLAN, plan.content_hash)[
         "achievement"
     ] | {"params": kernel["achievement"]["params"]}
-    # the overview, and the card in both languages: the switch to English found it built
-    assert len(list(tmp_path.rglob("charts-*/*.json"))) == 3
+    # the judged tables, the overview, and the card in both languages (the switch to English
+    # found it built)
+    assert len(list(tmp_path.rglob("dashboard-*/*.json"))) == 4
+
+
+def test_the_judged_tables_are_cached_exactly():
+    """serve/plan_cache.py keeps assess, findings and the rows' words of every plan as JSON that
+    gives them back exactly (values and dtypes); what it cannot is not cached."""
+    from plantrack.serve import plan_cache
+
+    for plan_id in plantrack.list_plans():
+        plan, assessed, found, notes = dashboard.plan_tables(plan_id)
+        text = plan_cache.frames_to_json((assessed, found, notes))
+        assert text is not None, plan_id
+        for before, after in zip((assessed, found, notes), plan_cache.frames_from_json(text)):
+            pd.testing.assert_frame_equal(after, before, check_exact=True)
+    odd = pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]), "pair": [(1, 2)]})
+    assert plan_cache.frames_to_json((odd,)) is None

@@ -28,7 +28,7 @@ from plantrack.present import style
 
 class _Altair:
     """altair, imported on first use: a reader's dashboard kernel imports this module for its
-    constants and reads the specs from the cache (serve/chart_specs.py), without Altair."""
+    constants and reads the specs from the cache (serve/plan_cache.py), without Altair."""
 
     def __getattr__(self, name):
         import altair

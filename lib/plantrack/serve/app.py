@@ -3,9 +3,10 @@
 All of it is ipywidgets + Vega-Lite views (serve/chart_view.py: Altair's JupyterChart in the
 browser, with bundled JavaScript, so no request leaves the machine). Its HTML comes from the
 Jinja templates in present/templates/html/dashboard/ and its look from the shared stylesheet and
-palette. Filtering and language changes re-render from tables computed once per plan; the chart
-specs (present/charts.py) are built once per plan version and read from the cache
-(serve/chart_specs.py), so a reader's kernel imports Altair only for a PNG/SVG download.
+palette. Filtering and language changes re-render from tables computed once per plan. The
+judged tables and the chart specs (present/charts.py) are computed once per plan version and read
+from the cache (serve/plan_cache.py): a reader's kernel imports neither Altair nor pint, except
+Altair for a PNG/SVG download.
 
 The address is the view: ?lang= ?plan= ?sector= ?status= ?year= ?indicator= open a view (read
 after Voilà hands the preheated kernel the reader's request), and the view writes its own
@@ -57,7 +58,7 @@ from plantrack.present.html import (
     unit_name,
     value_words,
 )
-from plantrack.serve import chart_specs, chart_view
+from plantrack.serve import chart_view, plan_cache
 
 # SVG rather than canvas: crisp text, and a reader's browser can search it. No Vega action menu:
 # the dashboard has its own downloads, and the menu's words are English only.
@@ -77,11 +78,17 @@ def page_style() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _computed(plan_id: str, content_hash: str):
-    """assess + findings (+ each row's words, warnings and confidence) once per plan version."""
+    """assess + findings (+ each row's words, warnings and confidence) once per plan version
+    (serve/plan_cache.py: computed by the first process that needs them, then read by all)."""
     plan = load_plan(plan_id)
-    found = findings(plan)
-    assessed = assess(plan, found=found)
-    return plan, assessed, found, charts.row_notes(assessed, found)
+
+    def judge():
+        found = findings(plan)
+        assessed = assess(plan, found=found)
+        return assessed, found, charts.row_notes(assessed, found)
+
+    assessed, found, notes = plan_cache.frames(plan.plan_id, plan.content_hash, "judged", judge)
+    return plan, assessed, found, notes
 
 
 def judge_plans_elsewhere(plan_id: str) -> None:
@@ -937,7 +944,7 @@ def _relabel_choices(control, options: list, value, description: str) -> None:
 @functools.lru_cache(maxsize=16)
 def overview_specs(plan_id: str, content_hash: str) -> dict:
     """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once
-    per plan version, see serve/chart_specs.py)."""
+    per plan version, see serve/plan_cache.py)."""
     plan, assessed, _, notes = _computed(plan_id, content_hash)
 
     def build():
@@ -948,7 +955,7 @@ def overview_specs(plan_id: str, content_hash: str) -> dict:
             )
         return {name: charts.top_level_spec(chart) for name, chart in specs.items()}
 
-    return chart_specs.cached(plan.plan_id, content_hash, "overview", build)
+    return plan_cache.spec(plan.plan_id, content_hash, "overview", build)
 
 
 def indicator_spec(plan, assessed, indicator_id: str, lang: str) -> dict:
@@ -961,7 +968,7 @@ def indicator_spec(plan, assessed, indicator_id: str, lang: str) -> dict:
             charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=assessed)
         )
 
-    return chart_specs.cached(
+    return plan_cache.spec(
         plan.plan_id,
         plan.content_hash,
         f"indicator/{indicator_id}/{lang}",

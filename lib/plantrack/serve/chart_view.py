@@ -5,7 +5,7 @@ range tested).
 
 A view is an anywidget with JupyterChart's synced traits and JupyterChart's JavaScript (the bundle
 the server serves, or Altair's inlined one in JupyterLab): the browser cannot tell them apart.
-The dashboard sends specs as plain dicts (built once per plan version, see serve/chart_specs.py),
+The dashboard sends specs as plain dicts (built once per plan version, see serve/plan_cache.py),
 so it needs none of Altair's Python side, and Altair (about 30 MiB and a second per kernel) is
 imported only when a reader asks for a PNG/SVG download.
 
