@@ -1,12 +1,17 @@
 """One reader's kernel (issue 11, "Lighter kernels"): its memory, and what it imported.
 
-    python benchmarks/kernel.py [--visits 1]
+    python benchmarks/kernel.py [--visits 1] [--starts 2]
 
-Starts the dashboard as `plantrack dashboard` does (tests/servers.py BackgroundServer, preheated,
-pool of one), opens the page in Chromium until its charts are drawn, waits until the pool is
-warm again, then reports RSS and USS (MiB = 2**20 bytes) of every kernel process: the reader's
-(its page still open) and the refilled pool's. Also run by benchmarks/run.py (--only kernel).
-The goal: at most 150 MiB RSS per reader's kernel.
+1. Memory: starts the dashboard as `plantrack dashboard` does (tests/servers.py BackgroundServer,
+   preheated, pool of one), opens the page in Chromium until its charts are drawn, waits until the
+   pool is warm again, then reports RSS and USS (MiB = 2**20 bytes) of every kernel process: the
+   reader's (its page still open) and the refilled pool's. The goal: at most 150 MiB RSS per
+   reader's kernel.
+2. Start: a reader who finds no warm kernel (no preheating): the CPU seconds the kernel spent
+   until the page's HTML was served (its imports and the notebook's run, forked copies included),
+   for the dashboard and for a bare Voilà slider notebook (benchmarks/bare_slider.ipynb).
+
+Also run by benchmarks/run.py (--only kernel).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from servers import BackgroundServer, launch_chromium  # noqa: E402
 
 MIB = 2**20
 DRAWN = ".pt-achievement svg .mark-rect"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def kernels(server) -> list[dict]:
@@ -76,11 +82,48 @@ def measure(visits: int = 1) -> dict:
     }
 
 
+def start_cpu(notebook: Path, starts: int = 2) -> list[float]:
+    """CPU seconds (user + system, its forked copies included) of a kernel started for a reader,
+    until the page's HTML was served."""
+    from servers import http_get
+
+    seconds = []
+    for _ in range(starts):
+        server = BackgroundServer(preheat=False, notebook=notebook).wait_ready()
+        try:
+            status, _, _ = http_get(server.url, timeout=300)
+            assert status == 200, status
+            cpu = 0.0
+            for proc in server.kernel_processes():
+                times = proc.cpu_times()
+                cpu += times.user + times.system + times.children_user + times.children_system
+            seconds.append(round(cpu, 2))
+        finally:
+            server.stop()
+    return seconds
+
+
+def measure_start(starts: int = 2) -> dict:
+    import statistics as stats
+
+    dashboard = start_cpu(ROOT / "notebooks" / "summary.ipynb", starts)
+    bare = start_cpu(ROOT / "benchmarks" / "bare_slider.ipynb", starts)
+    return {
+        "dashboard_kernel_cpu_s": dashboard,
+        "bare_slider_kernel_cpu_s": bare,
+        "median_dashboard_kernel_cpu_s": stats.median(dashboard),
+        "median_bare_slider_kernel_cpu_s": stats.median(bare),
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visits", type=int, default=1)
+    parser.add_argument("--starts", type=int, default=2)
     args = parser.parse_args()
-    print(json.dumps(measure(args.visits), indent=2))
+    result = measure(args.visits)
+    result["cold_start"] = measure_start(args.starts)
+    print(json.dumps(result, indent=2))
     return 0
 
 

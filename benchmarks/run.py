@@ -447,7 +447,9 @@ def bench_kernel() -> dict:
     sys.path.insert(0, str(BENCH))
     import kernel
 
-    return kernel.measure(visits=2)
+    result = kernel.measure(visits=2)
+    result["cold_start"] = kernel.measure_start(starts=3)
+    return result
 
 
 def _bench_cluster() -> dict:

@@ -340,3 +340,9 @@ def test_the_judged_tables_are_cached_exactly():
             pd.testing.assert_frame_equal(after, before, check_exact=True)
     odd = pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]), "pair": [(1, 2)]})
     assert plan_cache.frames_to_json((odd,)) is None
+    built = []
+    for _ in range(2):  # computed each time, and the note says so: no forked copy is tried
+        got = plan_cache.frames("odd", "0" * 16, "odd", lambda: built.append(1) or (odd,))
+        assert got[0] is odd
+    assert len(built) == 2
+    assert plan_cache.entry_path("odd", "0" * 16, "odd").read_text() == plan_cache.UNCACHED

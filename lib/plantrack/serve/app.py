@@ -98,7 +98,7 @@ def judge_plans_elsewhere(plan_id: str) -> None:
     if _kernel.under_voila():
         plans = [*list_plans(), plan_id]
         if not all(judged(p) for p in plans):
-            _kernel.in_fork(lambda: [survey_plans(), check_plan(plan_id)])
+            _kernel.in_fork(lambda: [survey_plans(), check_plan(plan_id)], timeout=900)
 
 
 def plan_tables(plan_id: str):

@@ -96,30 +96,32 @@ def spec(
 
 
 # ---- tables --------------------------------------------------------------------------------------
+UNCACHED = '{"uncached": true}'  # the entry of tables this format does not keep
+
+
 def frames(
     plan_name: str, content_hash: str, name: str, build: Callable[[], tuple[pd.DataFrame, ...]]
 ) -> tuple[pd.DataFrame, ...]:
     """Tables `name` of this plan version: from the cache, else computed by `build()` (under
-    Voilà in a forked copy of the kernel) and cached when they round-trip exactly."""
+    Voilà in a forked copy of the kernel) and cached when they round-trip exactly. Tables that
+    are not (too large, or a dtype the format does not give back) leave a note saying so, and
+    every kernel computes them itself, without a forked copy."""
     path = entry_path(plan_name, content_hash, name)
     found = _read_frames(path)
-    if found is not None:
+    if found is not None and found != "uncached":
         return found
-    if kernel.under_voila():
+    if found is None and kernel.under_voila():
 
         def build_and_write():
-            text = frames_to_json(build())
-            if text is not None:
-                _write(path, text)
+            _write(path, frames_to_json(build()) or UNCACHED)
 
         if kernel.in_fork(build_and_write):
             found = _read_frames(path)
-            if found is not None:
+            if found is not None and found != "uncached":
                 return found
     built = build()
-    text = frames_to_json(built)
-    if text is not None:
-        _write(path, text, quiet=True)
+    if found is None:
+        _write(path, frames_to_json(built) or UNCACHED, quiet=True)
     return built
 
 
@@ -216,9 +218,13 @@ def _read(path: Path) -> dict | None:
         return None
 
 
-def _read_frames(path: Path) -> tuple[pd.DataFrame, ...] | None:
+def _read_frames(path: Path) -> tuple[pd.DataFrame, ...] | str | None:
+    """The cached tables, "uncached" for the note, None when there is no (readable) entry."""
     try:
-        return frames_from_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        if text == UNCACHED:
+            return "uncached"
+        return frames_from_json(text)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
