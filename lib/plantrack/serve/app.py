@@ -924,7 +924,7 @@ class Dashboard:
         self.card.value = render("dashboard/card.html.j2", lang=lang, **card)
         # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
-        self.card_chart.spec = indicator_spec(self.plan, self.assessed, indicator_id, lang)
+        self.card_chart.spec = indicator_spec(self.plan, indicator_id, lang, self.assessed)
         points = "; ".join(
             [f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
             + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]]
@@ -958,15 +958,21 @@ def overview_specs(plan_id: str, content_hash: str) -> dict:
     return plan_cache.spec(plan.plan_id, content_hash, "overview", build)
 
 
-def indicator_spec(plan, assessed, indicator_id: str, lang: str) -> dict:
+def indicator_spec(
+    plan, indicator_id: str, lang: str, assessed: pd.DataFrame | None = None
+) -> dict:
     """An indicator card's chart with each target's required path (from `assessed`, the plan's
-    assess()), as a Vega-Lite dict (built once per plan version, in both languages at once: a
-    reader who switches language finds the other one built)."""
+    judged table; by default the dashboard's, serve/plan_cache.py), as a Vega-Lite dict (built
+    once per plan version, in both languages at once: a reader who switches language finds the
+    other one built)."""
 
     def build(lang: str):
-        return lambda: charts.top_level_spec(
-            charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=assessed)
-        )
+        def spec():
+            rows = _computed(plan.plan_id, plan.content_hash)[1] if assessed is None else assessed
+            chart = charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=rows)
+            return charts.top_level_spec(chart)
+
+        return spec
 
     return plan_cache.spec(
         plan.plan_id,
