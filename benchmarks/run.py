@@ -1,6 +1,6 @@
 """plantrack benchmarks: each cost as a ratio to its floor measured in the same run.
 
-    python benchmarks/run.py [--only batch,dashboard,interaction,scale,cluster] [--visits 5] [--changes 24]
+    python benchmarks/run.py [--only batch,dashboard,interaction,scale,readers,kernel,cluster] [--visits 5] [--changes 24]
 
 Prints a table and writes outputs/bench/results.json. These are measurements, not tests:
 machines here are noisy, so only ratios within one run are compared.
@@ -449,6 +449,16 @@ def bench_readers(sequential: int, concurrent: int) -> dict:
     return asyncio.run(readers.run(sequential, concurrent))
 
 
+def bench_kernel() -> dict:
+    """One reader's kernel memory: benchmarks/kernel.py."""
+    sys.path.insert(0, str(BENCH))
+    import kernel
+
+    result = kernel.measure(visits=2)
+    result["cold_start"] = kernel.measure_start(starts=3)
+    return result
+
+
 def _bench_cluster() -> dict:
     sys.path.insert(0, str(BENCH))
     from cluster import bench_cluster  # benchmarks/cluster.py: also runs on its own
@@ -458,7 +468,9 @@ def _bench_cluster() -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default="batch,dashboard,interaction,scale,readers,cluster")
+    parser.add_argument(
+        "--only", default="batch,dashboard,interaction,scale,readers,kernel,cluster"
+    )
     parser.add_argument(
         "--sequential", type=int, default=50, help="readers benchmark: visits one after another"
     )
@@ -494,6 +506,7 @@ def main() -> int:
         ("interaction", "interaction", lambda: bench_interaction(args.changes)),
         ("scale", "scale", lambda: bench_scale(args.cold_scale)),
         ("readers", "readers", lambda: bench_readers(args.sequential, args.concurrent)),
+        ("kernel", "reader_kernel", bench_kernel),
         ("cluster", "cluster", _bench_cluster),
     ):
         if name in chosen:

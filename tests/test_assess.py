@@ -157,3 +157,60 @@ def test_what_if_actual_changes_status(make_plan):
         ]
     )
     assert plantrack.assess(plan.with_actuals(extra)).iloc[0].status == "achieved"
+
+
+NO_ARROW = """
+import json, sys
+sys.modules["pyarrow"] = None  # as in a reader's dashboard kernel (serve/kernel.py)
+import plantrack
+out = {}
+for plan_id in plantrack.list_plans():
+    plan = plantrack.load_plan(plan_id)
+    found = plantrack.findings(plan)
+    out[plan_id] = [
+        frame.to_json(orient="split", default_handler=str)
+        for frame in (plan.targets, plan.actuals, plantrack.assess(plan, found=found), found)
+    ]
+print(json.dumps(out))
+"""
+
+
+def test_without_arrow_the_tables_and_the_assessment_are_the_same(tmp_path):
+    """A reader's dashboard kernel has no pyarrow: it reads the validated CSVs instead of the
+    parquet cache and finds indicators without Arrow. Same tables, same assessment, same findings,
+    whether the parquet cache was written before (the second run) or not (the first)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    expected = {}
+    for plan_id in plantrack.list_plans():
+        plan = plantrack.load_plan(plan_id)
+        found = plantrack.findings(plan)
+        expected[plan_id] = [
+            frame.to_json(orient="split", default_handler=str)
+            for frame in (plan.targets, plan.actuals, plantrack.assess(plan, found=found), found)
+        ]
+    env = {**os.environ, "PLANTRACK_CACHE": str(tmp_path)}
+    for _ in range(2):  # an empty cache, then the verdict this run left
+        run = subprocess.run(
+            [sys.executable, "-c", NO_ARROW], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert json.loads(run.stdout) == expected
+    assert not list(tmp_path.rglob("*.parquet"))  # no Arrow, no parquet: the CSVs are the tables
+    # A process with Arrow finds the verdict without the tables, validates again and writes them.
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import plantrack; plantrack.load_plan('zhejiang-internet-plus-2016')",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert list(tmp_path.rglob("*.parquet"))

@@ -38,7 +38,7 @@ def test_cards_match_assess(board):
 
 def test_filters_narrow_table_and_cards(board):
     tick(board, "commerce")
-    assert board.achievement_chart.params.sectors == ["commerce"]  # the chart filters in place
+    assert board.achievement_chart._params["sectors"] == ["commerce"]  # the chart filters in place
     assert (
         board.cards.value.count("</b>") == 4 and 'data-status="achieved">3</b>' in board.cards.value
     )
@@ -58,7 +58,7 @@ def test_clear_shows_nothing_and_says_why(board):
     board._on_sector_clear(None)
     assert rows_in(board.table.value) == []
     assert "未选择领域" in board.cards.value
-    assert board.achievement_chart.params.sectors == [dashboard.NO_SECTOR]
+    assert board.achievement_chart._params["sectors"] == [dashboard.NO_SECTOR]
     board._on_sector_all(None)  # every target row of the plan again
     assert len(rows_in(board.table.value)) == len(plantrack.assess(MAIN_PLAN, flags=False))
 
@@ -244,19 +244,105 @@ def test_bad_plan_shows_a_sentence_not_a_traceback():
     )
 
 
-def test_the_altair_internals_the_chart_views_use_exist_in_the_installed_altair():
-    """serve/chart_view.py is the one place that reaches into JupyterChart; an Altair release
-    that renames one of these fails here, not in a reader's browser."""
+def test_the_chart_view_is_jupyterchart_as_the_browser_sees_it():
+    """serve/chart_view.py is the one place that depends on JupyterChart's internals: its view
+    syncs exactly JupyterChart's traits, with the same defaults, and JupyterChart's offline
+    bundle exists. An Altair release that changes them fails here, not in a reader's browser."""
     import altair as alt
+    import ipywidgets
     from plantrack.serve import chart_view
 
-    view = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": [1]})).mark_point())
-    for member in chart_view.PRIVATE_MEMBERS:
-        assert hasattr(alt.JupyterChart, member) or hasattr(view, member), member
-    assert "_params" in view.keys and "_vl_selections" in view.keys  # synced to the browser
+    jupyter_chart = alt.JupyterChart(alt.Chart(pd.DataFrame({"x": [1]})).mark_point())
+    view = chart_view.ChartView()
+    anywidget_keys = {"_esm", "_css", "_anywidget_id"}
+    assert set(view.keys) == set(jupyter_chart.keys)
+    widget_keys = set(ipywidgets.DOMWidget().keys) | anywidget_keys
+    assert set(chart_view.SYNCED) == set(jupyter_chart.keys) - widget_keys
+    for name in chart_view.SYNCED:
+        theirs, ours = (
+            alt.JupyterChart.class_traits()[name],
+            chart_view.ChartView.class_traits()[name],
+        )
+        assert type(ours) is type(theirs) and ours.default() == theirs.default(), name
+        assert ours.allow_none == theirs.allow_none, name
+    assert view._css == alt.JupyterChart._css
+    assert hasattr(alt.JupyterChart, "enable_offline") and hasattr(alt.JupyterChart, "_esm")
     chart_view.watch_point_selection(view, "pick")
     seen = []
     chart_view.on_point_selection(view, "pick", seen.append)
     view._vl_selections = {"pick": {"value": None, "store": [{"values": ["online_sales"]}]}}
     assert seen == [[{"values": ["online_sales"]}]]
-    assert view.selections.pick.store == [{"values": ["online_sales"]}]
+    view._vl_selections = {"pick": "forged"}  # nothing to open, nothing raised
+    assert seen[-1] == []
+
+
+READER_KERNEL = """
+import json, sys
+import ipykernel.ipkernel  # what a kernel holds before the notebook runs
+from plantrack.serve.app import Dashboard
+board = Dashboard(%r, "zh")
+board.indicator_select.value = "online_sales"
+board.lang_select.value = "en"
+heavy = ("altair", "vl_convert", "pyarrow", "dask", "voila", "jsonschema", "frictionless", "pint")
+print(json.dumps({
+    "loaded": [m for m in heavy if sys.modules.get(m) is not None],
+    "card": board.card_chart.spec,
+    "achievement": board.achievement_chart.spec,
+}))
+"""
+
+
+def test_a_readers_kernel_imports_only_what_the_summary_needs(tmp_path):
+    """Under Voilà the dashboard, a card and a language switch run with no Altair, vl-convert,
+    Arrow, Dask, Voilà, Frictionless or pint in the reader's kernel (issue 11: a lighter kernel):
+    the plan is validated, judged and its specs built in forked copies of the kernel, once per
+    plan version, and the specs are the ones built here."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from plantrack.serve.server import install_chart_bundle
+
+    install_chart_bundle()  # served by the dashboard's server: the kernel does not inline it
+    env = {**os.environ, "VOILA_BASE_URL": "/", "PLANTRACK_CACHE": str(tmp_path)}
+    for visit in ("first", "cached"):
+        run = subprocess.run(
+            [sys.executable, "-c", READER_KERNEL % MAIN_PLAN],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert run.returncode == 0, run.stderr[-2000:]
+        kernel = json.loads(run.stdout.strip().splitlines()[-1])
+        assert kernel["loaded"] == [], visit
+    plan = plantrack.load_plan(MAIN_PLAN)
+    assert kernel["card"] == dashboard.indicator_spec(plan, "online_sales", "en")
+    assert kernel["achievement"] == dashboard.overview_specs(MAIN_PLAN, plan.content_hash)[
+        "achievement"
+    ] | {"params": kernel["achievement"]["params"]}
+    # the judged tables, the overview, and the card in both languages (the switch to English
+    # found it built)
+    assert len(list(tmp_path.rglob("dashboard-*/*.json"))) == 4
+
+
+def test_the_judged_tables_are_cached_exactly():
+    """serve/plan_cache.py keeps assess, findings and the rows' words of every plan as JSON that
+    gives them back exactly (values and dtypes); what it cannot is not cached."""
+    from plantrack.serve import plan_cache
+
+    for plan_id in plantrack.list_plans():
+        plan, assessed, found, notes = dashboard.plan_tables(plan_id)
+        text = plan_cache.frames_to_json((assessed, found, notes))
+        assert text is not None, plan_id
+        for before, after in zip((assessed, found, notes), plan_cache.frames_from_json(text)):
+            pd.testing.assert_frame_equal(after, before, check_exact=True)
+    odd = pd.DataFrame({"when": pd.to_datetime(["2020-01-01"]), "pair": [(1, 2)]})
+    assert plan_cache.frames_to_json((odd,)) is None
+    built = []
+    for _ in range(2):  # computed each time, and the note says so: no forked copy is tried
+        got = plan_cache.frames("odd", "0" * 16, "odd", lambda: built.append(1) or (odd,))
+        assert got[0] is odd
+    assert len(built) == 2
+    assert plan_cache.entry_path("odd", "0" * 16, "odd").read_text() == plan_cache.UNCACHED

@@ -54,6 +54,56 @@ def test_host_check_accepts_local_names_only():
     assert host_allowed("10.0.0.5:8866", ["10.0.0.5"]) and host_allowed("evil.example", None)
 
 
+@pytest.mark.parametrize("ours", [True, False], ids=["plantrack", "voila"])
+def test_a_preheated_kernel_gets_the_readers_request_as_voila_hands_it(monkeypatch, ours):
+    """serve/kernel.py's wait_for_request speaks Voilà's protocol without importing Voilà: it
+    connects where voila.utils.wait_for_request does (the same test with Voilà's own: a Voilà
+    that changes its protocol fails here) and puts the request into os.environ."""
+    import asyncio
+    import os
+    import threading
+
+    from plantrack.serve import kernel
+    from servers import free_port
+    from websockets.asyncio.server import serve
+
+    port, paths = free_port(), []
+
+    async def hand_request(websocket):
+        paths.append(websocket.request.path)
+        await websocket.send(json.dumps({"QUERY_STRING": "lang=en&sector=commerce"}))
+
+    async def main(started, stop):
+        async with serve(hand_request, "127.0.0.1", port):
+            started.set()
+            await stop
+
+    loop = asyncio.new_event_loop()
+    started, stop = threading.Event(), loop.create_future()
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(started, stop),))
+    thread.start()
+    started.wait(10)
+    for key, value in {
+        "VOILA_PREHEAT": "True",
+        "VOILA_APP_PORT": str(port),
+        "VOILA_SERVER_URL": "/",
+        "VOILA_KERNEL_ID": "0f0e0d0c-0000-4000-8000-000000000000",
+        "QUERY_STRING": "",
+    }.items():
+        monkeypatch.setenv(key, value)
+    if ours:
+        wait_for_request = kernel.wait_for_request
+    else:
+        from voila.utils import wait_for_request
+    try:
+        wait_for_request()
+    finally:
+        loop.call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)
+    assert paths == ["/voila/query/0f0e0d0c-0000-4000-8000-000000000000"]
+    assert os.environ["QUERY_STRING"] == "lang=en&sector=commerce"
+
+
 def test_json_in_a_script_cannot_end_it():
     text = script_json({"a": "</script><script>alert(1)</script><!-- & \u2028\u2029"})
     assert (

@@ -440,6 +440,18 @@ def check_plan(plan: str | os.PathLike) -> None:
         load_plan(directory)
 
 
+def judged(plan: str | os.PathLike) -> bool:
+    """Whether this version of the plan has a cached verdict (valid, or its error): then
+    check_plan and load_plan need no Frictionless. A folder that cannot even be read counts as
+    judged (its error comes at once)."""
+    try:
+        directory = plan_dir(plan)
+        cache = _cache_dir(directory.name, content_hash(directory, _read_descriptor(directory)))
+    except Exception:  # noqa: BLE001 - the error comes again, at once, where the plan is used
+        return True
+    return (cache / "ok").is_file() or (cache / "error.json").is_file()
+
+
 def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     """Read and validate a plan's data package. Raises DataError naming file, row and column."""
     directory = plan_dir(plan)
@@ -449,10 +461,7 @@ def load_plan(plan: str | os.PathLike, *, use_cache: bool = True) -> Plan:
     tables = None
     if use_cache and (cache / "ok").is_file():
         try:
-            tables = {
-                r["name"]: pd.read_parquet(cache / f"{r['name']}.parquet")
-                for r in descriptor["resources"]
-            }
+            tables = _read_cache(cache, directory, descriptor)
         except Exception as exc:  # a damaged cache is only a cache: validate again
             log.debug(
                 "plan %s: cache %s unreadable (%s), validating again", directory.name, cache, exc
@@ -511,11 +520,33 @@ def _write_cached_error(cache: Path, directory: Path, exc: DataError) -> None:
         log.debug("cannot cache the validation error in %s: %s", cache, error)
 
 
+def has_arrow() -> bool:
+    """Whether pyarrow can be imported here (a reader's dashboard kernel runs without it: serve/kernel.py)."""
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _read_cache(cache: Path, directory: Path, descriptor: dict) -> dict[str, pd.DataFrame]:
+    """This version's validated tables: from the parquet cache; without Arrow, from the package's
+    CSVs themselves, which the cache's "ok" marker (keyed by their content hash) vouches for."""
+    if not has_arrow():
+        return _read_tables(directory, descriptor)
+    return {
+        r["name"]: pd.read_parquet(cache / f"{r['name']}.parquet") for r in descriptor["resources"]
+    }
+
+
 def _write_cache(cache: Path, tables: dict[str, pd.DataFrame]) -> None:
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        for name, frame in tables.items():
-            frame.to_parquet(cache / f"{name}.parquet", index=False)
+        if (
+            has_arrow()
+        ):  # else only the verdict: a process with Arrow writes the tables when it reads them
+            for name, frame in tables.items():
+                frame.to_parquet(cache / f"{name}.parquet", index=False)
         (cache / "ok").write_text("")
     except OSError:
         pass  # no writable cache directory: everything still works, only slower

@@ -17,8 +17,6 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from plantrack.config import LANGUAGES
 from plantrack.data import units
@@ -264,12 +262,22 @@ def _factorize(values) -> tuple[np.ndarray, object]:
 def _indicator_codes(ids: pd.Series, indicators: pd.Index) -> np.ndarray:
     """Each id's position in `indicators` (-1 if unknown), hashing each distinct id once."""
     codes, distinct = _factorize(ids)
+    try:
+        import pyarrow.compute as pc
+    except ImportError:  # a reader's dashboard kernel has no Arrow (serve/kernel.py): a small plan
+        first = {}
+        for position, value in enumerate(map(str, indicators)):
+            first.setdefault(value, position)
+        found = np.array([first.get(str(v), -1) for v in distinct], dtype=np.int64)
+        return np.append(found, -1)[codes]
     found = pc.index_in(_arrow_strings(distinct), value_set=_arrow_strings(indicators))
     return np.append(found.fill_null(-1).to_numpy().astype(np.int64), -1)[codes]
 
 
-def _arrow_strings(values) -> pa.Array:
+def _arrow_strings(values):
     """Strings as an Arrow array (no copy when pandas already keeps them in Arrow)."""
+    import pyarrow as pa
+
     values = pd.Index(values).array
     return pa.array(
         values if hasattr(values, "__arrow_array__") else np.asarray(values, dtype=object)

@@ -19,12 +19,24 @@ from __future__ import annotations
 import html
 import json
 
-import altair as alt
 import numpy as np
 import pandas as pd
 
 from plantrack.messages import check_lang, t
 from plantrack.present import style
+
+
+class _Altair:
+    """altair, imported on first use: a reader's dashboard kernel imports this module for its
+    constants and reads the specs from the cache (serve/plan_cache.py), without Altair."""
+
+    def __getattr__(self, name):
+        import altair
+
+        return getattr(altair, name)
+
+
+alt = _Altair()
 
 STATUS_COLOURS = {s: style.colour(s) for s in style.LEVEL_STATUSES}  # the one palette
 RATE_CAP = (

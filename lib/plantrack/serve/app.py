@@ -1,9 +1,12 @@
 """The dashboard notebooks/summary.ipynb shows (in JupyterLab or served by Voilà).
 
-All of it is ipywidgets + Altair (rendered by JupyterChart with bundled JavaScript, so no
-request leaves the machine). Its HTML comes from the Jinja templates in
-present/templates/html/dashboard/ and its look from the shared stylesheet and palette.
-Filtering and language changes re-render from tables computed once per plan.
+All of it is ipywidgets + Vega-Lite views (serve/chart_view.py: Altair's JupyterChart in the
+browser, with bundled JavaScript, so no request leaves the machine). Its HTML comes from the
+Jinja templates in present/templates/html/dashboard/ and its look from the shared stylesheet and
+palette. Filtering and language changes re-render from tables computed once per plan. The
+judged tables and the chart specs (present/charts.py) are computed once per plan version and read
+from the cache (serve/plan_cache.py): a reader's kernel imports neither Altair nor pint, except
+Altair for a PNG/SVG download.
 
 The address is the view: ?lang= ?plan= ?sector= ?status= ?year= ?indicator= open a view (read
 after Voilà hands the preheated kernel the reader's request), and the view writes its own
@@ -23,12 +26,19 @@ import html
 import os
 from urllib.parse import parse_qs, urlencode
 
-import altair as alt
 import ipywidgets as w
 import pandas as pd
 
 from plantrack.config import DEFAULT_LANG, LANGUAGES, default_plan
-from plantrack.data.package import load_plan, plan_dir, plan_title, survey_plans
+from plantrack.data.package import (
+    check_plan,
+    judged,
+    list_plans,
+    load_plan,
+    plan_dir,
+    plan_title,
+    survey_plans,
+)
 from plantrack.errors import DataError
 from plantrack.judge.findings import findings
 from plantrack.judge.progress import (
@@ -48,7 +58,7 @@ from plantrack.present.html import (
     unit_name,
     value_words,
 )
-from plantrack.serve import chart_view
+from plantrack.serve import chart_view, plan_cache
 
 # SVG rather than canvas: crisp text, and a reader's browser can search it. No Vega action menu:
 # the dashboard has its own downloads, and the menu's words are English only.
@@ -68,11 +78,27 @@ def page_style() -> str:
 
 @functools.lru_cache(maxsize=8)
 def _computed(plan_id: str, content_hash: str):
-    """assess + findings (+ each row's words, warnings and confidence) once per plan version."""
+    """assess + findings (+ each row's words, warnings and confidence) once per plan version
+    (serve/plan_cache.py: computed by the first process that needs them, then read by all)."""
     plan = load_plan(plan_id)
-    found = findings(plan)
-    assessed = assess(plan, found=found)
-    return plan, assessed, found, charts.row_notes(assessed, found)
+
+    def judge():
+        found = findings(plan)
+        assessed = assess(plan, found=found)
+        return assessed, found, charts.row_notes(assessed, found)
+
+    assessed, found, notes = plan_cache.frames(plan.plan_id, plan.content_hash, "judged", judge)
+    return plan, assessed, found, notes
+
+
+def judge_plans_elsewhere(plan_id: str) -> None:
+    """Under Voilà, plan versions never validated before are validated in a forked copy of the
+    reader's kernel (Frictionless: about 27 MiB it would keep), which leaves the verdicts in the
+    cache; the kernel then reads the validated tables."""
+    if _kernel.under_voila():
+        plans = [*list_plans(), plan_id]
+        if not all(judged(p) for p in plans):
+            _kernel.in_fork(lambda: [survey_plans(), check_plan(plan_id)], timeout=900)
 
 
 def plan_tables(plan_id: str):
@@ -282,8 +308,8 @@ def _download_link(data: bytes, filename: str, mime: str, label: str, css: str) 
     )
 
 
-def _chart_view(css: str) -> alt.JupyterChart:
-    view = alt.JupyterChart(alt.Chart(pd.DataFrame()).mark_point(), embed_options=EMBED)
+def _chart_view(css: str) -> chart_view.ChartView:
+    view = chart_view.ChartView(embed_options=EMBED)
     view.add_class("pt-chart").add_class(css)
     view.layout.width = "100%"
     return view
@@ -296,6 +322,7 @@ class Dashboard:
         charts_offline()
         self.plan_id = plan_id or default_plan()
         self.lang = lang if lang in LANGUAGES else DEFAULT_LANG
+        judge_plans_elsewhere(self.plan_id)
         # One broken plan folder must not take the dashboard down: the good plans, and a notice naming it.
         good, self.broken_plans = survey_plans()
         self.good_plans = good
@@ -872,6 +899,7 @@ class Dashboard:
         if small:
             views["achievement"] = self.achievement_chart
         else:
+            # an aggregate of the filtered rows: built here, with Altair (a plan of over MAX_BARS targets)
             show(self.achievement_chart, charts.achievement_chart(rows, self.lang, fit=True))
         key = (self.plan_id, self.plan.content_hash)
         for name, view in views.items():
@@ -896,10 +924,7 @@ class Dashboard:
         self.card.value = render("dashboard/card.html.j2", lang=lang, **card)
         # shown before its spec arrives: a chart drawn while hidden measures its container as 0 px wide
         self.card_chart.layout.display = None
-        chart = charts.indicator_chart(
-            self.plan, indicator_id, lang, fit=True, assessed=self.assessed
-        )
-        show(self.card_chart, chart)
+        self.card_chart.spec = indicator_spec(self.plan, indicator_id, lang, self.assessed)
         points = "; ".join(
             [f"{t('target', lang)} {x['year']}: {x['text']}" for x in card["targets"]]
             + [f"{t('actual', lang)} {x['year']}: {x['text']}" for x in card["actuals"]]
@@ -918,15 +943,47 @@ def _relabel_choices(control, options: list, value, description: str) -> None:
 
 @functools.lru_cache(maxsize=16)
 def overview_specs(plan_id: str, content_hash: str) -> dict:
-    """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once)."""
+    """The two filterable, bilingual overview charts of a plan, as Vega-Lite dicts (built once
+    per plan version, see serve/plan_cache.py)."""
     plan, assessed, _, notes = _computed(plan_id, content_hash)
-    specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True, live=True)}
-    if len(assessed) <= charts.MAX_BARS:
-        specs["achievement"] = charts.achievement_chart(assessed, notes=notes, fit=True, live=True)
-    return {name: charts.top_level_spec(chart) for name, chart in specs.items()}
+
+    def build():
+        specs = {"counts": charts.status_counts_chart(assessed, plan.sectors, fit=True, live=True)}
+        if len(assessed) <= charts.MAX_BARS:
+            specs["achievement"] = charts.achievement_chart(
+                assessed, notes=notes, fit=True, live=True
+            )
+        return {name: charts.top_level_spec(chart) for name, chart in specs.items()}
+
+    return plan_cache.spec(plan.plan_id, content_hash, "overview", build)
 
 
-def show(view: alt.JupyterChart, chart: alt.Chart) -> None:
+def indicator_spec(
+    plan, indicator_id: str, lang: str, assessed: pd.DataFrame | None = None
+) -> dict:
+    """An indicator card's chart with each target's required path (from `assessed`, the plan's
+    judged table; by default the dashboard's, serve/plan_cache.py), as a Vega-Lite dict (built
+    once per plan version, in both languages at once: a reader who switches language finds the
+    other one built)."""
+
+    def build(lang: str):
+        def spec():
+            rows = _computed(plan.plan_id, plan.content_hash)[1] if assessed is None else assessed
+            chart = charts.indicator_chart(plan, indicator_id, lang, fit=True, assessed=rows)
+            return charts.top_level_spec(chart)
+
+        return spec
+
+    return plan_cache.spec(
+        plan.plan_id,
+        plan.content_hash,
+        f"indicator/{indicator_id}/{lang}",
+        build(lang),
+        together={f"indicator/{indicator_id}/{other}": build(other) for other in LANGUAGES},
+    )
+
+
+def show(view: chart_view.ChartView, chart) -> None:
     """Send a chart's spec to its view without re-validating it against the Vega-Lite schema.
 
     The builders in charts.py make valid specs (tests render them with vl-convert); schema
@@ -976,9 +1033,6 @@ def app(plan_id: str | None = None, lang: str = DEFAULT_LANG, query: str | None 
 
 def request_query() -> str:
     """The reader's query string: Voilà hands a preheated kernel the request only when asked
-    (voila.utils.wait_for_request); a kernel started for the request has it in its environment."""
-    if os.environ.get("VOILA_PREHEAT", "False") != "False":
-        from voila.utils import wait_for_request
-
-        wait_for_request()
+    (serve/kernel.py: wait_for_request); a kernel started for the request has it in its environment."""
+    _kernel.wait_for_request()
     return os.environ.get("QUERY_STRING", "")

@@ -43,9 +43,10 @@ from plantrack.messages import t
 RETRY_AFTER_S = 60
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]{36})"')
 
-# Measured (benchmarks/readers.py, outputs/bench/results.json): one reader's kernel after the
-# summary has run. Used only to size the default cap from the machine's memory.
-KERNEL_RSS_MB = 190
+# Measured (benchmarks/kernel.py, outputs/bench/results.json → reader_kernel): one reader's kernel
+# after the summary has run, 112 MiB RSS, rounded up. Used only to size the default cap from the
+# machine's memory.
+KERNEL_RSS_MIB = 115
 # A reader's widget change costs the kernel about 0.1-0.3 s of CPU; beyond ~20 readers per core,
 # a few clicking at once would already queue behind each other.
 READERS_PER_CORE = 20
@@ -56,7 +57,7 @@ def default_max_readers(pool_size: int = 1) -> int:
     measured size) and what its cores can serve, whichever is smaller."""
     import psutil
 
-    by_memory = int(psutil.virtual_memory().available * 0.5 / (KERNEL_RSS_MB * 2**20)) - pool_size
+    by_memory = int(psutil.virtual_memory().available * 0.5 / (KERNEL_RSS_MIB * 2**20)) - pool_size
     by_cores = READERS_PER_CORE * (os.cpu_count() or 1)
     return max(1, min(by_memory, by_cores))
 
