@@ -120,6 +120,7 @@ def indicator_chart_spec(series: list[dict]) -> dict:
     """A Vega-Lite spec: actuals as a line, figures of another definition hollow on their own
     thin line, targets as diamonds, the required path dashed."""
     years = sorted({point["year"] for point in series})
+    kinds = {point["series"] for point in series}
     # whole years only: a tick per year when they are few, else integer steps
     ticks = {"values": years} if len(years) <= 12 else {"tickMinStep": 1}
 
@@ -154,51 +155,56 @@ def indicator_chart_spec(series: list[dict]) -> dict:
             },
             "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": True}},
         },
+        # only the layers with points: an empty one still costs vl-convert its layout (~40%)
         "layer": [
-            layer(
-                "path",
-                {
-                    "type": "line",
-                    "color": CHART_COLOURS["path"],
-                    "strokeDash": [6, 4],
-                    "strokeWidth": 2,
-                },
-            ),
-            layer(
-                "actual",
-                {
-                    "type": "line",
-                    "color": CHART_COLOURS["actual"],
-                    "strokeWidth": 2.5,
-                    "point": {"filled": True, "size": 60, "color": CHART_COLOURS["actual"]},
-                },
-                **by_measure,
-            ),
-            layer(
-                "other",
-                {
-                    "type": "line",
-                    "color": CHART_COLOURS["actual"],
-                    "strokeWidth": 1,
-                    "point": {
-                        "filled": False,
-                        "size": 70,
+            drawn
+            for drawn in (
+                layer(
+                    "path",
+                    {
+                        "type": "line",
+                        "color": CHART_COLOURS["path"],
+                        "strokeDash": [6, 4],
                         "strokeWidth": 2,
-                        "color": CHART_COLOURS["actual"],
                     },
-                },
-                **by_measure,
-            ),
-            layer(
-                "target",
-                {
-                    "type": "point",
-                    "shape": "diamond",
-                    "size": 160,
-                    "filled": True,
-                    "color": CHART_COLOURS["target"],
-                },
-            ),
+                ),
+                layer(
+                    "actual",
+                    {
+                        "type": "line",
+                        "color": CHART_COLOURS["actual"],
+                        "strokeWidth": 2.5,
+                        "point": {"filled": True, "size": 60, "color": CHART_COLOURS["actual"]},
+                    },
+                    **by_measure,
+                ),
+                layer(
+                    "other",
+                    {
+                        "type": "line",
+                        "color": CHART_COLOURS["actual"],
+                        "strokeWidth": 1,
+                        "point": {
+                            "filled": False,
+                            "size": 70,
+                            "strokeWidth": 2,
+                            "color": CHART_COLOURS["actual"],
+                        },
+                    },
+                    **by_measure,
+                ),
+                layer(
+                    "target",
+                    {
+                        "type": "point",
+                        "shape": "diamond",
+                        "size": 160,
+                        "filled": True,
+                        "color": CHART_COLOURS["target"],
+                    },
+                ),
+            )
+            if drawn["transform"][0]["filter"]["equal"] in kinds
         ],
     }
 
