@@ -630,6 +630,7 @@ def indicator_chart(
             "value": targets["value"] * factors,
             "source": source_titles(targets),
             "stated": noted(targets),
+            "measure": "",
             "path": "",
             # the plan's own target drawn last and smaller, on a restatement of the same figure
             "size": targets["source"].astype(str).map(lambda i: 140 if i == first_source else 260),
@@ -653,6 +654,7 @@ def indicator_chart(
                 "value": value,
                 "source": "",
                 "stated": "",
+                "measure": "",
                 "path": f"{n}",
             }
             for n, (_, path) in enumerate(required_paths(mine, first, stated_unit))
