@@ -566,7 +566,7 @@ def indicator_chart(
     if already computed; else they are. In English the unit is translated and a value is shown
     as a number with that unit; the Chinese chart shows each value as the source states it.
     fit: the chart takes its container's width. Combines with other charts (alt.vconcat, `|`…)."""
-    from plantrack.judge.measures import corrected
+    from plantrack.judge.measures import corrected, measure_of
     from plantrack.judge.progress import (
         assess,
         comparable_actuals,
@@ -607,9 +607,7 @@ def indicator_chart(
             # a figure of another definition than the indicator's: drawn apart, never joined
             "series": np.where(own, "actual", "other"),
             "key": np.where(own, actual_key, other_key),
-            "measure": actuals["measure"].astype("string").fillna(indicator_id).to_numpy(object)
-            if "measure" in actuals
-            else indicator_id,
+            "measure": measure_of(actuals).to_numpy(object),
             "year": actuals["year"].astype(int),
             "value": actuals["value_converted"],
             "source": source_titles(actuals),

@@ -23,17 +23,10 @@ def svgs(specs: list[dict]) -> list[str]:
     return [vlc.vegalite_to_svg(spec) for spec in specs]
 
 
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def svgs_in_parallel(specs: list[dict], workers: int | None = None) -> list[str]:
     """SVG of each spec, in order: on `workers` processes (default: one per core) when the batch
     is large, else in this process."""
-    workers = min(workers or cores(), len(specs) // (POOL_FROM // 2) or 1)
+    workers = min(workers or os.cpu_count() or 1, len(specs) // (POOL_FROM // 2) or 1)
     if workers <= 1:
         return svgs(specs)
     chunks = [specs[i::workers] for i in range(workers)]  # interleaved: sizes and costs even out

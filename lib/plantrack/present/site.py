@@ -124,7 +124,9 @@ def indicator_chart_spec(series: list[dict]) -> dict:
     # whole years only: a tick per year when they are few, else integer steps
     ticks = {"values": years} if len(years) <= 12 else {"tickMinStep": 1}
 
-    def layer(kind, mark, **encoding):
+    def layer(kind, mark, **encoding):  # None where the chart has no such points
+        if kind not in kinds:
+            return None
         return {
             "transform": [{"filter": {"field": "series", "equal": kind}}],
             "mark": mark,
@@ -204,7 +206,7 @@ def indicator_chart_spec(series: list[dict]) -> dict:
                     },
                 ),
             )
-            if drawn["transform"][0]["filter"]["equal"] in kinds
+            if drawn
         ],
     }
 
