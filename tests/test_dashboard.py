@@ -320,6 +320,7 @@ def test_a_readers_kernel_imports_only_what_the_summary_needs(tmp_path, monkeypa
     # the expected specs built here afresh (the session's shared cache holds ones a Voilà kernel
     # of another test built)
     monkeypatch.setenv("PLANTRACK_CACHE", str(tmp_path / "here"))
+    dashboard.overview_specs.cache_clear()  # this process may hold one from the shared cache
     plan = plantrack.load_plan(MAIN_PLAN)
     assert kernel["card"] == dashboard.indicator_spec(plan, "online_sales", "en")
     assert kernel["achievement"] == dashboard.overview_specs(MAIN_PLAN, plan.content_hash)[

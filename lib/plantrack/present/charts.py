@@ -316,7 +316,10 @@ def achievement_chart(
         )
     ).transform_calculate(name=name, status=words.status("datum.status_id"))
     if live:
-        bars = bars.add_params(
+        # Named here: Altair otherwise names the view by hashing its data's printed form, which
+        # changes with the process (pandas prints a frame differently in a kernel), so the same
+        # plan gave specs that differ from one process to the next.
+        bars = bars.properties(name="bars").add_params(
             alt.selection_point(
                 name=PICK, fields=["indicator_id"], on="click", clear="dblclick", empty=False
             )
