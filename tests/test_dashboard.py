@@ -224,6 +224,26 @@ def test_csv_download_is_the_filtered_table_in_the_readers_language(board):
     board._on_sector_all(None)
 
 
+def test_a_filter_picks_prebuilt_rows_equal_to_the_filtered_table():
+    """Rows, links and the CSV download are built once per plan and language and then picked by
+    a filter: what a reader gets is still exactly the filtered table (every plan, both languages)."""
+    for plan_id in plantrack.list_plans():
+        board = dashboard.Dashboard(plan_id, "zh")
+        sector = next(s for s in board.plan.sector_ids() if (board.assessed["sector"] == s).any())
+        tick(board, sector)
+        for lang in ("en", "zh"):
+            board.lang_select.value = lang
+            rows = board.rows()
+            href = board.downloads.value.split("base64,", 1)[1].split("'", 1)[0]
+            expected = dashboard.table_csv(rows, lang, board.notes, board.plan)
+            assert base64.b64decode(href) == expected, (plan_id, lang)
+            assert rows_in(board.table.value) == list(rows["indicator_id"]), (plan_id, lang)
+            assert f"sector={sector}" in board.table.value and f"lang={lang}" in board.table.value
+            shown = re.findall(r'<tr data-monitoring="([^"]+)"', board.monitoring.value)
+            in_sector = board.plan.indicators.set_index("indicator_id")["sector"]
+            assert all(in_sector[i] == sector for i in shown), (plan_id, lang)
+
+
 def test_chart_downloads_carry_title_filters_source_and_date(board):
     tick(board, "commerce")
     board._on_chart_download(None)

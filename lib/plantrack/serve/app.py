@@ -265,11 +265,12 @@ CSV_COLUMNS = [
 ]
 
 
-def table_csv(
+def csv_table(
     rows: pd.DataFrame, lang: str = DEFAULT_LANG, notes: pd.DataFrame | None = None, plan=None
-) -> bytes:
-    """The filtered table as CSV: headers, sectors, statuses and confidence in the reader's
-    language; values, units and quotes as the sources state them."""
+) -> pd.DataFrame:
+    """The table as its CSV download has it: headers, sectors, statuses and confidence in the
+    reader's language; values, units and quotes as the sources state them; no cell a spreadsheet
+    would read as a formula."""
     out = rows.copy()
     out["status"] = out["status"].map(lambda s: t(s, lang))
     out["trajectory_status"] = out["trajectory_status"].map(lambda s: t(s, lang))
@@ -285,8 +286,18 @@ def table_csv(
     else:
         out["confidence"] = out["findings"] = ""
     out = out[CSV_COLUMNS].rename(columns={c: t(f"csv.{c}", lang) for c in CSV_COLUMNS})
-    # BOM: Excel opens Chinese text correctly; spreadsheet_safe: no cell starts like a formula
-    return spreadsheet_safe(out).to_csv(index=False).encode("utf-8-sig")
+    return spreadsheet_safe(out)
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False).encode("utf-8-sig")  # BOM: Excel opens Chinese text correctly
+
+
+def table_csv(
+    rows: pd.DataFrame, lang: str = DEFAULT_LANG, notes: pd.DataFrame | None = None, plan=None
+) -> bytes:
+    """The filtered table as CSV (see csv_table)."""
+    return csv_bytes(csv_table(rows, lang, notes, plan))
 
 
 def broken_plans_html(broken: dict, lang: str) -> str:
@@ -702,20 +713,10 @@ class Dashboard:
 
     def _indicator_options(self):
         """The indicator list holds the indicators of the ticked sectors only."""
-        lang, plan = self.lang, self.plan
-        sectors = self.sectors_filter()
-        order = {k: i for i, k in enumerate(plan.sector_ids())}
-        named = plan.indicators
-        if sectors:
-            named = named[named["sector"].isin(list(sectors))]
-        named = named.sort_values("sector", key=lambda s: s.map(order), kind="stable").head(
-            MAX_INDICATOR_OPTIONS
-        )
-        sector_names = plan.sector_names(lang)
-        options = [(t("pick_indicator", lang), "")] + [
-            (f"{sector_names.get(s, s)} · {n}", i)
-            for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])
-        ]
+        lang, sectors = self.lang, self.sectors_filter()
+        every = self._rows()["choices"]
+        named = [(label, i) for label, i, s in every if not sectors or s in sectors]
+        options = [(t("pick_indicator", lang), ""), *named[:MAX_INDICATOR_OPTIONS]]
         self._option_labels = {i: label for label, i in options}
         chosen = self.indicator_select.value
         quiet, self._quiet = self._quiet, True
@@ -723,11 +724,14 @@ class Dashboard:
             _relabel_choices(
                 self.indicator_select,
                 options,
-                chosen if chosen in set(named["indicator_id"]) else "",
+                chosen if chosen in self._option_labels else "",
                 t("indicator", lang),
             )
         finally:
             self._quiet = quiet
+
+    def _rows(self) -> dict:
+        return reader_rows(self.plan_id, self.plan.content_hash, self.lang)
 
     def rows(self) -> pd.DataFrame:
         rows = filter_assessed(
@@ -739,41 +743,27 @@ class Dashboard:
         return rows.assign(sector_name=rows["sector"].map(self.plan.sector_names(self.lang)))
 
     def _table_rows(self, rows: pd.DataFrame) -> list[dict]:
-        lang, notes, found = self.lang, self.notes, self.found
-        out = []
-        for index, r in zip(
-            rows.index[:MAX_TABLE_ROWS], rows.head(MAX_TABLE_ROWS).itertuples(index=False)
-        ):
-            note = notes.loc[index]
-            flags = [
-                {
-                    "severity": found.at[k, "severity"],
-                    "kind": found.at[k, "kind"],
-                    "message": found.at[k, f"message_{lang}"],
-                }
-                for k in note["findings"]
-            ]
-            out.append(
-                {
-                    "indicator_id": r.indicator_id,
-                    "name": getattr(r, f"name_{lang}"),
-                    "sector_name": r.sector_name,
-                    "target_year": r.target_year,
-                    "target": note[f"target_{lang}"],
-                    "target_stated": r.target_stated,
-                    "actual": note[f"actual_{lang}"],
-                    "actual_year": "" if pd.isna(r.actual_year) else int(r.actual_year),
-                    "computed_rate": r.computed_rate,
-                    "reported_rate": r.reported_rate,
-                    "status": r.status,
-                    "trajectory_status": r.trajectory_status,
-                    "confidence": note["confidence"],
-                    "flags": flags,
-                    "href": "?" + self.query(indicator=r.indicator_id),
-                    "label": self._label(r.indicator_id),
-                }
-            )
-        return out
+        """The targets table's rows (built once per plan and language) with this view's links."""
+        built = self._rows()["targets"]
+        return self._linked([built[i] for i in self._positions(rows)[:MAX_TABLE_ROWS]])
+
+    def _positions(self, rows: pd.DataFrame):
+        """Where the filtered rows sit in the plan's judged table (and so in its prebuilt rows)."""
+        return self.assessed.index.get_indexer(rows.index)
+
+    def _linked(self, rows: list[dict]) -> list[dict]:
+        """Prebuilt rows, each with the link that opens its indicator in this view (the query's
+        last key is the indicator: the rest of the view's query is built once)."""
+        view = self.query(indicator=None)
+        return [
+            {
+                **row,
+                "href": "?"
+                + "&".join(filter(None, [view, urlencode({"indicator": row["indicator_id"]})])),
+                "label": self._label(row["indicator_id"]),
+            }
+            for row in rows
+        ]
 
     def _label(self, indicator_id: str) -> str:
         """The indicator list's label for an indicator: the page's script picks the option by it."""
@@ -781,32 +771,11 @@ class Dashboard:
 
     def _monitoring_rows(self) -> list[dict]:
         """Indicators without a target in the ticked sectors: their latest value, as stated."""
-        lang, plan = self.lang, self.plan
         sectors = self.sectors_filter()
-        targeted = set(self.assessed["indicator_id"])
-        indicators = plan.indicators[~plan.indicators["indicator_id"].isin(targeted)]
-        if sectors:
-            indicators = indicators[indicators["sector"].isin(list(sectors))]
-        latest = plan.actuals[plan.actuals["indicator_id"].isin(indicators["indicator_id"])]
-        latest = latest.sort_values("year").drop_duplicates("indicator_id", keep="last")
-        # one join, not a lookup per row: the monitoring list can hold hundreds of indicators
-        rows = indicators.head(MAX_TABLE_ROWS)[["indicator_id", "sector", f"name_{lang}"]].merge(
-            latest[["indicator_id", "year", "value", "unit", "source"]], on="indicator_id"
+        built = self._rows()["monitoring"]
+        return self._linked(
+            [r for r in built if not sectors or r["sector"] in sectors][:MAX_TABLE_ROWS]
         )
-        cite, sector_names = _source_words(plan, lang), plan.sector_names(lang)
-        return [
-            {
-                "indicator_id": r.indicator_id,
-                "name": getattr(r, f"name_{lang}"),
-                "sector_name": str(sector_names.get(r.sector, r.sector)),
-                "year": r.year,
-                "value": value_words(r.value, r.unit, lang),
-                "source": cite(r.source)[0],
-                "href": "?" + self.query(indicator=r.indicator_id),
-                "label": self._label(r.indicator_id),
-            }
-            for r in rows.itertuples(index=False)
-        ]
 
     def refresh(self):
         shown = self.indicator_select.value
@@ -839,19 +808,12 @@ class Dashboard:
         self.monitoring.value = render(
             "dashboard/monitoring.html.j2", lang=lang, rows=self._monitoring_rows()
         )
+        built = self._rows()
         gaps = rows[rows["status"] == "no_data"].head(MAX_TABLE_ROWS)
         self.gaps.value = render(
             "dashboard/gaps.html.j2",
             lang=lang,
-            rows=[
-                {
-                    "sector_name": r.sector_name,
-                    "name": getattr(r, f"name_{lang}"),
-                    "target_year": r.target_year,
-                    "target": self.notes.at[i, f"target_{lang}"],
-                }
-                for i, r in zip(gaps.index, gaps.itertuples(index=False))
-            ],
+            rows=[built["targets"][i] for i in self._positions(gaps)],
         )
         found = self.found
         sectors = self.sectors_filter()
@@ -860,21 +822,21 @@ class Dashboard:
         self.findings_box.value = render(
             "dashboard/findings.html.j2",
             lang=lang,
-            rows=[
-                {
-                    "severity": f.severity,
-                    "indicator_id": f.indicator_id,
-                    "name": getattr(f, f"name_{lang}"),
-                    "kind": f.kind,
-                    "message": getattr(f, f"message_{lang}"),
-                    "href": "?" + self.query(indicator=f.indicator_id),
-                    "label": self._label(f.indicator_id),
-                }
-                for f in found.itertuples(index=False)
-            ],
+            rows=self._linked(
+                [
+                    {
+                        "severity": f.severity,
+                        "indicator_id": f.indicator_id,
+                        "name": getattr(f, f"name_{lang}"),
+                        "kind": f.kind,
+                        "message": getattr(f, f"message_{lang}"),
+                    }
+                    for f in found.itertuples(index=False)
+                ]
+            ),
         )
         self.downloads.value = _download_link(
-            table_csv(rows, lang, self.notes, self.plan),
+            csv_bytes(built["csv"].iloc[self._positions(rows)]),
             f"plantrack-{self.plan_id}-{lang}.csv",
             "text/csv",
             t("download_csv", lang),
@@ -939,6 +901,79 @@ def _relabel_choices(control, options: list, value, description: str) -> None:
         control.options = options
         control.value = value
         control.description = description
+
+
+@functools.lru_cache(maxsize=16)
+def reader_rows(plan_id: str, content_hash: str, lang: str) -> dict:
+    """Every row a reader's filters can show, in one language, built once per plan version and
+    language (a filter or language change then only picks rows: the reader waits for that, not
+    for pandas look-ups row by row):
+    - targets: a dict per row of the judged table, in its order (the targets table, the gaps);
+    - monitoring: a dict per indicator with no target but an actual (its latest), with its sector;
+    - choices: (label, indicator id, sector) of every indicator, in the plan's sector order;
+    - csv: the judged table as its CSV download has it (csv_table)."""
+    plan, assessed, found, notes = _computed(plan_id, content_hash)
+    notes = notes.loc[assessed.index]
+    sector_names = plan.sector_names(lang)
+    flag = {
+        k: {"severity": severity, "kind": kind, "message": message}
+        for k, severity, kind, message in zip(
+            found.index, found["severity"], found["kind"], found[f"message_{lang}"]
+        )
+    }
+    columns = {
+        "indicator_id": assessed["indicator_id"].tolist(),
+        "name": assessed[f"name_{lang}"].tolist(),
+        "sector_name": [sector_names.get(s, s) for s in assessed["sector"]],
+        "target_year": assessed["target_year"].tolist(),
+        "target": notes[f"target_{lang}"].tolist(),
+        "target_stated": assessed["target_stated"].tolist(),
+        "actual": notes[f"actual_{lang}"].tolist(),
+        "actual_year": ["" if pd.isna(y) else int(y) for y in assessed["actual_year"]],
+        "computed_rate": assessed["computed_rate"].tolist(),
+        "reported_rate": assessed["reported_rate"].tolist(),
+        "status": assessed["status"].tolist(),
+        "trajectory_status": assessed["trajectory_status"].tolist(),
+        "confidence": notes["confidence"].tolist(),
+        "flags": [[flag[k] for k in keys] for keys in notes["findings"]],
+    }
+    targets = [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+    indicators = plan.indicators[
+        ~plan.indicators["indicator_id"].isin(set(assessed["indicator_id"]))
+    ]
+    latest = plan.actuals[plan.actuals["indicator_id"].isin(indicators["indicator_id"])]
+    latest = latest.sort_values("year", kind="stable").drop_duplicates("indicator_id", keep="last")
+    # one join, not a lookup per row: the monitoring list can hold hundreds of indicators
+    untargeted = indicators[["indicator_id", "sector", f"name_{lang}"]].merge(
+        latest[["indicator_id", "year", "value", "unit", "source"]], on="indicator_id"
+    )
+    cite = _source_words(plan, lang)
+    monitoring = [
+        {
+            "indicator_id": r.indicator_id,
+            "sector": r.sector,
+            "name": getattr(r, f"name_{lang}"),
+            "sector_name": str(sector_names.get(r.sector, r.sector)),
+            "year": r.year,
+            "value": value_words(r.value, r.unit, lang),
+            "source": cite(r.source)[0],
+        }
+        for r in untargeted.itertuples(index=False)
+    ]
+
+    order = {k: i for i, k in enumerate(plan.sector_ids())}
+    named = plan.indicators.sort_values("sector", key=lambda s: s.map(order), kind="stable")
+    choices = [
+        (f"{sector_names.get(s, s)} · {n}", i, s)
+        for s, n, i in zip(named["sector"], named[f"name_{lang}"], named["indicator_id"])
+    ]
+    return {
+        "targets": targets,
+        "monitoring": monitoring,
+        "choices": choices,
+        "csv": csv_table(assessed, lang, notes, plan),
+    }
 
 
 @functools.lru_cache(maxsize=16)
