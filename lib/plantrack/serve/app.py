@@ -730,6 +730,11 @@ class Dashboard:
         finally:
             self._quiet = quiet
 
+    def prepare_languages(self) -> None:
+        """Build the rows of every language (reader_rows) before they are asked for."""
+        for lang in LANGUAGES:
+            reader_rows(self.plan_id, self.plan.content_hash, lang)
+
     def _rows(self) -> dict:
         return reader_rows(self.plan_id, self.plan.content_hash, self.lang)
 
@@ -1057,6 +1062,8 @@ def app(plan_id: str | None = None, lang: str = DEFAULT_LANG, query: str | None 
     except Exception as exc:  # noqa: BLE001
         return _error_widget(exc, lang)
     try:
+        if query is None and _kernel.preheated():
+            board.prepare_languages()  # no reader waits yet: the first language switch finds them
         if query is None:
             query = request_query()
         if query:

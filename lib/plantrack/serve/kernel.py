@@ -180,12 +180,17 @@ def in_fork(work, timeout: float = FORK_TIMEOUT_S) -> bool:
         time.sleep(0.01)
 
 
+def preheated() -> bool:
+    """Whether this kernel runs the notebook before any reader asked for it (Voilà's pool)."""
+    return os.environ.get("VOILA_PREHEAT", "False") != "False"
+
+
 def wait_for_request() -> None:
     """voila.utils.wait_for_request (Voilà 0.5), without importing Voilà in the kernel: a
     preheated kernel waits until Voilà hands it a reader's request over the server's
     `voila/query/<kernel id>` websocket, then has the request's variables (QUERY_STRING…) in
     os.environ. The deep-link tests in a real Voilà (tests/test_dashboard_browser.py) check it."""
-    if os.environ.get("VOILA_PREHEAT", "False") == "False":
+    if not preheated():
         return
     protocol = os.environ.get("VOILA_WS_PROTOCOL", "ws")
     server_ip = os.environ.get("VOILA_APP_IP", "127.0.0.1")
