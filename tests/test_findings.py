@@ -148,3 +148,28 @@ def test_naming_an_indicator_in_english_is_no_wording_change(make_plan):
         ],
     )
     assert "wording_change" not in kinds(plantrack.findings(plantrack.load_plan(directory)))
+
+
+def test_a_source_contradicting_itself_without_a_measure_is_a_finding(make_plan):
+    # measure left blank (NA): the row measures its indicator, and still has a figure to compare
+    directory = make_plan(
+        indicators=[dict(indicator_id="sales", unit="亿元")],
+        targets=[
+            dict(indicator_id="sales", target_year=2017, comparator=">=", value=10, unit="亿元")
+        ],
+        actuals=[
+            dict(indicator_id="sales", year=2017, value=11, unit="亿元", locator="p. 1"),
+            dict(indicator_id="sales", year=2017, value=12, unit="亿元", locator="p. 2"),
+        ],
+    )
+    plan = plantrack.load_plan(directory)
+    assert plan.actuals["measure"].isna().all()
+    found = plantrack.findings(plan)
+    contradiction = found[found["kind"] == "self_contradiction"]
+    assert len(contradiction) == 1
+    assert (
+        contradiction.iloc[0]["indicator_id"] == "sales" and contradiction.iloc[0]["year"] == 2017
+    )
+    assert (
+        "11" in contradiction.iloc[0]["message_en"] and "12" in contradiction.iloc[0]["message_en"]
+    )

@@ -13,6 +13,7 @@ import pandas as pd
 
 from plantrack.config import LANGUAGES
 from plantrack.data import units
+from plantrack.judge.measures import other_measure
 from plantrack.judge.progress import (
     _converted,
     _factorize,
@@ -313,10 +314,9 @@ def _contradictions(plan, add):
         return
     # Rows that share indicator, measure, year and source, found with integer codes (1M rows: cheap).
     codes = [
-        np.asarray(_factorize(actuals[c])[0], dtype=np.int64)
-        for c in ("indicator_id", "measure", "source")
-        if c in actuals
+        np.asarray(_factorize(actuals[c])[0], dtype=np.int64) for c in ("indicator_id", "source")
     ]
+    codes.append(_measure_codes(actuals))
     codes.append(actuals["year"].to_numpy(dtype=np.int64))
     key = np.zeros(len(actuals), dtype=np.int64)
     for c in codes:
@@ -326,13 +326,10 @@ def _contradictions(plan, add):
     if not several.any():
         return
     rows = actuals[several]
-    group_keys = (
-        ["indicator_id", "measure", "year", "source"]
-        if "measure" in rows
-        else ["indicator_id", "year", "source"]
-    )
-    for keys, group in rows.groupby(group_keys, sort=False, observed=True):
-        indicator_id, year, source = keys[0], keys[-2], keys[-1]
+    # Grouped by the key, not the columns: a groupby drops rows whose measure is missing.
+    for _, group in rows.groupby(key[several], sort=False):
+        first = group.iloc[0]
+        indicator_id, year, source = first["indicator_id"], first["year"], first["source"]
         values = {}
         for r in group.itertuples(index=False):
             try:
@@ -351,6 +348,16 @@ def _contradictions(plan, add):
                 [source],
                 int(year),
             )
+
+
+def _measure_codes(actuals: pd.DataFrame) -> np.ndarray:
+    """Each row's measure as a code: 0 where it measures its indicator (measure blank, missing or
+    the indicator's id: see judge.measures.measure_of), else 1 + the code of its measure's text."""
+    codes = np.zeros(len(actuals), dtype=np.int64)
+    if "measure" in actuals:
+        other = np.flatnonzero(other_measure(actuals))
+        codes[other] = pd.factorize(actuals["measure"].iloc[other])[0] + 1
+    return codes
 
 
 def _units_of(position: np.ndarray, indicators: pd.DataFrame, index: pd.Index) -> pd.Series:
