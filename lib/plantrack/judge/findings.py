@@ -73,11 +73,20 @@ def findings(plan) -> pd.DataFrame:
         from plantrack.data.package import load_plan
 
         plan = load_plan(plan)
+    return plan_findings(plan)
+
+
+def plan_findings(plan, converted: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """findings() of one Plan. converted: the actuals' indicator codes and values in their
+    indicator's unit (progress._converted) when the caller has them for this very plan."""
     indicators = plan.indicators.set_index("indicator_id")
+    if converted is None:
+        ind, values, _ = _converted(plan.actuals, indicators["unit"], plan.rates)
+        converted = ind, values
     # Each target's and actual's indicator as its position in `indicators` (-1: unknown), once.
     at = {
-        table: _indicator_codes(getattr(plan, table)["indicator_id"], indicators.index)
-        for table in ("targets", "actuals")
+        "targets": _indicator_codes(plan.targets["indicator_id"], indicators.index),
+        "actuals": converted[0],
     }
     rows: list[dict] = []
 
@@ -119,7 +128,7 @@ def findings(plan) -> pd.DataFrame:
     _wording(plan, at, add)
     _units(plan, indicators, at, add)
     _contradictions(plan, add)
-    _jumps_and_magnitudes(plan, indicators, at, add)
+    _jumps_and_magnitudes(plan, indicators, at, converted[1], add)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
     order = out["severity"].map(SEVERITY_ORDER)
@@ -300,10 +309,38 @@ def _named_rows(frame: pd.DataFrame, at: np.ndarray, english: pd.Series) -> pd.D
     for codes in (_factorize(frame["indicator_id"])[0], name_codes, _factorize(frame["source"])[0]):
         codes = np.asarray(codes, dtype=np.int64)[keep]
         key = key * (int(codes.max(initial=0)) + 2) + codes + 1
-    _, first = np.unique(key, return_index=True)
-    return frame.iloc[keep[np.sort(first)]][["indicator_id", "name_as_stated", "source"]].astype(
-        {"indicator_id": str, "source": str}
-    )
+    columns = frame[["indicator_id", "name_as_stated", "source"]]  # copy three columns, not all
+    return columns.iloc[keep[_first_of_each(key)]].astype({"indicator_id": str, "source": str})
+
+
+def _stable_order(key: np.ndarray) -> np.ndarray:
+    """The positions that sort `key`, equal keys in place. The plan files are written by
+    indicator, then year, so the keys are often in order already: then there is nothing to sort."""
+    if np.all(key[1:] >= key[:-1]):
+        return np.arange(len(key))
+    return np.argsort(key, kind="stable")
+
+
+def _first_of_each(key: np.ndarray) -> np.ndarray:
+    """The position of each distinct key's first occurrence, in the order they occur."""
+    order = _stable_order(key)
+    ordered = key[order]
+    starts = np.ones(len(key), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    return np.sort(order[starts])
+
+
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """True where a key occurs more than once."""
+    order = _stable_order(key)
+    ordered = key[order]
+    same_as_next = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(key), dtype=bool)
+    repeated[1:] |= same_as_next
+    repeated[:-1] |= same_as_next
+    out = np.empty(len(key), dtype=bool)
+    out[order] = repeated
+    return out
 
 
 def _contradictions(plan, add):
@@ -321,8 +358,7 @@ def _contradictions(plan, add):
     key = np.zeros(len(actuals), dtype=np.int64)
     for c in codes:
         key = key * (int(c.max()) + 2) + (c + 1)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    several = counts[inverse] > 1
+    several = _repeated(key)
     if not several.any():
         return
     rows = actuals[several]
@@ -401,14 +437,14 @@ def _units(plan, indicators, at, add):
             )
 
 
-def _jumps_and_magnitudes(plan, indicators, at, add):
+def _jumps_and_magnitudes(plan, indicators, at, converted, add):
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
     is_rank = np.append(indicators.index.isin(list(ranks)), True)  # code -1 (unknown) is skipped
     # Arrays of codes and values (a million actuals: no frame copies); frames only for the hits.
     all_actuals = plan.actuals
-    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates, ind=at["actuals"])
+    ind = at["actuals"]
     years = all_actuals["year"].to_numpy(dtype=np.int64)
     with np.errstate(invalid="ignore"):
         usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
@@ -417,7 +453,7 @@ def _jumps_and_magnitudes(plan, indicators, at, add):
     target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
     target_years = targets["target_year"].to_numpy(dtype=np.int64)
     target_key, actual_key = _year_keys((target_ind, target_years), (ind, years))
-    order = usable[np.argsort(actual_key[usable], kind="stable")]  # by indicator, then year
+    order = usable[_stable_order(actual_key[usable])]  # by indicator, then year
     i, y, v = ind[order], years[order], converted[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[1:] / v[:-1]
@@ -490,7 +526,7 @@ def _year_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
 def _equal_keys(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The (left, right) positions of equal keys, in a merge's order: by left position, then by
     right position."""
-    order = np.argsort(right, kind="stable")
+    order = _stable_order(right)
     ordered = right[order]
     low = np.searchsorted(ordered, left, "left")
     counts = np.searchsorted(ordered, left, "right") - low

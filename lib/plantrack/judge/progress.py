@@ -270,18 +270,22 @@ def _indicator_codes(ids: pd.Series, indicators: pd.Index) -> np.ndarray:
             first.setdefault(value, position)
         found = np.array([first.get(str(v), -1) for v in distinct], dtype=np.int64)
         return np.append(found, -1)[codes]
-    found = pc.index_in(_arrow_strings(distinct), value_set=_arrow_strings(indicators))
+    wanted, known = _arrow_strings(distinct), _arrow_strings(indicators)
+    if wanted.equals(known):  # categories read in the indicators' order: codes are positions
+        return np.asarray(codes).astype(np.int64)
+    found = pc.index_in(wanted, value_set=known)
     return np.append(found.fill_null(-1).to_numpy().astype(np.int64), -1)[codes]
 
 
 def _arrow_strings(values):
-    """Strings as an Arrow array (no copy when pandas already keeps them in Arrow)."""
+    """Strings as one Arrow array (no copy when pandas already keeps them in one Arrow chunk)."""
     import pyarrow as pa
 
     values = pd.Index(values).array
-    return pa.array(
+    strings = pa.array(
         values if hasattr(values, "__arrow_array__") else np.asarray(values, dtype=object)
     ).cast(pa.string())
+    return strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
 
 
 def _to_unit(
@@ -328,11 +332,10 @@ def _to_unit(
     return out, reasons
 
 
-def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame, *, ind=None):
+def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame):
     """Indicator codes of the actuals, their values in the indicator's unit, and why not where
-    impossible. ind: the indicator codes when the caller has them already."""
-    if ind is None:
-        ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
+    impossible."""
+    ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
     unit_codes, unit_names = pd.factorize(indicator_units)
     values, reasons = _to_unit(
         actuals["value"].to_numpy(dtype=float),
@@ -747,9 +750,14 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
         table["computed_rate"] - table["reported_rate"],
     )
     if flags:
-        from plantrack.judge.findings import findings
+        from plantrack.judge.findings import plan_findings
 
-        table["flags"] = finding_flags(table, findings(stated_plan) if found is None else found)
+        if found is None:
+            # No correction, measure or year cut changed the actuals: findings reuse their codes
+            # and converted values.
+            same = plan is stated_plan and as_of is None
+            found = plan_findings(stated_plan, (ind, converted) if same else None)
+        table["flags"] = finding_flags(table, found)
     table["projection_reaches"] = table["projection_reaches"].astype("boolean")
     return one_string_dtype(table)
 
