@@ -318,31 +318,33 @@ def _named_rows(frame: pd.DataFrame, at: np.ndarray, english: pd.Series) -> pd.D
     return columns.iloc[keep[_first_of_each(key)]].astype({"indicator_id": str, "source": str})
 
 
-def _stable_order(key: np.ndarray) -> np.ndarray:
-    """The positions that sort `key`, equal keys in place. The plan files are written by
-    indicator, then year, so the keys are often in order already: then there is nothing to sort."""
+def _sort_order(key: np.ndarray) -> np.ndarray | None:
+    """The positions that sort `key`, equal keys in place; None when it is in order already (the
+    plan files are written by indicator, then year): then there is nothing to sort or copy."""
     if np.all(key[1:] >= key[:-1]):
-        return np.arange(len(key))
+        return None
     return np.argsort(key, kind="stable")
 
 
 def _first_of_each(key: np.ndarray) -> np.ndarray:
     """The position of each distinct key's first occurrence, in the order they occur."""
-    order = _stable_order(key)
-    ordered = key[order]
+    order = _sort_order(key)
+    ordered = key if order is None else key[order]
     starts = np.ones(len(key), dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
-    return np.sort(order[starts])
+    return np.flatnonzero(starts) if order is None else np.sort(order[starts])
 
 
 def _repeated(key: np.ndarray) -> np.ndarray:
     """True where a key occurs more than once."""
-    order = _stable_order(key)
-    ordered = key[order]
+    order = _sort_order(key)
+    ordered = key if order is None else key[order]
     same_as_next = ordered[1:] == ordered[:-1]
     repeated = np.zeros(len(key), dtype=bool)
     repeated[1:] |= same_as_next
     repeated[:-1] |= same_as_next
+    if order is None:
+        return repeated
     out = np.empty(len(key), dtype=bool)
     out[order] = repeated
     return out
@@ -458,7 +460,8 @@ def _jumps_and_magnitudes(plan, indicators, at, converted, add):
     target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
     target_years = targets["target_year"].to_numpy(dtype=np.int64)
     target_key, actual_key = _year_keys((target_ind, target_years), (ind, years))
-    order = usable[_stable_order(actual_key[usable])]  # by indicator, then year
+    by_key = _sort_order(actual_key[usable])
+    order = usable if by_key is None else usable[by_key]  # by indicator, then year
     i, y, v = ind[order], years[order], converted[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[1:] / v[:-1]
@@ -531,10 +534,11 @@ def _year_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
 def _equal_keys(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The (left, right) positions of equal keys, in a merge's order: by left position, then by
     right position."""
-    order = _stable_order(right)
-    ordered = right[order]
+    order = _sort_order(right)
+    ordered = right if order is None else right[order]
     low = np.searchsorted(ordered, left, "left")
     counts = np.searchsorted(ordered, left, "right") - low
     at = np.repeat(np.arange(len(left)), counts)
     within = np.arange(len(at)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return at, order[np.repeat(low, counts) + within]
+    positions = np.repeat(low, counts) + within  # in `ordered`
+    return at, positions if order is None else order[positions]
