@@ -363,8 +363,9 @@ def _contradictions(plan, add):
     codes.append(_measure_codes(actuals))
     codes.append(actuals["year"].to_numpy(dtype=np.int64))
     key = np.zeros(len(actuals), dtype=np.int64)
-    for c in codes:
-        key = key * (int(c.max()) + 2) + (c + 1)
+    for c in codes:  # in place: a million-row key is not copied at each step
+        key *= int(c.max()) + 2
+        key += c + 1
     several = _repeated(key)
     if not several.any():
         return
@@ -399,7 +400,8 @@ def _measure_codes(actuals: pd.DataFrame) -> np.ndarray:
     codes = np.zeros(len(actuals), dtype=np.int64)
     if "measure" in actuals:
         other = np.flatnonzero(other_measure(actuals))
-        codes[other] = pd.factorize(actuals["measure"].iloc[other])[0] + 1
+        if len(other):
+            codes[other] = pd.factorize(actuals["measure"].iloc[other])[0] + 1
     return codes
 
 
