@@ -148,3 +148,46 @@ def test_naming_an_indicator_in_english_is_no_wording_change(make_plan):
         ],
     )
     assert "wording_change" not in kinds(plantrack.findings(plantrack.load_plan(directory)))
+
+
+def test_a_source_contradicting_itself_without_a_measure_is_a_finding(make_plan):
+    # measure left blank (NA): the row measures its indicator, and still has a figure to compare
+    directory = make_plan(
+        indicators=[dict(indicator_id="sales", unit="亿元")],
+        targets=[
+            dict(indicator_id="sales", target_year=2017, comparator=">=", value=10, unit="亿元")
+        ],
+        actuals=[
+            dict(indicator_id="sales", year=2017, value=11, unit="亿元", locator="p. 1"),
+            dict(indicator_id="sales", year=2017, value=12, unit="亿元", locator="p. 2"),
+        ],
+    )
+    plan = plantrack.load_plan(directory)
+    assert plan.actuals["measure"].isna().all()
+    found = plantrack.findings(plan)
+    contradiction = found[found["kind"] == "self_contradiction"]
+    assert len(contradiction) == 1
+    assert (
+        contradiction.iloc[0]["indicator_id"] == "sales" and contradiction.iloc[0]["year"] == 2017
+    )
+    assert (
+        "11" in contradiction.iloc[0]["message_en"] and "12" in contradiction.iloc[0]["message_en"]
+    )
+
+
+def test_key_helpers_agree_with_sorting_whether_or_not_keys_are_in_order():
+    import numpy as np
+    from plantrack.judge.findings import _equal_keys, _first_of_each, _repeated
+
+    rng = np.random.default_rng(0)
+    shuffled = rng.integers(0, 50, 1000)
+    for key in (shuffled, np.sort(shuffled), np.array([], dtype=np.int64)):
+        _, first, inverse, counts = np.unique(
+            key, return_index=True, return_inverse=True, return_counts=True
+        )
+        assert np.array_equal(_first_of_each(key), np.sort(first))
+        assert np.array_equal(_repeated(key), counts[inverse] > 1)
+        left = rng.integers(0, 60, 30)
+        pairs = [(i, j) for i in range(len(left)) for j in range(len(key)) if left[i] == key[j]]
+        at, of = _equal_keys(left, key)
+        assert list(zip(at.tolist(), of.tolist())) == pairs

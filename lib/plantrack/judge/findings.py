@@ -13,6 +13,7 @@ import pandas as pd
 
 from plantrack.config import LANGUAGES
 from plantrack.data import units
+from plantrack.judge.measures import other_measure
 from plantrack.judge.progress import (
     _converted,
     _factorize,
@@ -72,11 +73,20 @@ def findings(plan) -> pd.DataFrame:
         from plantrack.data.package import load_plan
 
         plan = load_plan(plan)
+    return plan_findings(plan)
+
+
+def plan_findings(plan, converted: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """findings() of one Plan. converted: the actuals' indicator codes and values in their
+    indicator's unit (progress._converted) when the caller has them for this very plan."""
     indicators = plan.indicators.set_index("indicator_id")
+    if converted is None:
+        ind, values, _ = _converted(plan.actuals, indicators["unit"], plan.rates)
+        converted = ind, values
     # Each target's and actual's indicator as its position in `indicators` (-1: unknown), once.
     at = {
-        table: _indicator_codes(getattr(plan, table)["indicator_id"], indicators.index)
-        for table in ("targets", "actuals")
+        "targets": _indicator_codes(plan.targets["indicator_id"], indicators.index),
+        "actuals": converted[0],
     }
     rows: list[dict] = []
 
@@ -118,7 +128,7 @@ def findings(plan) -> pd.DataFrame:
     _wording(plan, at, add)
     _units(plan, indicators, at, add)
     _contradictions(plan, add)
-    _jumps_and_magnitudes(plan, indicators, at, add)
+    _jumps_and_magnitudes(plan, indicators, at, converted[1], add)
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["year"] = out["year"].astype("Int64")
     order = out["severity"].map(SEVERITY_ORDER)
@@ -143,7 +153,12 @@ def _reference_target(
 
 
 def _reported_rates(plan, indicators, add):
-    for a in plan.actuals[plan.actuals["reported_rate"].notna()].itertuples(index=False):
+    actuals = plan.actuals
+    rated = actuals.loc[  # the columns read below only: a million rows' other texts stay put
+        actuals["reported_rate"].notna().to_numpy(),
+        ["indicator_id", "year", "value", "unit", "source", "reported_rate"],
+    ]
+    for a in rated.itertuples(index=False):
         target = _reference_target(plan.targets, a.indicator_id, a.year, a.source, plan.plan_source)
         if target is None:
             continue
@@ -299,10 +314,40 @@ def _named_rows(frame: pd.DataFrame, at: np.ndarray, english: pd.Series) -> pd.D
     for codes in (_factorize(frame["indicator_id"])[0], name_codes, _factorize(frame["source"])[0]):
         codes = np.asarray(codes, dtype=np.int64)[keep]
         key = key * (int(codes.max(initial=0)) + 2) + codes + 1
-    _, first = np.unique(key, return_index=True)
-    return frame.iloc[keep[np.sort(first)]][["indicator_id", "name_as_stated", "source"]].astype(
-        {"indicator_id": str, "source": str}
-    )
+    columns = frame[["indicator_id", "name_as_stated", "source"]]  # copy three columns, not all
+    return columns.iloc[keep[_first_of_each(key)]].astype({"indicator_id": str, "source": str})
+
+
+def _sort_order(key: np.ndarray) -> np.ndarray | None:
+    """The positions that sort `key`, equal keys in place; None when it is in order already (the
+    plan files are written by indicator, then year): then there is nothing to sort or copy."""
+    if np.all(key[1:] >= key[:-1]):
+        return None
+    return np.argsort(key, kind="stable")
+
+
+def _first_of_each(key: np.ndarray) -> np.ndarray:
+    """The position of each distinct key's first occurrence, in the order they occur."""
+    order = _sort_order(key)
+    ordered = key if order is None else key[order]
+    starts = np.ones(len(key), dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    return np.flatnonzero(starts) if order is None else np.sort(order[starts])
+
+
+def _repeated(key: np.ndarray) -> np.ndarray:
+    """True where a key occurs more than once."""
+    order = _sort_order(key)
+    ordered = key if order is None else key[order]
+    same_as_next = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(key), dtype=bool)
+    repeated[1:] |= same_as_next
+    repeated[:-1] |= same_as_next
+    if order is None:
+        return repeated
+    out = np.empty(len(key), dtype=bool)
+    out[order] = repeated
+    return out
 
 
 def _contradictions(plan, add):
@@ -313,26 +358,22 @@ def _contradictions(plan, add):
         return
     # Rows that share indicator, measure, year and source, found with integer codes (1M rows: cheap).
     codes = [
-        np.asarray(_factorize(actuals[c])[0], dtype=np.int64)
-        for c in ("indicator_id", "measure", "source")
-        if c in actuals
+        np.asarray(_factorize(actuals[c])[0], dtype=np.int64) for c in ("indicator_id", "source")
     ]
+    codes.append(_measure_codes(actuals))
     codes.append(actuals["year"].to_numpy(dtype=np.int64))
     key = np.zeros(len(actuals), dtype=np.int64)
-    for c in codes:
-        key = key * (int(c.max()) + 2) + (c + 1)
-    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    several = counts[inverse] > 1
+    for c in codes:  # in place: a million-row key is not copied at each step
+        key *= int(c.max()) + 2
+        key += c + 1
+    several = _repeated(key)
     if not several.any():
         return
     rows = actuals[several]
-    group_keys = (
-        ["indicator_id", "measure", "year", "source"]
-        if "measure" in rows
-        else ["indicator_id", "year", "source"]
-    )
-    for keys, group in rows.groupby(group_keys, sort=False, observed=True):
-        indicator_id, year, source = keys[0], keys[-2], keys[-1]
+    # Grouped by the key, not the columns: a groupby drops rows whose measure is missing.
+    for _, group in rows.groupby(key[several], sort=False):
+        first = group.iloc[0]
+        indicator_id, year, source = first["indicator_id"], first["year"], first["source"]
         values = {}
         for r in group.itertuples(index=False):
             try:
@@ -351,6 +392,17 @@ def _contradictions(plan, add):
                 [source],
                 int(year),
             )
+
+
+def _measure_codes(actuals: pd.DataFrame) -> np.ndarray:
+    """Each row's measure as a code: 0 where it measures its indicator (measure blank, missing or
+    the indicator's id: see judge.measures.measure_of), else 1 + the code of its measure's text."""
+    codes = np.zeros(len(actuals), dtype=np.int64)
+    if "measure" in actuals:
+        other = np.flatnonzero(other_measure(actuals))
+        if len(other):
+            codes[other] = pd.factorize(actuals["measure"].iloc[other])[0] + 1
+    return codes
 
 
 def _units_of(position: np.ndarray, indicators: pd.DataFrame, index: pd.Index) -> pd.Series:
@@ -394,14 +446,14 @@ def _units(plan, indicators, at, add):
             )
 
 
-def _jumps_and_magnitudes(plan, indicators, at, add):
+def _jumps_and_magnitudes(plan, indicators, at, converted, add):
 
     rank_units = {u for u in indicators["unit"].unique() if units.is_rank(u)}
     ranks = set(indicators.index[indicators["unit"].isin(rank_units)])
     is_rank = np.append(indicators.index.isin(list(ranks)), True)  # code -1 (unknown) is skipped
     # Arrays of codes and values (a million actuals: no frame copies); frames only for the hits.
     all_actuals = plan.actuals
-    ind, converted, _ = _converted(all_actuals, indicators["unit"], plan.rates, ind=at["actuals"])
+    ind = at["actuals"]
     years = all_actuals["year"].to_numpy(dtype=np.int64)
     with np.errstate(invalid="ignore"):
         usable = np.flatnonzero(~np.isnan(converted) & (converted > 0) & ~is_rank[ind])
@@ -410,7 +462,8 @@ def _jumps_and_magnitudes(plan, indicators, at, add):
     target_ind = _indicator_codes(targets["indicator_id"], indicators.index)
     target_years = targets["target_year"].to_numpy(dtype=np.int64)
     target_key, actual_key = _year_keys((target_ind, target_years), (ind, years))
-    order = usable[np.argsort(actual_key[usable], kind="stable")]  # by indicator, then year
+    by_key = _sort_order(actual_key[usable])
+    order = usable if by_key is None else usable[by_key]  # by indicator, then year
     i, y, v = ind[order], years[order], converted[order]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = v[1:] / v[:-1]
@@ -451,7 +504,7 @@ def _jumps_and_magnitudes(plan, indicators, at, add):
     odd = (ratio >= MAGNITUDE_FACTOR) | (ratio <= 1 / MAGNITUDE_FACTOR)
     hits = zip(
         targets.iloc[at[odd]].itertuples(index=False),
-        all_actuals.iloc[of[odd]].itertuples(index=False),
+        all_actuals[["year", "value", "unit", "source"]].iloc[of[odd]].itertuples(index=False),
         ratio[odd],
     )
     for target, actual, ratio_ in hits:
@@ -483,10 +536,11 @@ def _year_keys(*pairs: tuple[np.ndarray, np.ndarray]) -> list[np.ndarray]:
 def _equal_keys(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The (left, right) positions of equal keys, in a merge's order: by left position, then by
     right position."""
-    order = np.argsort(right, kind="stable")
-    ordered = right[order]
+    order = _sort_order(right)
+    ordered = right if order is None else right[order]
     low = np.searchsorted(ordered, left, "left")
     counts = np.searchsorted(ordered, left, "right") - low
     at = np.repeat(np.arange(len(left)), counts)
     within = np.arange(len(at)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return at, order[np.repeat(low, counts) + within]
+    positions = np.repeat(low, counts) + within  # in `ordered`
+    return at, positions if order is None else order[positions]

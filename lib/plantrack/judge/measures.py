@@ -69,7 +69,11 @@ def other_measure(frame: pd.DataFrame) -> np.ndarray:
     if "measure" not in frame:
         return other
     measure = frame["measure"]
-    given = np.flatnonzero((measure.fillna("").astype("string") != "").to_numpy(dtype=bool))
+    # Most rows leave it missing: only the present ones are read as text.
+    present = np.flatnonzero(measure.notna().to_numpy(dtype=bool))
+    if not len(present):  # taking even no rows of a million-row text column costs a pass
+        return other
+    given = present[(measure.iloc[present].astype(str) != "").to_numpy(dtype=bool)]
     if len(given):
         ids = frame["indicator_id"].iloc[given].astype(str).to_numpy()
         other[given] = measure.iloc[given].astype(str).to_numpy() != ids

@@ -270,18 +270,22 @@ def _indicator_codes(ids: pd.Series, indicators: pd.Index) -> np.ndarray:
             first.setdefault(value, position)
         found = np.array([first.get(str(v), -1) for v in distinct], dtype=np.int64)
         return np.append(found, -1)[codes]
-    found = pc.index_in(_arrow_strings(distinct), value_set=_arrow_strings(indicators))
+    wanted, known = _arrow_strings(distinct), _arrow_strings(indicators)
+    if wanted.equals(known):  # categories read in the indicators' order: codes are positions
+        return np.asarray(codes).astype(np.int64)
+    found = pc.index_in(wanted, value_set=known)
     return np.append(found.fill_null(-1).to_numpy().astype(np.int64), -1)[codes]
 
 
 def _arrow_strings(values):
-    """Strings as an Arrow array (no copy when pandas already keeps them in Arrow)."""
+    """Strings as one Arrow array (no copy when pandas already keeps them in one Arrow chunk)."""
     import pyarrow as pa
 
     values = pd.Index(values).array
-    return pa.array(
+    strings = pa.array(
         values if hasattr(values, "__arrow_array__") else np.asarray(values, dtype=object)
     ).cast(pa.string())
+    return strings.combine_chunks() if isinstance(strings, pa.ChunkedArray) else strings
 
 
 def _to_unit(
@@ -328,11 +332,10 @@ def _to_unit(
     return out, reasons
 
 
-def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame, *, ind=None):
+def _converted(actuals: pd.DataFrame, indicator_units: pd.Series, rates: pd.DataFrame):
     """Indicator codes of the actuals, their values in the indicator's unit, and why not where
-    impossible. ind: the indicator codes when the caller has them already."""
-    if ind is None:
-        ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
+    impossible."""
+    ind = _indicator_codes(actuals["indicator_id"], pd.Index(indicator_units.index))
     unit_codes, unit_names = pd.factorize(indicator_units)
     values, reasons = _to_unit(
         actuals["value"].to_numpy(dtype=float),
@@ -359,8 +362,7 @@ def level_targets(plan) -> pd.DataFrame:
     measure that has one, is judged against that restatement (same measure on both sides; the
     confidence says the definition differs from the plan's)."""
     targets = primary_targets(plan)
-    ids = plan.targets["indicator_id"].astype(str)
-    alternatives = plan.targets[ids.str.contains(SEPARATOR, regex=False).to_numpy()]
+    alternatives = plan.targets[_is_series_id(plan.targets["indicator_id"])]
     if alternatives.empty:
         return targets
     actuals = plan.actuals
@@ -431,14 +433,14 @@ def with_confidence(
             agree[i] = len(others) > 0 and np.allclose(
                 converted[others], converted[used[i]], rtol=0.01
             )
-    basis = (
-        np.asarray(
-            actuals["year_basis"].array.take(used, allow_fill=True).astype(str).fillna(""),
-            dtype=object,
-        )
-        if "year_basis" in actuals
-        else np.full(n, "", dtype=object)
-    )
+    # The year basis of each row's actual, as codes into its distinct values ("": none).
+    if "year_basis" in actuals:
+        basis_codes, bases = _factorize(actuals["year_basis"])
+        basis_codes = np.append(basis_codes, -1)[used]  # -1: no actual, or no basis
+        bases = np.append(np.asarray(pd.Index(bases).astype(str), dtype=object), "")
+    else:
+        basis_codes, bases = np.full(n, -1), np.array([""], dtype=object)
+    basis = bases[basis_codes]  # an array of references to the few distinct texts
     estimated = has & np.isin(basis, ["report", "inferred", "section"])
     corrected_ = (
         table["actual_correction"].notna().to_numpy()
@@ -449,23 +451,26 @@ def with_confidence(
     differs = (table["measure"] != table["indicator_id"]).to_numpy(dtype=bool, na_value=False)
     level = np.where(has, np.where(agree, 0, 1), 2) + estimated + corrected_ + disagree
     level = np.where(differs, 2, np.minimum(level, 2))
-    table["confidence"] = pd.array(np.array(CONFIDENCE_LEVELS)[level], dtype="string")
+    table["confidence"] = pd.array(list(CONFIDENCE_LEVELS), dtype="string").take(level)
     # Reasons, in each language from the catalogue: by combination code (few distinct), the
     # details only where a row needs them.
     code = has * 1 + agree * 2 + corrected_ * 4 + disagree * 8
     measure = table["measure"].astype(str)
+    detailed = np.flatnonzero(estimated | differs)
     for lang in LANGUAGES:
-        phrases = np.array([_confidence_phrase(c, lang) for c in range(16)], dtype=object)
-        reasons = phrases[code]
-        for i in np.flatnonzero(estimated | differs):
+        # Texts: the 16 phrases, then one per detailed row; each row takes its text by code.
+        texts = [_confidence_phrase(c, lang) for c in range(16)]
+        which = code.astype(np.int64)
+        for i in detailed:
             how = t(f"year_basis.{basis[i]}", lang)
             extra = [t("confidence_reason.year_estimated", lang, basis=how)] if estimated[i] else []
             if differs[i]:
                 extra.append(
                     t("confidence_reason.definition_differs", lang, measure=measure.iloc[i])
                 )
-            reasons[i] = REASON_SEPARATOR[lang].join([reasons[i], *extra])
-        table[f"confidence_reasons_{lang}"] = pd.array(reasons.tolist(), dtype="string")
+            which[i] = len(texts)
+            texts.append(REASON_SEPARATOR[lang].join([texts[code[i]], *extra]))
+        table[f"confidence_reasons_{lang}"] = pd.array(texts, dtype="string").take(which)
     return table
 
 
@@ -507,9 +512,7 @@ def comparable_actuals(
     notes = np.full(len(actuals), "", dtype=object)
     notes[list(reasons)] = list(reasons.values())
     fixes = (
-        fixed["correction_id"].array
-        if "correction_id" in fixed
-        else pd.array([pd.NA] * len(fixed), dtype="string")
+        fixed["correction_id"].array if "correction_id" in fixed else _missing_strings(len(fixed))
     )
     return actuals.assign(
         _ind=ind,
@@ -544,6 +547,18 @@ TARGET_COLUMNS = {
     "locator": "target_locator",
     "quote": "target_quote",
 }
+
+
+def _missing_strings(n: int) -> pd.api.extensions.ExtensionArray:
+    """n missing values as a "string" column (taken, not parsed from a list of n)."""
+    return pd.array([pd.NA], dtype="string").take(np.full(n, -1), allow_fill=True)
+
+
+def _is_series_id(ids: pd.Series) -> np.ndarray:
+    """True where an id is a series id (<indicator>::<measure>), each distinct id tested once."""
+    codes, distinct = _factorize(ids)
+    found = pd.Index(distinct).astype(str).str.contains(SEPARATOR, regex=False)
+    return np.append(np.asarray(found, dtype=bool), False)[codes]
 
 
 def _string(values):
@@ -698,7 +713,7 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
         "current_year",
         "reason",
     ):
-        out[f"trajectory_{name}"] = trajectories[name].to_numpy()
+        out[f"trajectory_{name}"] = trajectories[name].array  # text stays text: no re-parsing
     for name in ("trajectory_base_year", "trajectory_current_year"):
         out[name] = pd.array(out[name], dtype="Int64")
     out.update(
@@ -722,12 +737,12 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
     out["target_correction"] = (
         pd.array(targets["correction_id"], dtype="string")
         if "correction_id" in targets
-        else pd.array([pd.NA] * len(targets), dtype="string")
+        else _missing_strings(len(targets))
     )
     out["actual_correction"] = (
         _string(actuals["correction_id"].array.take(used, allow_fill=True))
         if "correction_id" in actuals
-        else pd.array([pd.NA] * len(targets), dtype="string")
+        else _missing_strings(len(targets))
     )
     table = pd.DataFrame({column: out[column] for column in ASSESSED_COLUMNS if column in out})
     table = with_confidence(table, actuals, used, ind, converted)
@@ -747,9 +762,14 @@ def assess(plan, as_of: int | None = None, *, flags: bool = True, found=None) ->
         table["computed_rate"] - table["reported_rate"],
     )
     if flags:
-        from plantrack.judge.findings import findings
+        from plantrack.judge.findings import plan_findings
 
-        table["flags"] = finding_flags(table, findings(stated_plan) if found is None else found)
+        if found is None:
+            # No correction, measure or year cut changed the actuals: findings reuse their codes
+            # and converted values.
+            same = plan is stated_plan and as_of is None
+            found = plan_findings(stated_plan, (ind, converted) if same else None)
+        table["flags"] = finding_flags(table, found)
     table["projection_reaches"] = table["projection_reaches"].astype("boolean")
     return one_string_dtype(table)
 
