@@ -539,8 +539,9 @@ class Dashboard:
     def _on_lang(self, change):
         self.lang = change["new"]
         self.notice.value = broken_plans_html(self.broken_plans, self.lang)
-        self._relabel()
-        self.refresh()
+        self._relabel_header()
+        self.refresh()  # the content before the controls' many small relabels
+        self._relabel_controls()
         self._show_card()
 
     @_guard
@@ -659,6 +660,32 @@ class Dashboard:
 
     def _relabel(self):
         """Every visible word in the current language; keeps the reader's choices."""
+        self._relabel_header()
+        self._relabel_controls()
+
+    def _relabel_header(self):
+        lang, plan = self.lang, self.plan
+        self.title.value = render(
+            "dashboard/header.html.j2",
+            lang=lang,
+            title=plan.title(lang),
+            issuer=plan.issuer if lang == "zh" else plan.issuer_en,
+            issued=plan.issued,
+            as_of=data_as_of(plan),
+        )
+        self.key.value = render(
+            "dashboard/key.html.j2",
+            lang=lang,
+            as_of=data_as_of(plan),
+            level=LEVEL_STATUSES,
+            trajectory=TRAJECTORY_STATUSES,
+        )
+        self.card_heading.value = (
+            f"<h2 id='pt-card-h'>{html.escape(t('indicator_card', lang))}</h2>"
+        )
+
+    def _relabel_controls(self):
+        """The controls' labels and choices (many small messages: sent after the content)."""
         lang, plan = self.lang, self.plan
         self._quiet = True
         try:
@@ -692,32 +719,20 @@ class Dashboard:
             self.chart_button.description = f"{t('download_png', lang)} / SVG"
         finally:
             self._quiet = False
-        self.title.value = render(
-            "dashboard/header.html.j2",
-            lang=lang,
-            title=plan.title(lang),
-            issuer=plan.issuer if lang == "zh" else plan.issuer_en,
-            issued=plan.issued,
-            as_of=data_as_of(plan),
-        )
-        self.key.value = render(
-            "dashboard/key.html.j2",
-            lang=lang,
-            as_of=data_as_of(plan),
-            level=LEVEL_STATUSES,
-            trajectory=TRAJECTORY_STATUSES,
-        )
-        self.card_heading.value = (
-            f"<h2 id='pt-card-h'>{html.escape(t('indicator_card', lang))}</h2>"
-        )
 
-    def _indicator_options(self):
-        """The indicator list holds the indicators of the ticked sectors only."""
+    def _indicator_choices(self) -> list[tuple]:
+        """The indicator list's (label, id) in this view: the indicators of the ticked sectors
+        (also the labels the tables' links name, see _label)."""
         lang, sectors = self.lang, self.sectors_filter()
         every = self._rows()["choices"]
         named = [(label, i) for label, i, s in every if not sectors or s in sectors]
         options = [(t("pick_indicator", lang), ""), *named[:MAX_INDICATOR_OPTIONS]]
         self._option_labels = {i: label for label, i in options}
+        return options
+
+    def _indicator_options(self):
+        """The indicator list holds the indicators of the ticked sectors only."""
+        lang, options = self.lang, self._indicator_choices()
         chosen = self.indicator_select.value
         quiet, self._quiet = self._quiet, True
         try:
@@ -783,14 +798,9 @@ class Dashboard:
         )
 
     def refresh(self):
-        shown = self.indicator_select.value
-        quiet, self._quiet = self._quiet, True
-        try:
-            self._indicator_options()  # first: the table's links name these options
-        finally:
-            self._quiet = quiet
-        if self.indicator_select.value != shown:  # its sector was filtered out
-            self._show_card()
+        """Everything the filters select. What a reader looks at first is sent first (the counts,
+        the charts, the table); the indicator list, a long message, last."""
+        self._indicator_choices()  # first: the tables' links name these labels
         lang, rows = self.lang, self.rows()
         counts = counts_by_status(rows)
         self.cards.value = render(
@@ -849,6 +859,10 @@ class Dashboard:
         )
         self.chart_links.value = ""
         self._write_view()
+        shown = self.indicator_select.value
+        self._indicator_options()
+        if self.indicator_select.value != shown:  # its sector was filtered out
+            self._show_card()
 
     def _draw_charts(self, rows: pd.DataFrame) -> None:
         """Both overview charts. A small plan's charts hold every target in both languages, sent once

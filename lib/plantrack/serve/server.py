@@ -94,7 +94,7 @@ def install_offline_template() -> str:
         raise DataError(
             "Voilà's lab template changed: no html_head_js_logs block to put the reload notice after"
         )
-    text = text.replace(marker, marker + "\n" + KERNEL_GONE_SCRIPT + chart_preload(), 1)
+    text = text.replace(marker, marker + "\n" + KERNEL_GONE_SCRIPT, 1)
     # Mermaid would be imported from a CDN if a diagram appeared: the dashboard has none.
     text += "\n{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
     text += page_script_block()
@@ -105,20 +105,6 @@ def install_offline_template() -> str:
         (target / "index.html.j2").write_text(text, encoding="utf-8")
         (target / "conf.json").write_text(json.dumps({"base_template": "lab"}), encoding="utf-8")
     return TEMPLATE
-
-
-def chart_preload() -> str:
-    """A notebook whose metadata asks for it (the dashboard's: "plantrack": {"preload_charts":
-    true}) has the browser fetch and compile the chart bundle while Voilà's own scripts load,
-    not after its widgets are drawn: the charts, the last thing a reader waits for, come sooner.
-    The URL is the one each chart view imports (chart_view.MODULE), so the module is loaded once."""
-    name = chart_bundle_path().name
-    return (
-        '{%- if nb.metadata.get("plantrack", {}).get("preload_charts") %}\n'
-        '<link rel="modulepreload" href="{{ resources.base_url }}voila/templates/'
-        f'{TEMPLATE}/static/{name}">\n'
-        "{%- endif %}\n"
-    )
 
 
 # In the page's <head>, before Voilà's scripts open the kernel's websocket. When that socket closes
