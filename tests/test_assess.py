@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import plantrack
 import pytest
 
@@ -159,19 +161,25 @@ def test_what_if_actual_changes_status(make_plan):
     assert plantrack.assess(plan.with_actuals(extra)).iloc[0].status == "achieved"
 
 
-NO_ARROW = """
+def tables_and_judgement() -> dict:
+    """Each bundled plan's targets, actuals, assessment and findings, as JSON texts."""
+    out = {}
+    for plan_id in plantrack.list_plans():
+        plan = plantrack.load_plan(plan_id)
+        found = plantrack.findings(plan)
+        out[plan_id] = [
+            frame.to_json(orient="split", default_handler=str)
+            for frame in (plan.targets, plan.actuals, plantrack.assess(plan, found=found), found)
+        ]
+    return out
+
+
+NO_ARROW = f"""
 import json, sys
 sys.modules["pyarrow"] = None  # as in a reader's dashboard kernel (serve/kernel.py)
-import plantrack
-out = {}
-for plan_id in plantrack.list_plans():
-    plan = plantrack.load_plan(plan_id)
-    found = plantrack.findings(plan)
-    out[plan_id] = [
-        frame.to_json(orient="split", default_handler=str)
-        for frame in (plan.targets, plan.actuals, plantrack.assess(plan, found=found), found)
-    ]
-print(json.dumps(out))
+sys.path.insert(0, {str(Path(__file__).parent)!r})  # this module, for the one snapshot
+from test_assess import tables_and_judgement
+print(json.dumps(tables_and_judgement()))
 """
 
 
@@ -184,14 +192,7 @@ def test_without_arrow_the_tables_and_the_assessment_are_the_same(tmp_path):
     import subprocess
     import sys
 
-    expected = {}
-    for plan_id in plantrack.list_plans():
-        plan = plantrack.load_plan(plan_id)
-        found = plantrack.findings(plan)
-        expected[plan_id] = [
-            frame.to_json(orient="split", default_handler=str)
-            for frame in (plan.targets, plan.actuals, plantrack.assess(plan, found=found), found)
-        ]
+    expected = tables_and_judgement()
     env = {**os.environ, "PLANTRACK_CACHE": str(tmp_path)}
     for _ in range(2):  # an empty cache, then the verdict this run left
         run = subprocess.run(

@@ -542,9 +542,8 @@ def _read_cache(cache: Path, directory: Path, descriptor: dict) -> dict[str, pd.
 def _write_cache(cache: Path, tables: dict[str, pd.DataFrame]) -> None:
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        if (
-            has_arrow()
-        ):  # else only the verdict: a process with Arrow writes the tables when it reads them
+        # Without Arrow only the verdict: a process with Arrow writes the tables when it reads them.
+        if has_arrow():
             for name, frame in tables.items():
                 frame.to_parquet(cache / f"{name}.parquet", index=False)
         (cache / "ok").write_text("")

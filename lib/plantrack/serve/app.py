@@ -730,9 +730,10 @@ class Dashboard:
         self._option_labels = {i: label for label, i in options}
         return options
 
-    def _indicator_options(self):
-        """The indicator list holds the indicators of the ticked sectors only."""
-        lang, options = self.lang, self._indicator_choices()
+    def _indicator_options(self, options: list[tuple] | None = None):
+        """The indicator list holds the indicators of the ticked sectors only (options: this
+        view's _indicator_choices, when the caller has them)."""
+        lang, options = self.lang, options or self._indicator_choices()
         chosen = self.indicator_select.value
         quiet, self._quiet = self._quiet, True
         try:
@@ -754,13 +755,13 @@ class Dashboard:
         return reader_rows(self.plan_id, self.plan.content_hash, self.lang)
 
     def rows(self) -> pd.DataFrame:
-        rows = filter_assessed(
+        """The judged rows the filters select (their words are in the prebuilt rows)."""
+        return filter_assessed(
             self.assessed,
             self.sectors_filter(),
             self.status_select.value or None,
             self.year_select.value or None,
         )
-        return rows.assign(sector_name=rows["sector"].map(self.plan.sector_names(self.lang)))
 
     def _table_rows(self, rows: pd.DataFrame) -> list[dict]:
         """The targets table's rows (built once per plan and language) with this view's links."""
@@ -800,7 +801,7 @@ class Dashboard:
     def refresh(self):
         """Everything the filters select. What a reader looks at first is sent first (the counts,
         the charts, the table); the indicator list, a long message, last."""
-        self._indicator_choices()  # first: the tables' links name these labels
+        choices = self._indicator_choices()  # first: the tables' links name these labels
         lang, rows = self.lang, self.rows()
         counts = counts_by_status(rows)
         self.cards.value = render(
@@ -860,7 +861,7 @@ class Dashboard:
         self.chart_links.value = ""
         self._write_view()
         shown = self.indicator_select.value
-        self._indicator_options()
+        self._indicator_options(choices)
         if self.indicator_select.value != shown:  # its sector was filtered out
             self._show_card()
 
